@@ -1,0 +1,241 @@
+"""``fibo validate | get | set | fmt``: check and edit structured prompt files."""
+
+from __future__ import annotations
+
+import enum
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from fibo_prompts.cli._common import STDIN, fail, load, user_errors, write_output
+
+if TYPE_CHECKING:
+    from fibo_prompts.errors import PromptIssue
+
+DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
+
+Lenient = Annotated[
+    bool,
+    typer.Option("--lenient", help="Accept and keep unknown keys (API responses, VLM output)."),
+]
+MaxBytes = Annotated[
+    int, typer.Option("--max-bytes", min=1, help="Refuse inputs larger than this.")
+]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the result to this file.")
+]
+InPlace = Annotated[
+    bool, typer.Option("--in-place", "-i", help="Overwrite FILE (only if the result is valid).")
+]
+File = Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")]
+
+
+class OutputFormat(str, enum.Enum):
+    """Output formats of ``fibo validate``."""
+
+    text = "text"
+    json = "json"
+
+
+class Style(str, enum.Enum):
+    """Serialization styles of ``fibo fmt``."""
+
+    compact = "compact"
+    pretty = "pretty"
+    canonical = "canonical"
+
+
+def validate(
+    files: Annotated[list[str], typer.Argument(help="Prompt files, or - for stdin.")],
+    lenient: Lenient = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="text: one line per problem; json.")
+    ] = OutputFormat.text,
+    warnings: Annotated[
+        bool, typer.Option("--warnings/--no-warnings", help="Also report convention warnings.")
+    ] = True,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Check prompt files. Exit 0 when all are valid, 1 when any is not, 2 on usage errors.
+
+    Each problem is one line: FILE:LINE:COL: PATH: MESSAGE. Warnings (more than 5 objects,
+    over-long text, placeholder text, token length near the cap) never fail a file.
+    """
+    from fibo_prompts.errors import (
+        FiboPromptsError,
+        PromptParseError,
+        PromptValidationError,
+    )
+
+    reports: list[dict[str, Any]] = []
+    failed = False
+    for file in files:
+        name = "<stdin>" if file == STDIN else file
+        errors: list[PromptIssue | str] = []
+        found: list[PromptIssue] = []
+        try:
+            prompt = load(file, lenient=lenient, max_bytes=max_bytes)
+            found = prompt.check() if warnings else []
+        except PromptValidationError as exc:
+            errors.extend(exc.issues)
+        except PromptParseError as exc:
+            errors.append(exc.message if exc.hint is None else f"{exc.message} ({exc.hint})")
+            where = ":".join(str(p) for p in (exc.line, exc.column) if p is not None)
+            name_where = f"{name}:{where}" if where else name
+            reports.append(_report(name, errors, found, parse_where=name_where, exc=exc))
+            failed = True
+            continue
+        except FiboPromptsError as exc:
+            errors.append(str(exc))
+            reports.append(_report(name, errors, found, parse_where=None, exc=None))
+            failed = True
+            continue
+        failed = failed or bool(errors)
+        reports.append(_report(name, errors, found, parse_where=None, exc=None))
+    _print_reports(reports, output_format)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _report(
+    name: str,
+    errors: list[Any],
+    warnings: list[PromptIssue],
+    *,
+    parse_where: str | None,
+    exc: Exception | None,
+) -> dict[str, Any]:
+    return {
+        "file": name,
+        "errors": errors,
+        "warnings": warnings,
+        "parse_where": parse_where,
+        "exc": exc,
+    }
+
+
+def _issue_json(issue: PromptIssue) -> dict[str, Any]:
+    return {
+        "path": issue.path,
+        "message": issue.message,
+        "code": issue.code,
+        "value": issue.value,
+        "line": issue.line,
+        "column": issue.column,
+        "suggestion": issue.suggestion,
+    }
+
+
+def _print_reports(reports: list[dict[str, Any]], output_format: OutputFormat) -> None:
+    from fibo_prompts.errors import PromptIssue, PromptParseError
+
+    if output_format is OutputFormat.json:
+        out = []
+        for report in reports:
+            errors = []
+            for error in report["errors"]:
+                if isinstance(error, PromptIssue):
+                    errors.append(_issue_json(error))
+                else:
+                    exc = report["exc"]
+                    line = exc.line if isinstance(exc, PromptParseError) else None
+                    column = exc.column if isinstance(exc, PromptParseError) else None
+                    errors.append(
+                        {"path": None, "message": error, "code": "parse", "value": None,
+                         "line": line, "column": column, "suggestion": None}
+                    )
+            out.append(
+                {
+                    "file": report["file"],
+                    "valid": not errors,
+                    "errors": errors,
+                    "warnings": [_issue_json(w) for w in report["warnings"]],
+                }
+            )
+        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        return
+    for report in reports:
+        for error in report["errors"]:
+            if isinstance(error, PromptIssue):
+                typer.echo(error.format(report["file"]))
+            else:
+                typer.echo(f"{report['parse_where'] or report['file']}: {error}")
+        for warning in report["warnings"]:
+            typer.echo(warning.format(report["file"]))
+    if len(reports) > 1:
+        bad = sum(1 for r in reports if r["errors"])
+        typer.echo(f"{len(reports)} files: {len(reports) - bad} valid, {bad} invalid", err=True)
+
+
+def get(
+    file: File,
+    path: Annotated[str, typer.Argument(help="A path such as objects[0].location.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print strings as JSON too (quoted, escaped).")
+    ] = False,
+    lenient: Lenient = False,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Print the value at PATH: strings as plain text, anything else as JSON."""
+    with user_errors():
+        prompt = load(file, lenient=lenient, max_bytes=max_bytes)
+        value = prompt.get(path)
+    if isinstance(value, str) and not as_json:
+        typer.echo(value)
+    else:
+        typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def set_(
+    file: File,
+    path: Annotated[str, typer.Argument(help="A path such as lighting.conditions.")],
+    value: Annotated[
+        str, typer.Argument(help="The new value: parsed as JSON if it is valid JSON, else text.")
+    ],
+    output: Output = None,
+    in_place: InPlace = False,
+    lenient: Lenient = False,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Set the value at PATH, changing only that value's bytes in the file.
+
+    The result is validated first: with --in-place an invalid result leaves FILE untouched.
+    """
+    try:
+        parsed: Any = json.loads(value)
+    except ValueError:
+        parsed = value
+    with user_errors():
+        prompt = load(file, lenient=lenient, max_bytes=max_bytes)
+        edited = prompt.set(path, parsed)
+        write_output(edited.wire, file=file, output=output, in_place=in_place)
+
+
+def fmt(
+    file: File,
+    style: Annotated[
+        Style, typer.Option("--style", help="compact (FIBO's own form), pretty, or canonical.")
+    ] = Style.pretty,
+    output: Output = None,
+    in_place: InPlace = False,
+    lenient: Lenient = False,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Rewrite a prompt in one style. compact and pretty keep key order and every value;
+    canonical cleans empties and uses FIBO's key order. Note: restyling changes the tokens FIBO
+    reads, so the same seed may give a different image."""
+    with user_errors():
+        prompt = load(file, lenient=lenient, max_bytes=max_bytes)
+        write_output(prompt.to_json(style.value), file=file, output=output, in_place=in_place)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the prompt commands to the app."""
+    app.command()(validate)
+    app.command()(get)
+    app.command("set")(set_)
+    app.command()(fmt)
+
+

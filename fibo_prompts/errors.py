@@ -1,0 +1,163 @@
+"""The one error tree of fibo_prompts.
+
+Every error a user can hit is a subclass of :class:`FiboPromptsError`. Context lives on
+attributes (file, JSON path, line, column) and ``str(error)`` says what was wrong, where, and
+what to do. No third-party exception (``json``, ``pydantic``, ``OSError``...) escapes the public
+API: each boundary translates it into one of these and chains the original with ``from``.
+
+```
+FiboPromptsError
+├── PromptError
+│   ├── PromptParseError (.source, .line, .column)       not JSON, not UTF-8, duplicate keys...
+│   │   └── PromptTooLargeError (.size, .limit)
+│   ├── PromptValidationError (.issues, .source)          JSON, but not a structured prompt
+│   └── PromptPathError (.path)                           a path that is malformed or absent
+└── FileAccessError (.path)                               a file that cannot be read or written
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "FiboPromptsError",
+    "FileAccessError",
+    "PromptError",
+    "PromptIssue",
+    "PromptParseError",
+    "PromptPathError",
+    "PromptTooLargeError",
+    "PromptValidationError",
+]
+
+
+class FiboPromptsError(Exception):
+    """Base class of every error raised by fibo_prompts."""
+
+
+class FileAccessError(FiboPromptsError):
+    """A file could not be read or written (missing, a directory, no permission)."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class PromptError(FiboPromptsError):
+    """Base class of errors about a structured prompt."""
+
+
+def _where(source: str | None, line: int | None, column: int | None) -> str:
+    parts = [p for p in (source, line, column) if p is not None]
+    return ":".join(str(p) for p in parts)
+
+
+class PromptParseError(PromptError):
+    """The input is not a JSON object that can be read safely.
+
+    Raised for text that is not JSON, JSON that is not an object, invalid UTF-8, a byte-order
+    mark, duplicate keys, ``NaN``/``Infinity``, or nesting too deep to be a prompt.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.source = source
+        self.line = line
+        self.column = column
+        self.hint = hint
+        where = _where(source, line, column)
+        text = f"{where}: {message}" if where else message
+        if hint:
+            text = f"{text} ({hint})"
+        super().__init__(text)
+
+
+class PromptTooLargeError(PromptParseError):
+    """The input is larger than the configured size limit, so it was not read."""
+
+    def __init__(self, *, size: int, limit: int, source: str | None = None) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(
+            f"input is {size:,} bytes, over the {limit:,}-byte limit for a structured prompt",
+            source=source,
+            hint="real prompts are a few kB; pass max_bytes=... (or --max-bytes) to raise it",
+        )
+
+
+@dataclass(frozen=True)
+class PromptIssue:
+    """One problem (or warning) in a structured prompt, located by JSON path.
+
+    Attributes:
+        path: where, in FIBO path syntax (``objects[1].location``); ``""`` is the whole prompt.
+        message: what is wrong and, where possible, what to do.
+        code: a stable machine-readable kind (``missing``, ``unknown_key``, ``type``, ...).
+        value: the offending value, shortened for display (``None`` when there is none).
+        line: 1-based line in the source text, when the prompt came from text.
+        column: 1-based column in the source text, when the prompt came from text.
+        severity: ``"error"`` or ``"warning"``.
+        suggestion: for an unknown key, the known key it most likely means.
+    """
+
+    path: str
+    message: str
+    code: str
+    value: str | None = None
+    line: int | None = None
+    column: int | None = None
+    severity: str = "error"
+    suggestion: str | None = None
+
+    def format(self, source: str | None = None) -> str:
+        """Return the issue as one line: ``FILE:LINE:COL: PATH: MESSAGE``.
+
+        Parts that are unknown (no file, no position) are left out.
+        """
+        where = _where(source, self.line, self.column)
+        path = self.path or "(prompt)"
+        text = f"{path}: {self.message}"
+        if self.severity == "warning":
+            text = f"{path}: warning: {self.message}"
+        if self.value is not None and self.code not in ("missing", "unknown_key"):
+            text = f"{text} (got {self.value})"
+        return f"{where}: {text}" if where else text
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+class PromptValidationError(PromptError):
+    """The input is JSON but not a valid structured prompt.
+
+    ``issues`` lists every problem found, each with its JSON path, message, shortened value and,
+    for text input, line and column. ``str(error)`` shows them one per line.
+    """
+
+    def __init__(self, issues: Sequence[PromptIssue], *, source: str | None = None) -> None:
+        self.issues = list(issues)
+        self.source = source
+        count = len(self.issues)
+        head = f"{count} problem{'s' if count != 1 else ''} in structured prompt"
+        if source:
+            head = f"{head} {source}"
+        lines = [issue.format(source) for issue in self.issues]
+        super().__init__("\n".join([head + ":", *("  " + line for line in lines)]))
+
+
+class PromptPathError(PromptError):
+    """A path (``objects[0].location``) is malformed or names nothing in the prompt."""
+
+    def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)

@@ -1,0 +1,219 @@
+"""Path-addressed reads and style-preserving edits of a prompt's wire string.
+
+An edit rewrites one node of the syntax tree and rebuilds the spine above it; every other
+token keeps its bytes. The result is validated in the prompt's own mode (strict or lenient)
+before it is returned, so an edit can never produce an invalid prompt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from fibo_prompts.errors import PromptError, PromptPathError
+from fibo_prompts.prompt import _cst
+from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar
+from fibo_prompts.prompt._validate import json_kind, key_order_for
+from fibo_prompts.prompt.paths import PathPart, format_path, parse_path
+
+if TYPE_CHECKING:
+    from fibo_prompts.prompt.models import StructuredPrompt
+
+
+def get_value(prompt: StructuredPrompt, path: str) -> Any:
+    """Plain JSON data at ``path``."""
+    parts = parse_path(path)
+    value: Any = prompt.to_dict()
+    for depth, part in enumerate(parts):
+        value = _step(value, part, parts, depth)
+    return value
+
+
+def _step(value: Any, part: PathPart, parts: Sequence[PathPart], depth: int) -> Any:
+    here = format_path(parts[:depth]) or "the prompt"
+    if isinstance(value, dict):
+        if isinstance(part, str) and part in value:
+            return value[part]
+        keys = ", ".join(value) or "nothing"
+        raise PromptPathError(f"{here} has no key {part!r} (it has: {keys})", path=_fmt(parts))
+    if isinstance(value, list):
+        if isinstance(part, int) and -len(value) <= part < len(value):
+            return value[part]
+        raise PromptPathError(
+            f"{here} has {len(value)} item{'s' if len(value) != 1 else ''}; "
+            f"use an index from 0 to {len(value) - 1}" if value else f"{here} is empty",
+            path=_fmt(parts),
+        )
+    raise PromptPathError(
+        f"{here} is {json_kind(value)}, so it has no {_describe(part)}", path=_fmt(parts)
+    )
+
+
+def _describe(part: PathPart) -> str:
+    return f"item [{part}]" if isinstance(part, int) else f"key {part!r}"
+
+
+def _fmt(parts: Sequence[PathPart]) -> str:
+    return format_path(parts)
+
+
+def _json_value(value: Any, path: str) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", exclude_unset=True)
+    try:
+        # round-trip to reject what JSON cannot carry (sets, NaN, objects) up front
+        return json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError) as exc:
+        raise PromptError(f"{path}: value is not JSON data ({exc})") from None
+
+
+def set_value(prompt: StructuredPrompt, path: str, value: Any) -> StructuredPrompt:
+    """A new prompt with ``value`` written at ``path`` (see StructuredPrompt.set)."""
+    parts = parse_path(path)
+    data = _json_value(value, path)
+    style = prompt.style
+    parts, data = _missing_prefix(prompt.syntax_tree(), parts, data)
+
+    def edit(parent: Node, parent_parts: tuple[PathPart, ...], part: PathPart) -> Node:
+        depth = len(parent_parts) + 1
+        existing = _cst.child(parent, part)
+        if existing is not None:
+            if isinstance(existing, Scalar) and _same_scalar(existing.raw, data):
+                return parent
+            new = _cst.parse_value(_cst.render_value(data, style, depth))
+            return _cst.replace_child(parent, part, new)
+        return _insert(parent, parent_parts, part, data, style, depth)
+
+    return _apply(prompt, parts, edit)
+
+
+def delete_value(prompt: StructuredPrompt, path: str) -> StructuredPrompt:
+    """A new prompt without the key or item at ``path`` (see StructuredPrompt.delete)."""
+    parts = parse_path(path)
+
+    def edit(parent: Node, parent_parts: tuple[PathPart, ...], part: PathPart) -> Node:
+        if _cst.child(parent, part) is None:
+            _step(_plain(parent), part, (*parent_parts, part), len(parent_parts))
+        return _cst.delete_child(parent, part)
+
+    return _apply(prompt, parts, edit)
+
+
+def _plain(node: Node) -> Any:
+    return json.loads(_cst.dump(_cst.Doc("", node, "")))
+
+
+def _same_scalar(raw: str, value: Any) -> bool:
+    # Keep the original token (and its escaping) when the value does not actually change.
+    if isinstance(value, dict | list):
+        return False
+    old = json.loads(raw)
+    return type(old) is type(value) and old == value
+
+
+def _insert(
+    parent: Node,
+    parent_parts: tuple[PathPart, ...],
+    part: PathPart,
+    data: Any,
+    style: _cst.WireStyle,
+    depth: int,
+) -> Node:
+    here = format_path(parent_parts) or "the prompt"
+    path = format_path((*parent_parts, part))
+    if isinstance(parent, Obj) and isinstance(part, str):
+        new = _cst.parse_value(_cst.render_value(data, style, depth))
+        index = _insert_position(parent, part, key_order_for(parent_parts))
+        return _cst.insert_member(parent, index, part, new, style, depth - 1)
+    if isinstance(parent, Arr) and isinstance(part, int):
+        if part != len(parent.items):
+            count = len(parent.items)
+            raise PromptPathError(
+                f"{here} has {count} item{'s' if count != 1 else ''}; "
+                f"use [{count}] to append",
+                path=path,
+            )
+        new = _cst.parse_value(_cst.render_value(data, style, depth))
+        return _cst.insert_item(parent, part, new, style, depth - 1)
+    kind = "an object" if isinstance(parent, Obj) else "an array"
+    if isinstance(parent, Scalar):
+        kind = json_kind(json.loads(parent.raw))
+    raise PromptPathError(f"{here} is {kind}, so it has no {_describe(part)}", path=path)
+
+
+def _insert_position(obj: Obj, key: str, order: tuple[str, ...]) -> int:
+    """Where FIBO's field order puts ``key``: after the last sibling that precedes it."""
+    if key not in order:
+        return len(obj.members)
+    rank = order.index(key)
+    position = 0
+    for index, member in enumerate(obj.members):
+        other = member.key
+        if other in order and order.index(other) < rank:
+            position = index + 1
+    return position
+
+
+Editor = Callable[[Node, tuple[PathPart, ...], PathPart], Node]
+
+
+def _apply(prompt: StructuredPrompt, parts: tuple[PathPart, ...], edit: Editor) -> StructuredPrompt:
+    from fibo_prompts.prompt._parse import validate_text
+
+    doc = prompt.syntax_tree()
+    root = _rebuild(doc.root, (), parts, edit)
+    if root is doc.root:
+        return prompt
+    new_doc = _cst.Doc(doc.lead, root, doc.trail)
+    text = _cst.dump(new_doc)
+    return validate_text(
+        text, lenient=prompt.lenient, source_name=prompt.source_name, doc=new_doc
+    )
+
+
+def _rebuild(
+    node: Node, done: tuple[PathPart, ...], rest: tuple[PathPart, ...], edit: Editor
+) -> Node:
+    part = rest[0]
+    if isinstance(part, int) and isinstance(node, Arr) and part < 0:
+        part += len(node.items)
+    if len(rest) == 1:
+        return edit(node, done, part)
+    child = _cst.child(node, part)
+    if child is None:
+        _step(_plain(node), part, (*done, *rest), len(done))
+        raise AssertionError("unreachable")  # pragma: no cover - _step raised
+    new_child = _rebuild(child, (*done, part), rest[1:], edit)
+    if new_child is child:
+        return node
+    return _cst.replace_child(node, part, new_child)
+
+
+def _missing_prefix(
+    doc: _cst.Doc, parts: tuple[PathPart, ...], data: Any
+) -> tuple[tuple[PathPart, ...], Any]:
+    """Turn a path through missing containers into an insertion of nested data.
+
+    ``photographic_characteristics.focus`` on a prompt without ``photographic_characteristics``
+    becomes ``photographic_characteristics`` = ``{"focus": ...}``.
+    """
+    node: Node = doc.root
+    for index, part in enumerate(parts[:-1]):
+        child = _cst.child(node, part)
+        if child is None:
+            if not isinstance(node, Obj) or not isinstance(part, str):
+                return parts, data
+            for inner in reversed(parts[index + 1 :]):
+                if isinstance(inner, int) and inner != 0:
+                    missing = format_path(parts[: index + 1])
+                    raise PromptPathError(
+                        f"{missing} does not exist; create its first item with [0]",
+                        path=format_path(parts),
+                    )
+                data = {inner: data} if isinstance(inner, str) else [data]
+            return parts[: index + 1], data
+        node = child
+    return parts, data

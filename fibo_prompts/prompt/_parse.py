@@ -1,0 +1,228 @@
+"""Turning text, bytes, dicts and files into validated :class:`StructuredPrompt` objects.
+
+The fast path is ``json.loads`` (C) with a duplicate-key hook, then pydantic validation of the
+resulting dict (Rust). The lossless syntax tree is only built when a prompt is edited or an
+error needs a line and column.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from pydantic import BaseModel, ValidationError
+
+from fibo_prompts.errors import (
+    FileAccessError,
+    PromptParseError,
+    PromptValidationError,
+)
+from fibo_prompts.prompt import _jsonload
+from fibo_prompts.prompt._cst import Doc, WireStyle, render_value
+from fibo_prompts.prompt._validate import locate_issues, unknown_key_issues
+from fibo_prompts.prompt._validate import issues_from_pydantic
+from fibo_prompts.prompt.models import StructuredPrompt
+
+#: The style of prompts created from scratch: FIBO's own form (what its inference code
+#: feeds the model): compact separators, ASCII escapes, no trailing newline.
+DEFAULT_STYLE: Final = WireStyle()
+PRETTY_STYLE: Final = WireStyle(indent="  ", key_separator=": ", trailing_newline=True)
+
+_JITER_POSITION: Final = re.compile(r"(.*?)(?: at line (\d+) column (\d+))?$", re.DOTALL)
+
+
+def parse_prompt(
+    source: str | bytes | Mapping[str, Any],
+    *,
+    lenient: bool = False,
+    max_bytes: int | None = None,
+    source_name: str | None = None,
+) -> StructuredPrompt:
+    """Parse JSON text, UTF-8 bytes or a dict into a validated prompt (see StructuredPrompt)."""
+    limit = _jsonload.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    if isinstance(source, str):
+        _jsonload.check_text(source, source=source_name, max_bytes=limit)
+        text = source
+    elif isinstance(source, bytes | bytearray | memoryview):
+        text = _jsonload.decode(bytes(source), source=source_name, max_bytes=limit)
+    elif isinstance(source, Mapping):
+        return from_data(dict(source), lenient=lenient, source_name=source_name)
+    else:
+        raise PromptParseError(
+            f"cannot parse a {type(source).__name__}; pass JSON text, bytes or a dict",
+            source=source_name,
+        )
+    return validate_text(text, lenient=lenient, source_name=source_name)
+
+
+def validate_text(
+    text: str, *, lenient: bool, source_name: str | None, doc: Doc | None = None
+) -> StructuredPrompt:
+    """Validate JSON text as a prompt that keeps ``text`` as its wire string.
+
+    Fast path: pydantic parses and validates the text in one pass (Rust). Because that parser
+    lets a later duplicate key win silently and accepts ``NaN``, the keys it kept are counted
+    against the colons in the text; only when they differ (or unknown keys are present) does
+    the careful ``json.loads`` path run, which pinpoints a duplicate.
+    """
+    try:
+        prompt = StructuredPrompt.model_validate_json(text)
+    except ValidationError as exc:
+        raise _invalid(exc, text, lenient=lenient, source_name=source_name) from None
+    keys, has_unknown = _census(prompt)
+    data: dict[str, Any] | None = None
+    # Every key is followed by a colon, so with as many colons as kept keys there can be no
+    # duplicate (nor any colon inside a string). Otherwise json.loads finds out which it is.
+    # NaN/Infinity can only have slipped through in unknown keys.
+    if text.count(":") != keys or has_unknown:
+        data = _jsonload.loads(text, source=source_name)
+    if has_unknown and not lenient:
+        assert data is not None
+        raise PromptValidationError(
+            locate_issues(unknown_key_issues(data), text), source=source_name
+        )
+    private = prompt.__pydantic_private__
+    assert private is not None
+    private["_meta"] = {
+        "wire": text,
+        "doc": doc,
+        "lenient": lenient,
+        "source": source_name,
+        "data": data,
+    }
+    return prompt
+
+
+def _census(prompt: StructuredPrompt) -> tuple[int, bool]:
+    """Number of keys a validated prompt kept, and whether any is unknown."""
+    keys = len(prompt.__pydantic_fields_set__)
+    extras = [prompt.__pydantic_extra__]
+    nested: list[BaseModel] = []
+    for model in (prompt.lighting, prompt.aesthetics, prompt.photographic_characteristics):
+        if model is not None:
+            nested.append(model)
+    nested.extend(prompt.objects or ())
+    nested.extend(prompt.text_render or ())
+    for model in nested:
+        keys += len(model.__pydantic_fields_set__)
+        extras.append(model.__pydantic_extra__)
+    unknown = False
+    for extra in extras:
+        if extra:
+            unknown = True
+            keys += len(extra) + sum(_count_keys(value) for value in extra.values())
+    return keys, unknown
+
+
+def _count_keys(value: Any) -> int:
+    if isinstance(value, dict):
+        return len(value) + sum(_count_keys(v) for v in value.values())
+    if isinstance(value, list):
+        return sum(_count_keys(v) for v in value)
+    return 0
+
+
+def _invalid(
+    exc: ValidationError, text: str, *, lenient: bool, source_name: str | None
+) -> Exception:
+    """The error to raise for text the fast path refused: a parse or a validation error."""
+    errors = exc.errors(include_url=False)
+    data = _jsonload.loads(text, source=source_name)  # raises the precise parse error, if any
+    if any(error["type"] == "json_invalid" for error in errors):
+        # json.loads accepted what pydantic's parser refused (a lone surrogate, very deep
+        # nesting): report pydantic's reason and position
+        message = str(errors[0]["msg"]).removeprefix("Invalid JSON: ")
+        match = _JITER_POSITION.match(message)
+        assert match is not None
+        line = int(match[2]) if match[2] else None
+        column = int(match[3]) if match[3] else None
+        return PromptParseError(
+            f"not valid JSON: {match[1]}", source=source_name, line=line, column=column
+        )
+    issues = issues_from_pydantic(exc, prefix=())
+    if not lenient:
+        issues = unknown_key_issues(data) + issues
+    return PromptValidationError(locate_issues(issues, text), source=source_name)
+
+
+def from_data(
+    data: dict[str, Any], *, lenient: bool, source_name: str | None = None
+) -> StructuredPrompt:
+    """Validate a dict; the wire string is its DEFAULT_STYLE serialization (dict order)."""
+    try:
+        text = render_value(data, DEFAULT_STYLE, 0)
+    except (TypeError, ValueError) as exc:
+        raise PromptParseError(
+            f"the dict is not JSON data: {exc}", source=source_name
+        ) from None
+    return validate_text(text, lenient=lenient, source_name=source_name)
+
+
+def load_prompt(
+    path: str | os.PathLike[str], *, lenient: bool = False, max_bytes: int | None = None
+) -> StructuredPrompt:
+    """Read a prompt file without reading more than the size limit."""
+    limit = _jsonload.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    name = os.fspath(path)
+    raw = read_limited(name, limit)
+    return parse_prompt(raw, lenient=lenient, max_bytes=limit, source_name=name)
+
+
+def read_limited(name: str, limit: int) -> bytes:
+    """Read at most ``limit`` bytes of a file, refusing larger ones with a clear error."""
+    try:
+        with Path(name).open("rb") as handle:
+            raw = handle.read(limit + 1)
+            if len(raw) > limit:
+                size = os.fstat(handle.fileno()).st_size
+                from fibo_prompts.errors import PromptTooLargeError
+
+                raise PromptTooLargeError(size=max(size, len(raw)), limit=limit, source=name)
+            return raw
+    except FileNotFoundError:
+        raise FileAccessError(f"{name}: no such file", path=name) from None
+    except IsADirectoryError:
+        raise FileAccessError(f"{name}: is a directory, not a prompt file", path=name) from None
+    except PermissionError:
+        raise FileAccessError(f"{name}: permission denied", path=name) from None
+    except OSError as exc:
+        raise FileAccessError(f"{name}: cannot read ({exc.strerror})", path=name) from None
+
+
+def default_wire(prompt: StructuredPrompt) -> str:
+    """DEFAULT_STYLE text of a prompt built in Python (set fields only, FIBO order)."""
+    data = prompt.model_dump(mode="json", exclude_unset=True)
+    return render_value(data, DEFAULT_STYLE, 0)
+
+
+def wire_data(prompt: StructuredPrompt) -> dict[str, Any]:
+    """Plain JSON data of the wire string (a fresh copy each call)."""
+    state = prompt._state
+    data = state.get("data")
+    if data is None:
+        data = state["data"] = json.loads(prompt.wire)
+    # callers may mutate what they get; the cache must stay the wire's truth
+    return json.loads(json.dumps(data)) if data else {}
+
+
+def to_json(prompt: StructuredPrompt, style: str | WireStyle) -> str:
+    """Serialize a prompt in a named style or a WireStyle."""
+    if style == "wire":
+        return prompt.wire
+    if style == "canonical":
+        return prompt.canonical()
+    if isinstance(style, str):
+        styles = {"compact": DEFAULT_STYLE, "pretty": PRETTY_STYLE}
+        if style not in styles:
+            from fibo_prompts.errors import PromptError
+
+            raise PromptError(
+                f"unknown style {style!r}; use one of: wire, compact, pretty, canonical"
+            )
+        style = styles[style]
+    text = render_value(prompt.to_dict(), style, 0)
+    return text + "\n" if style.trailing_newline else text
