@@ -12,6 +12,14 @@ FiboPromptsError
 │   │   └── PromptTooLargeError (.size, .limit)
 │   ├── PromptValidationError (.issues, .source)          JSON, but not a structured prompt
 │   └── PromptPathError (.path)                           a path that is malformed or absent
+├── TemplateError (.template, .line)                      a template that cannot be rendered
+│   ├── MissingVariablesError (.names, .suggestions)
+│   ├── TemplateNotFoundError (.name, .available)
+│   └── TemplateSecurityError                             a sandbox escape attempt
+├── BrandKitError (.source)                               an invalid or unreadable brand kit
+├── PatchError                                            a patch that cannot be applied
+│   └── PatchConflictError (.conflicts)           the base drifted, or a carried change clashes
+├── ImageError (.path)                                    an image that cannot be read or compared
 └── FileAccessError (.path)                               a file that cannot be read or written
 ```
 """
@@ -22,14 +30,22 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "BrandKitError",
     "FiboPromptsError",
     "FileAccessError",
+    "ImageError",
+    "MissingVariablesError",
+    "PatchConflictError",
+    "PatchError",
     "PromptError",
     "PromptIssue",
     "PromptParseError",
     "PromptPathError",
     "PromptTooLargeError",
     "PromptValidationError",
+    "TemplateError",
+    "TemplateNotFoundError",
+    "TemplateSecurityError",
 ]
 
 
@@ -159,5 +175,90 @@ class PromptPathError(PromptError):
     """A path (``objects[0].location``) is malformed or names nothing in the prompt."""
 
     def __init__(self, message: str, *, path: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class TemplateError(FiboPromptsError):
+    """A template cannot be loaded or rendered; ``template`` and ``line`` say where."""
+
+    def __init__(
+        self, message: str, *, template: str | None = None, line: int | None = None
+    ) -> None:
+        self.message = message
+        self.template = template
+        self.line = line
+        where = _where(template, line, None)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class MissingVariablesError(TemplateError):
+    """Required template variables were not given (or were misspelt)."""
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        *,
+        suggestions: dict[str, str] | None = None,
+        template: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.names = list(names)
+        self.suggestions = dict(suggestions or {})
+        parts = []
+        for name in self.names:
+            hint = self.suggestions.get(name)
+            parts.append(f"{name!r} (did you mean {hint!r}?)" if hint else repr(name))
+        plural = "s" if len(self.names) != 1 else ""
+        super().__init__(
+            f"missing template variable{plural}: {', '.join(parts)}; pass --var NAME=VALUE",
+            template=template,
+            line=line,
+        )
+
+
+class TemplateNotFoundError(TemplateError):
+    """No template has the requested name."""
+
+    def __init__(self, name: str, *, available: Sequence[str]) -> None:
+        self.name = name
+        self.available = list(available)
+        listing = ", ".join(self.available) or "none"
+        super().__init__(f"no template named {name!r} (available: {listing})")
+
+
+class TemplateSecurityError(TemplateError):
+    """A template tried to reach outside the sandbox (``__class__``, ``__globals__``...)."""
+
+
+class BrandKitError(FiboPromptsError):
+    """A brand kit is invalid (bad hex colour, unknown role...) or cannot be read."""
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        self.message = message
+        self.source = source
+        super().__init__(f"{source}: {message}" if source else message)
+
+
+class PatchError(FiboPromptsError):
+    """A patch is malformed or cannot be applied to this prompt."""
+
+
+class PatchConflictError(PatchError):
+    """Applying or carrying a change would overwrite something that changed meanwhile.
+
+    ``conflicts`` lists one human-readable line per conflicting path.
+    """
+
+    def __init__(self, message: str, *, conflicts: Sequence[str]) -> None:
+        self.conflicts = list(conflicts)
+        lines = [message, *("  " + c for c in self.conflicts)]
+        super().__init__("\n".join(lines))
+
+
+class ImageError(FiboPromptsError):
+    """An image cannot be read, decoded or compared."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import STDIN, fail, load, user_errors, write_output
+from fibo_prompts.cli._common import STDIN, load, user_errors, write_output
 
 if TYPE_CHECKING:
     from fibo_prompts.errors import PromptIssue
@@ -32,14 +32,14 @@ InPlace = Annotated[
 File = Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")]
 
 
-class OutputFormat(str, enum.Enum):
+class OutputFormat(enum.StrEnum):
     """Output formats of ``fibo validate``."""
 
     text = "text"
     json = "json"
 
 
-class Style(str, enum.Enum):
+class Style(enum.StrEnum):
     """Serialization styles of ``fibo fmt``."""
 
     compact = "compact"
@@ -48,7 +48,9 @@ class Style(str, enum.Enum):
 
 
 def validate(
-    files: Annotated[list[str], typer.Argument(help="Prompt files, or - for stdin.")],
+    files: Annotated[
+        list[str], typer.Argument(help="Prompt files, or - for stdin.", metavar="FILE...")
+    ],
     lenient: Lenient = False,
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="text: one line per problem; json.")
@@ -88,7 +90,8 @@ def validate(
             failed = True
             continue
         except FiboPromptsError as exc:
-            errors.append(str(exc))
+            # FileAccessError and friends already name the file
+            errors.append(str(exc).removeprefix(f"{name}: "))
             reports.append(_report(name, errors, found, parse_where=None, exc=None))
             failed = True
             continue
@@ -143,8 +146,15 @@ def _print_reports(reports: list[dict[str, Any]], output_format: OutputFormat) -
                     line = exc.line if isinstance(exc, PromptParseError) else None
                     column = exc.column if isinstance(exc, PromptParseError) else None
                     errors.append(
-                        {"path": None, "message": error, "code": "parse", "value": None,
-                         "line": line, "column": column, "suggestion": None}
+                        {
+                            "path": None,
+                            "message": error,
+                            "code": "parse",
+                            "value": None,
+                            "line": line,
+                            "column": column,
+                            "suggestion": None,
+                        }
                     )
             out.append(
                 {
@@ -237,5 +247,3 @@ def register(app: typer.Typer) -> None:
     app.command()(get)
     app.command("set")(set_)
     app.command()(fmt)
-
-

@@ -19,7 +19,6 @@ from typing import Any, Final
 from fibo_prompts.prompt import _fields
 from fibo_prompts.prompt._validate import key_order_for
 
-_EMPTY: Final = (None, "", [], {})
 _MODEL_KEYS: Final = _fields.TOP_LEVEL_ORDER[:-1]  # FIBO whitelists ten keys, not edit_instruction
 
 

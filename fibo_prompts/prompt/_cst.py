@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple, Union
+from typing import Any, Final, NamedTuple
 
 __all__ = [
     "Arr",
@@ -102,7 +102,7 @@ class Arr(NamedTuple):
     offset: int = -1
 
 
-Node = Union[Scalar, Obj, Arr]
+Node = Scalar | Obj | Arr
 
 
 class Doc(NamedTuple):
@@ -372,19 +372,16 @@ def _spacing(
     return mid_lead, mid_trail, {}
 
 
-def _apply_spacing(
-    entries: list[Any], changes: dict[int, tuple[str | None, str | None]]
-) -> None:
+def _apply_spacing(entries: list[Any], changes: dict[int, tuple[str | None, str | None]]) -> None:
     for position, (lead, trail) in changes.items():
         current = entries[position]
-        entries[position] = current._replace(lead=current.lead if lead is None else lead,
+        entries[position] = current._replace(
+            lead=current.lead if lead is None else lead,
             trail=current.trail if trail is None else trail,
         )
 
 
-def insert_member(
-    obj: Obj, index: int, key: str, value: Node, style: WireStyle, depth: int
-) -> Obj:
+def insert_member(obj: Obj, index: int, key: str, value: Node, style: WireStyle, depth: int) -> Obj:
     """Insert ``key: value`` at position ``index``, with whitespace cloned from siblings."""
     members = list(obj.members)
     lead, trail, changes = _spacing(

@@ -44,7 +44,9 @@ def _step(value: Any, part: PathPart, parts: Sequence[PathPart], depth: int) -> 
             return value[part]
         raise PromptPathError(
             f"{here} has {len(value)} item{'s' if len(value) != 1 else ''}; "
-            f"use an index from 0 to {len(value) - 1}" if value else f"{here} is empty",
+            f"use an index from 0 to {len(value) - 1}"
+            if value
+            else f"{here} is empty",
             path=_fmt(parts),
         )
     raise PromptPathError(
@@ -132,8 +134,7 @@ def _insert(
         if part != len(parent.items):
             count = len(parent.items)
             raise PromptPathError(
-                f"{here} has {count} item{'s' if count != 1 else ''}; "
-                f"use [{count}] to append",
+                f"{here} has {count} item{'s' if count != 1 else ''}; use [{count}] to append",
                 path=path,
             )
         new = _cst.parse_value(_cst.render_value(data, style, depth))
@@ -169,9 +170,7 @@ def _apply(prompt: StructuredPrompt, parts: tuple[PathPart, ...], edit: Editor) 
         return prompt
     new_doc = _cst.Doc(doc.lead, root, doc.trail)
     text = _cst.dump(new_doc)
-    return validate_text(
-        text, lenient=prompt.lenient, source_name=prompt.source_name, doc=new_doc
-    )
+    return validate_text(text, lenient=prompt.lenient, source_name=prompt.source_name, doc=new_doc)
 
 
 def _rebuild(

@@ -11,7 +11,7 @@ from typing import Final
 
 #: Top-level key order of FIBO's VLM output (pydantic ``ImageAnalysis`` / Gemini schema),
 #: with the edit models' ``edit_instruction`` last.
-TOP_LEVEL_ORDER: Final = (
+TOP_LEVEL_ORDER: Final[tuple[str, ...]] = (
     "short_description",
     "objects",
     "background_setting",
@@ -26,7 +26,7 @@ TOP_LEVEL_ORDER: Final = (
 )
 
 #: Object key order seen in FIBO's Gemini output (``default_json_caption.json``).
-OBJECT_ORDER: Final = (
+OBJECT_ORDER: Final[tuple[str, ...]] = (
     "description",
     "location",
     "relationship",
@@ -44,21 +44,33 @@ OBJECT_ORDER: Final = (
     "orientation",
 )
 
-LIGHTING_ORDER: Final = ("conditions", "direction", "shadows")
-AESTHETICS_ORDER: Final = (
+LIGHTING_ORDER: Final[tuple[str, ...]] = ("conditions", "direction", "shadows")
+AESTHETICS_ORDER: Final[tuple[str, ...]] = (
     "composition",
     "color_scheme",
     "mood_atmosphere",
     "preference_score",
     "aesthetic_score",
 )
-PHOTOGRAPHIC_ORDER: Final = ("depth_of_field", "focus", "camera_angle", "lens_focal_length")
-TEXT_RENDER_ORDER: Final = ("text", "location", "size", "color", "font", "appearance_details")
+PHOTOGRAPHIC_ORDER: Final[tuple[str, ...]] = (
+    "depth_of_field",
+    "focus",
+    "camera_angle",
+    "lens_focal_length",
+)
+TEXT_RENDER_ORDER: Final[tuple[str, ...]] = (
+    "text",
+    "location",
+    "size",
+    "color",
+    "font",
+    "appearance_details",
+)
 
 #: The five quality labels Bria's code maps scores onto (the one closed vocabulary).
-QUALITY_LEVELS: Final = ("very low", "low", "medium", "high", "very high")
+QUALITY_LEVELS: Final[tuple[str, ...]] = ("very low", "low", "medium", "high", "very high")
 
-LOCATIONS: Final = [
+LOCATIONS: Final[list[object]] = [
     "center",
     "top-left",
     "top-center",
@@ -162,8 +174,7 @@ EXAMPLES: Final[dict[str, list[object]]] = {
         "anime",
     ],
     "context": [
-        "This is a concept for a high-fashion editorial photograph intended for a magazine "
-        "spread.",
+        "This is a concept for a high-fashion editorial photograph intended for a magazine spread.",
         "A product shot for an e-commerce catalogue.",
     ],
     "artistic_style": ["realistic", "whimsical, cartoonish", "minimalist flat design"],

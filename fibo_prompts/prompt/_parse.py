@@ -23,8 +23,7 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.prompt import _jsonload
 from fibo_prompts.prompt._cst import Doc, WireStyle, render_value
-from fibo_prompts.prompt._validate import locate_issues, unknown_key_issues
-from fibo_prompts.prompt._validate import issues_from_pydantic
+from fibo_prompts.prompt._validate import issues_from_pydantic, locate_issues, unknown_key_issues
 from fibo_prompts.prompt.models import StructuredPrompt
 
 #: The style of prompts created from scratch: FIBO's own form (what its inference code
@@ -101,10 +100,9 @@ def _census(prompt: StructuredPrompt) -> tuple[int, bool]:
     """Number of keys a validated prompt kept, and whether any is unknown."""
     keys = len(prompt.__pydantic_fields_set__)
     extras = [prompt.__pydantic_extra__]
-    nested: list[BaseModel] = []
-    for model in (prompt.lighting, prompt.aesthetics, prompt.photographic_characteristics):
-        if model is not None:
-            nested.append(model)
+    nested: list[BaseModel] = [prompt.lighting, prompt.aesthetics]
+    if prompt.photographic_characteristics is not None:
+        nested.append(prompt.photographic_characteristics)
     nested.extend(prompt.objects or ())
     nested.extend(prompt.text_render or ())
     for model in nested:
@@ -156,9 +154,7 @@ def from_data(
     try:
         text = render_value(data, DEFAULT_STYLE, 0)
     except (TypeError, ValueError) as exc:
-        raise PromptParseError(
-            f"the dict is not JSON data: {exc}", source=source_name
-        ) from None
+        raise PromptParseError(f"the dict is not JSON data: {exc}", source=source_name) from None
     return validate_text(text, lenient=lenient, source_name=source_name)
 
 

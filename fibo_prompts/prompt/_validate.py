@@ -159,7 +159,9 @@ def json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def issues_from_pydantic(exc: ValidationError, *, prefix: tuple[PathPart, ...]) -> list[PromptIssue]:
+def issues_from_pydantic(
+    exc: ValidationError, *, prefix: tuple[PathPart, ...]
+) -> list[PromptIssue]:
     """Rewrite pydantic's errors as PromptIssues with FIBO paths."""
     issues: list[PromptIssue] = []
     seen: set[tuple[str, str]] = set()
@@ -174,7 +176,7 @@ def issues_from_pydantic(exc: ValidationError, *, prefix: tuple[PathPart, ...]) 
         if kind == "missing":
             message, shown = "missing required key", None
         elif kind in _EXPECTED:
-            message, shown = f"expected {_EXPECTED[kind]}, got {json_kind(value)}", shorten(value)
+            message, shown = f"expected {_EXPECTED[kind]}", shorten(value)
         elif kind == "literal_error":
             levels = ", ".join(_fields.QUALITY_LEVELS)
             message, shown = f"expected one of: {levels}", shorten(value)
@@ -223,6 +225,7 @@ def locate_issues(issues: list[PromptIssue], text: str | None) -> list[PromptIss
         offset, _ = locate(doc, parts, key=issue.code in ("unknown_key",))
         line, column = line_col(text, offset)
         located.append(_with_position(issue, line, column))
+    located.sort(key=lambda issue: (issue.line or 0, issue.column or 0))
     return located
 
 

@@ -195,9 +195,7 @@ class StructuredPrompt(PromptModel):
         """
         from fibo_prompts.prompt._parse import parse_prompt
 
-        return parse_prompt(
-            source, lenient=lenient, max_bytes=max_bytes, source_name=source_name
-        )
+        return parse_prompt(source, lenient=lenient, max_bytes=max_bytes, source_name=source_name)
 
     @classmethod
     def load(
