@@ -122,9 +122,16 @@ def unknown_key_issues(data: dict[str, Any]) -> list[PromptIssue]:
 
 
 def _key_positions(data: dict[str, Any]) -> list[str]:
+    """Every key path of the known part of a prompt, in document order."""
     paths: list[str] = []
-    for parts, obj in _walk_known(data):
-        paths.extend(format_path((*parts, key)) for key in obj)
+    for key, value in data.items():
+        paths.append(key)
+        if key in _NESTED and isinstance(value, dict):
+            paths.extend(format_path((key, inner)) for inner in value)
+        elif key in _LISTS and isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    paths.extend(format_path((key, index, inner)) for inner in item)
     return paths
 
 

@@ -1,0 +1,50 @@
+"""Shared fixtures: the project's examples and Bria's reference examples (skipped if absent)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
+BRIA_EXAMPLES_DIR = ROOT.parent / "shared" / "reference" / "examples"
+BRIA_EXAMPLE_NAMES = [
+    "bria_skill_vgl_example_output.json",
+    "fibo_default_json_caption.json",
+    "fibo_examples_outputs_generate.json",
+    "fibo_examples_outputs_inspire.json",
+    "fibo_examples_outputs_refine_edited.json",
+    "fibo_examples_outputs_refine_original.json",
+    "fibo_fine_tuning_example_structured_prompt.json",
+    "fibo_finetune_metadata_5ef348c8_text_render.json",
+]
+
+
+def bria_example(name: str) -> str:
+    """The text of one of Bria's reference examples, or skip the test when it is absent."""
+    path = BRIA_EXAMPLES_DIR / name
+    if not path.is_file():
+        pytest.skip(f"Bria reference example {name} not available")
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(params=BRIA_EXAMPLE_NAMES)
+def bria_text(request: pytest.FixtureRequest) -> str:
+    """Each of Bria's eight reference examples, as text."""
+    return bria_example(request.param)
+
+
+@pytest.fixture(params=[p.name for p in PROJECT_EXAMPLES])
+def project_text(request: pytest.FixtureRequest) -> str:
+    """Each of the project's own examples, as text."""
+    return (ROOT / "examples" / request.param).read_text(encoding="utf-8")
+
+
+MINIMAL: dict[str, object] = {
+    "short_description": "An apple.",
+    "background_setting": "White wall.",
+    "lighting": {"conditions": "daylight", "direction": "front-lit"},
+    "aesthetics": {"composition": "centered", "color_scheme": "red", "mood_atmosphere": "calm"},
+    "context": "Still life.",
+}
