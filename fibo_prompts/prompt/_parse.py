@@ -43,6 +43,11 @@ def parse_prompt(
 ) -> StructuredPrompt:
     """Parse JSON text, UTF-8 bytes or a dict into a validated prompt (see StructuredPrompt)."""
     limit = _jsonload.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    if type(source) is str:
+        # the hot path (a few microseconds matter here): inline the cheap checks
+        if len(source) * 4 > limit or source.startswith("\ufeff"):
+            _jsonload.check_text(source, source=source_name, max_bytes=limit)
+        return validate_text(source, lenient=lenient, source_name=source_name)
     if isinstance(source, str):
         _jsonload.check_text(source, source=source_name, max_bytes=limit)
         text = source
@@ -69,51 +74,67 @@ def validate_text(
     the careful ``json.loads`` path run, which pinpoints a duplicate.
     """
     try:
-        prompt = StructuredPrompt.model_validate_json(text)
+        # strict mode: pydantic itself refuses unknown keys, anywhere in the tree
+        prompt: StructuredPrompt = _VALIDATE_JSON(text, extra="allow" if lenient else "forbid")
     except ValidationError as exc:
         raise _invalid(exc, text, lenient=lenient, source_name=source_name) from None
-    keys, has_unknown = _census(prompt)
+    # Count the keys pydantic kept, inline: this runs on every parse.
+    photo = prompt.photographic_characteristics
+    objects = prompt.objects
+    texts = prompt.text_render
+    keys = (
+        len(prompt.__pydantic_fields_set__)
+        + len(prompt.lighting.__pydantic_fields_set__)
+        + len(prompt.aesthetics.__pydantic_fields_set__)
+    )
+    if photo is not None:
+        keys += len(photo.__pydantic_fields_set__)
+    if objects:
+        for item in objects:
+            keys += len(item.__pydantic_fields_set__)
+    if texts:
+        for text_item in texts:
+            keys += len(text_item.__pydantic_fields_set__)
+    unknown = lenient and any(model.__pydantic_extra__ for model in _models(prompt))
     data: dict[str, Any] | None = None
-    # Every key is followed by a colon, so with as many colons as kept keys there can be no
-    # duplicate (nor any colon inside a string). Otherwise json.loads finds out which it is.
-    # NaN/Infinity can only have slipped through in unknown keys.
-    if text.count(":") != keys or has_unknown:
+    # Every key is followed by a colon: with as many colons in the text as keys kept (plus
+    # colons inside kept string values) there can be no duplicate key. Otherwise json.loads
+    # finds out which it is. Unknown keys (and NaN, which can only hide there) take that path.
+    colons = text.count(":")
+    if unknown or (
+        colons != keys
+        and (colons != keys + _value_colons(_models(prompt)) or "\\u003" in text.lower())
+    ):
         data = _jsonload.loads(text, source=source_name)
-    if has_unknown and not lenient:
-        assert data is not None
-        raise PromptValidationError(
-            locate_issues(unknown_key_issues(data), text), source=source_name
-        )
-    private = prompt.__pydantic_private__
-    assert private is not None
-    private["_meta"] = {
-        "wire": text,
-        "doc": doc,
-        "lenient": lenient,
-        "source": source_name,
-        "data": data,
-    }
+    object.__setattr__(
+        prompt,
+        "__pydantic_private__",
+        {"wire": text, "doc": doc, "lenient": lenient, "source": source_name, "data": data},
+    )
     return prompt
 
 
-def _census(prompt: StructuredPrompt) -> tuple[int, bool]:
-    """Number of keys a validated prompt kept, and whether any is unknown."""
-    keys = len(prompt.__pydantic_fields_set__)
-    extras = [prompt.__pydantic_extra__]
-    nested: list[BaseModel] = [prompt.lighting, prompt.aesthetics]
+_VALIDATE_JSON: Final = StructuredPrompt.__pydantic_validator__.validate_json
+
+
+def _models(prompt: StructuredPrompt) -> list[BaseModel]:
+    """The prompt and every nested model in it."""
+    models: list[BaseModel] = [prompt, prompt.lighting, prompt.aesthetics]
     if prompt.photographic_characteristics is not None:
-        nested.append(prompt.photographic_characteristics)
-    nested.extend(prompt.objects or ())
-    nested.extend(prompt.text_render or ())
-    for model in nested:
-        keys += len(model.__pydantic_fields_set__)
-        extras.append(model.__pydantic_extra__)
-    unknown = False
-    for extra in extras:
-        if extra:
-            unknown = True
-            keys += len(extra) + sum(_count_keys(value) for value in extra.values())
-    return keys, unknown
+        models.append(prompt.photographic_characteristics)
+    if prompt.objects:
+        models.extend(prompt.objects)
+    if prompt.text_render:
+        models.extend(prompt.text_render)
+    return models
+
+
+def _value_colons(models: list[BaseModel]) -> int:
+    """Colons inside the string values of the models (escaped ``\\u003a`` ones included)."""
+    return sum(
+        "".join([v for v in model.__dict__.values() if type(v) is str]).count(":")
+        for model in models
+    )
 
 
 def _count_keys(value: Any) -> int:

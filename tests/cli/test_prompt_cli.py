@@ -129,8 +129,17 @@ def test_set_to_stdout_file_and_in_place(minimal: Path, tmp_path: Path) -> None:
     assert code == 0
     assert out == original.replace('"daylight"', '"golden hour"')
     target = tmp_path / "out.json"
-    assert run("set", str(minimal), "objects[0]", '{"description": "An apple.", '
-               '"location": "center", "relationship": "alone"}', "-o", str(target))[0] == 0
+    assert (
+        run(
+            "set",
+            str(minimal),
+            "objects[0]",
+            '{"description": "An apple.", "location": "center", "relationship": "alone"}',
+            "-o",
+            str(target),
+        )[0]
+        == 0
+    )
     assert json.loads(target.read_text())["objects"][0]["location"] == "center"
     assert minimal.read_text(encoding="utf-8") == original
     assert run("set", str(minimal), "context", "Calm.", "--in-place") == (0, "", "")

@@ -19,8 +19,15 @@ def test_canonical_cleans_and_orders_like_fibo() -> None:
         "photographic_characteristics": None,
         "background_setting": "White wall.",
         "short_description": "An apple.",
-        "objects": [{"location": "center", "description": "An apple.", "relationship": "alone",
-                     "pose": None, "number_of_objects": 0}],
+        "objects": [
+            {
+                "location": "center",
+                "description": "An apple.",
+                "relationship": "alone",
+                "pose": None,
+                "number_of_objects": 0,
+            }
+        ],
     }
     prompt = StructuredPrompt.parse(data)
     assert prompt.canonical() == (
@@ -52,8 +59,9 @@ def test_content_hash_ignores_style_order_and_nulls() -> None:
 
 
 def test_canonical_keeps_unknown_keys_after_known_ones_sorted() -> None:
-    prompt = StructuredPrompt.parse({"zeta": 1, **MINIMAL, "alpha": {"b": 2, "a": None}},
-                                    lenient=True)
+    prompt = StructuredPrompt.parse(
+        {"zeta": 1, **MINIMAL, "alpha": {"b": 2, "a": None}}, lenient=True
+    )
     assert prompt.canonical().endswith('"context":"Still life.","alpha":{"b":2},"zeta":1}')
 
 
@@ -76,7 +84,8 @@ def test_for_model_keeps_given_scores_and_drops_unknown_and_edit_keys() -> None:
 
 def test_to_json_styles() -> None:
     prompt = StructuredPrompt.parse(json.dumps({**MINIMAL, "context": "Café"}))
-    assert prompt.to_json("compact") == json.dumps({**MINIMAL, "context": "Café"},
-                                                   separators=(",", ":"))
+    assert prompt.to_json("compact") == json.dumps(
+        {**MINIMAL, "context": "Café"}, separators=(",", ":")
+    )
     assert prompt.to_json("pretty") == json.dumps({**MINIMAL, "context": "Café"}, indent=2) + "\n"
     assert prompt.to_json("wire") == prompt.wire

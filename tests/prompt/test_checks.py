@@ -26,8 +26,13 @@ def test_every_convention_warning() -> None:
         "short_description": "word " * 201,
         "objects": [obj("long " * 101), obj(number_of_objects=1), *[obj() for _ in range(4)]],
         "text_render": [
-            {"text": "Your text here", "location": "top", "size": "large", "color": "red",
-             "font": "serif"},
+            {
+                "text": "Your text here",
+                "location": "top",
+                "size": "large",
+                "color": "red",
+                "font": "serif",
+            },
             {"text": "SALE", "location": "top", "size": "large", "color": "red", "font": "serif"},
         ],
         "style_medium": "watercolor",

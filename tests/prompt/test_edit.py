@@ -35,15 +35,26 @@ def test_get_reads_plain_json_values(zebra: StructuredPrompt) -> None:
 @pytest.mark.parametrize(
     ("path", "message"),
     [
-        ("lighting.colour", "lighting has no key 'colour' (it has: conditions, direction, shadows)"),
+        (
+            "lighting.colour",
+            "lighting has no key 'colour' (it has: conditions, direction, shadows)",
+        ),
         ("objects[2]", "objects has 2 items; use an index from 0 to 1"),
         ("objects[-3].location", "objects has 2 items; use an index from 0 to 1"),
         ("short_description.text", "short_description is a string, so it has no key 'text'"),
         ("text_render[0]", "text_render is empty"),
         ("lighting[0]", "lighting has no key 0 (it has: conditions, direction, shadows)"),
         ("", "empty path; use e.g. 'lighting.conditions'"),
-        ("objects[0", "malformed path at column 8: expected a key, '.key' or '[N]' (e.g. 'objects[0].location')"),
-        (".lighting", "malformed path at column 1: expected a key, '.key' or '[N]' (e.g. 'objects[0].location')"),
+        (
+            "objects[0",
+            "malformed path at column 8: expected a key, '.key' or '[N]' "
+            "(e.g. 'objects[0].location')",
+        ),
+        (
+            ".lighting",
+            "malformed path at column 1: expected a key, '.key' or '[N]' "
+            "(e.g. 'objects[0].location')",
+        ),
     ],
 )
 def test_get_bad_paths(zebra: StructuredPrompt, path: str, message: str) -> None:
@@ -64,8 +75,10 @@ def test_set_accepts_models_and_nested_data() -> None:
     prompt = StructuredPrompt.parse(MINIMAL)
     edited = prompt.set("lighting", Lighting(conditions="dusk", direction="backlit"))
     assert edited.get("lighting") == {"conditions": "dusk", "direction": "backlit"}
-    edited = prompt.set("text_render", [{"text": "HI", "location": "top", "size": "large",
-                                          "color": "red", "font": "serif"}])
+    edited = prompt.set(
+        "text_render",
+        [{"text": "HI", "location": "top", "size": "large", "color": "red", "font": "serif"}],
+    )
     assert edited.text_render is not None and edited.text_render[0].text == "HI"
 
 
@@ -76,7 +89,12 @@ def test_set_creates_missing_containers_and_appends() -> None:
     two = one.set("objects[1]", {**obj, "location": "left"})
     assert [o.location for o in two.objects or []] == ["center", "left"]
     assert list(json.loads(two.wire)) == [
-        "short_description", "objects", "background_setting", "lighting", "aesthetics", "context"
+        "short_description",
+        "objects",
+        "background_setting",
+        "lighting",
+        "aesthetics",
+        "context",
     ]
     with pytest.raises(PromptPathError) as info:
         two.set("objects[5]", obj)

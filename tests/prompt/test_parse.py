@@ -90,7 +90,13 @@ def test_lenient_keeps_unknown_keys_and_round_trips_them() -> None:
 def test_explicit_nulls_on_optional_fields_are_accepted() -> None:
     data = {**MINIMAL, "style_medium": None, "text_render": None}
     data["objects"] = [
-        {"description": "d", "location": "l", "relationship": "r", "pose": None, "number_of_objects": None}
+        {
+            "description": "d",
+            "location": "l",
+            "relationship": "r",
+            "pose": None,
+            "number_of_objects": None,
+        }
     ]
     assert StructuredPrompt.parse(text_of(data)).style_medium is None
     assert StructuredPrompt.parse(text_of(data), lenient=True).objects[0].pose is None  # type: ignore[index]
@@ -117,12 +123,12 @@ def test_every_problem_is_listed_with_path_value_and_position() -> None:
     assert validation_lines(text_of(data, indent=2), source_name="p.json") == [
         "p.json:2:24: short_description: expected a string (got 42)",
         "p.json:9:5: objects[1].location: missing required key",
-        "p.json:12:28: objects[1].number_of_objects: expected an integer (got \"three\")",
+        'p.json:12:28: objects[1].number_of_objects: expected an integer (got "three")',
         "p.json:15:25: background_setting: expected a string (got null)",
-        "p.json:18:18: lighting.direction: expected a string (got [\"d\"])",
+        'p.json:18:18: lighting.direction: expected a string (got ["d"])',
         "p.json:26:25: aesthetics.preference_score: expected one of: very low, low, medium, "
         'high, very high (got "great")',
-        "p.json:28:18: text_render: expected an array [...] (got {\"text\": \"HI\"})",
+        'p.json:28:18: text_render: expected an array [...] (got {"text": "HI"})',
     ]
 
 
@@ -205,7 +211,7 @@ def test_duplicate_top_level_key_in_an_otherwise_valid_prompt() -> None:
 
 
 def test_colons_inside_values_are_not_mistaken_for_duplicates() -> None:
-    text = text_of({**MINIMAL, "context": "Ratio 16:9; note: \"quoted: yes\""})
+    text = text_of({**MINIMAL, "context": 'Ratio 16:9; note: "quoted: yes"'})
     assert StructuredPrompt.parse(text).context == 'Ratio 16:9; note: "quoted: yes"'
 
 

@@ -139,6 +139,4 @@ def test_export_writes_every_schema(tmp_path: Path) -> None:
     written = export_schemas(tmp_path / "out")
     assert sorted(p.name for p in written) == sorted(SCHEMA_FILES.values())
     for path in written:
-        assert path.read_text(encoding="utf-8") == (SCHEMAS / path.name).read_text(
-            encoding="utf-8"
-        )
+        assert path.read_text(encoding="utf-8") == (SCHEMAS / path.name).read_text(encoding="utf-8")

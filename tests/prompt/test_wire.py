@@ -27,8 +27,7 @@ def changed_region(old: str, new: str) -> tuple[str, str]:
         start += 1
     end = 0
     while (
-        end < min(len(old), len(new)) - start
-        and old[len(old) - 1 - end] == new[len(new) - 1 - end]
+        end < min(len(old), len(new)) - start and old[len(old) - 1 - end] == new[len(new) - 1 - end]
     ):
         end += 1
     return old[start : len(old) - end], new[start : len(new) - end]
@@ -57,7 +56,9 @@ def test_every_style_and_key_order_round_trips(bria_text: str, style: str) -> No
 
 
 def test_unchanged_value_keeps_its_original_escaping() -> None:
-    text = '{"short_description":"caf\\u00e9","background_setting":"b","lighting":{"conditions":"c","direction":"d"},"aesthetics":{"composition":"c","color_scheme":"s","mood_atmosphere":"m"},"context":"x"}'
+    data = {**MINIMAL, "short_description": "café"}
+    text = json.dumps(data, separators=(",", ":"))
+    assert "caf\\u00e9" in text
     prompt = StructuredPrompt.parse(text)
     assert prompt.set("short_description", "café") is prompt
     assert prompt.set("short_description", "café").wire == text

@@ -1,0 +1,124 @@
+"""Benchmark: strict validation, style-preserving edits, and CLI start-up.
+
+Prints figures only; nothing here is a test. Run from the repository root:
+
+    .venv/bin/python bench/validate.py
+
+Targets (issue 2): >= 30,000 strict validations/s on one core and >= 40x jsonschema
+Draft 2020-12 with the generated schema (both from strings, same run); >= 5,000 style-preserving
+edit + serialize per second; `fibo --help` and `fibo validate` wall time beside `python -c pass`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import jsonschema
+
+from fibo_prompts import StructuredPrompt
+from fibo_prompts.prompt.schema import prompt_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+BRIA = ROOT.parent / "shared" / "reference" / "examples"
+
+
+def load_texts() -> list[str]:
+    paths = sorted((ROOT / "examples").glob("*.json"))
+    if BRIA.is_dir():
+        paths += sorted(BRIA.glob("*.json"))
+    return [p.read_text(encoding="utf-8") for p in paths]
+
+
+def rate(work: Callable[[], None], items: int, min_seconds: float = 1.0) -> float:
+    """Items per second, best of 3 rounds of at least ``min_seconds`` each."""
+    best = 0.0
+    for _ in range(3):
+        rounds = 0
+        start = time.perf_counter()
+        while True:
+            work()
+            rounds += 1
+            elapsed = time.perf_counter() - start
+            if elapsed >= min_seconds:
+                break
+        best = max(best, rounds * items / elapsed)
+    return best
+
+
+def wall(cmd: list[str], runs: int = 10) -> float:
+    best = float("inf")
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, capture_output=True, check=False)
+        best = min(best, time.perf_counter() - start)
+    return best * 1000
+
+
+def main() -> None:
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    texts = load_texts()
+    print(f"{len(texts)} example prompts ({min(map(len, texts))}-{max(map(len, texts))} bytes)")
+
+    def ours() -> None:
+        for text in texts:
+            StructuredPrompt.parse(text)
+
+    validator = jsonschema.Draft202012Validator(prompt_schema())
+
+    def theirs() -> None:
+        for text in texts:
+            if not validator.is_valid(json.loads(text)):
+                raise AssertionError("example rejected by the schema")
+
+    ours_rate = rate(ours, len(texts))
+    theirs_rate = rate(theirs, len(texts), min_seconds=0.5)
+    print(f"strict validation (fibo_prompts) : {ours_rate:>10,.0f} prompts/s   (target >= 30,000)")
+    print(f"jsonschema Draft 2020-12         : {theirs_rate:>10,.0f} prompts/s")
+    print(
+        f"ratio                            : {ours_rate / theirs_rate:>10.1f}x"
+        "        (target >= 40x)"
+    )
+
+    prompts = [StructuredPrompt.parse(text) for text in texts]
+    edits = [
+        ("lighting.conditions", "golden hour"),
+        ("aesthetics.mood_atmosphere", "quiet, nostalgic"),
+        ("short_description", "A short, rewritten description of the scene."),
+        ("objects[0].location", "top-left"),
+    ]
+    for prompt in prompts:
+        prompt.syntax_tree()  # parsed once per prompt, as in an editing session
+
+    jobs = [
+        (prompt, path, value)
+        for prompt in prompts
+        for path, value in edits
+        if prompt.objects or not path.startswith("objects")
+    ]
+
+    def edit() -> None:
+        for prompt, path, value in jobs:
+            prompt.set(path, value).wire  # noqa: B018 - the serialization is the work
+
+    edit_rate = rate(edit, len(jobs))
+    print(f"edit + serialize                 : {edit_rate:>10,.0f} edits/s     (target >= 5,000)")
+
+    fibo = shutil.which("fibo", path=str(Path(sys.executable).parent)) or "fibo"
+    example = str(ROOT / "examples" / "product_shot.json")
+    print(f"python -c pass                   : {wall([sys.executable, '-c', 'pass']):>10.1f} ms")
+    print(
+        f"fibo --help                      : {wall([fibo, '--help']):>10.1f} ms      (target < 150)"
+    )
+    print(f"fibo validate {Path(example).name:<18} : {wall([fibo, 'validate', example]):>10.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
