@@ -156,6 +156,47 @@ DESCRIPTIONS: Final[dict[str, str]] = {
 }
 
 EXAMPLES: Final[dict[str, list[object]]] = {
+    "objects": [
+        [
+            {
+                "description": "A full-grown zebra with distinct black and white stripes.",
+                "location": "center-right",
+                "relationship": "The main subject, standing next to the fire hydrant.",
+                "relative_size": "large within frame",
+                "orientation": "facing right",
+            }
+        ]
+    ],
+    "lighting": [
+        {"conditions": "golden hour", "direction": "backlit", "shadows": "long, soft shadows"}
+    ],
+    "aesthetics": [
+        {
+            "composition": "rule of thirds, medium shot",
+            "color_scheme": "warm complementary colors",
+            "mood_atmosphere": "serene",
+        }
+    ],
+    "photographic_characteristics": [
+        {
+            "depth_of_field": "shallow",
+            "focus": "sharp focus on subject",
+            "camera_angle": "eye-level",
+            "lens_focal_length": "85mm portrait lens",
+        }
+    ],
+    "text_render": [
+        [
+            {
+                "text": "HONEY",
+                "location": "front of the pot, bottom-center",
+                "size": "medium",
+                "color": "light brown",
+                "font": "serif typeface",
+                "appearance_details": "Slightly curved to follow the pot's shape",
+            }
+        ]
+    ],
     "short_description": [
         "A golden retriever leaps to catch a red frisbee in a sunlit park.",
     ],

@@ -140,3 +140,15 @@ def test_export_writes_every_schema(tmp_path: Path) -> None:
     assert sorted(p.name for p in written) == sorted(SCHEMA_FILES.values())
     for path in written:
         assert path.read_text(encoding="utf-8") == (SCHEMAS / path.name).read_text(encoding="utf-8")
+
+
+def test_every_field_has_a_description_and_examples() -> None:
+    schema = prompt_schema()
+    objects = [schema, *schema["$defs"].values()]
+    checked = 0
+    for obj in objects:
+        for name, prop in obj["properties"].items():
+            assert prop.get("description"), name
+            assert prop.get("examples"), name
+            checked += 1
+    assert checked == 11 + 15 + 3 + 5 + 4 + 6
