@@ -385,6 +385,21 @@ class StructuredPrompt(PromptModel):
 
         return unknown_key_paths(self.to_dict())
 
+    def model_copy(
+        self, *, update: Mapping[str, Any] | None = None, deep: bool = False
+    ) -> StructuredPrompt:
+        """A copy with top-level fields replaced, written through :meth:`set`.
+
+        Pydantic's own ``model_copy(update=...)`` would leave the wire string stale, so updates
+        go through the style-preserving edit path instead. Prompts are immutable, so a copy
+        without updates is the prompt itself.
+        """
+        del deep  # immutable: a deep copy is indistinguishable from the original
+        prompt = self
+        for key, value in (update or {}).items():
+            prompt = prompt.set(key, value)
+        return prompt
+
     # ------------------------------------------------------------------ dunder
 
     def __eq__(self, other: object) -> bool:

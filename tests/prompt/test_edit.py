@@ -163,3 +163,10 @@ def test_parse_path_forms() -> None:
     assert parse_path("objects.1.location") == ("objects", 1, "location")
     assert parse_path('extra["odd key"][0]') == ("extra", "odd key", 0)
     assert parse_path("objects[-1]") == ("objects", -1)
+
+
+def test_model_copy_keeps_the_wire_string_true(zebra: StructuredPrompt) -> None:
+    copy = zebra.model_copy(update={"context": "A new context."})
+    assert copy.context == "A new context."
+    assert json.loads(copy.wire)["context"] == "A new context."
+    assert zebra.model_copy() is zebra
