@@ -64,7 +64,7 @@ def parse_prompt(
 
 
 def validate_text(
-    text: str, *, lenient: bool, source_name: str | None, doc: Doc | None = None
+    text: str, lenient: bool, source_name: str | None, doc: Doc | None = None
 ) -> StructuredPrompt:
     """Validate JSON text as a prompt that keeps ``text`` as its wire string.
 
@@ -79,22 +79,20 @@ def validate_text(
     except ValidationError as exc:
         raise _invalid(exc, text, lenient=lenient, source_name=source_name) from None
     # Count the keys pydantic kept, inline: this runs on every parse.
-    photo = prompt.photographic_characteristics
-    objects = prompt.objects
-    texts = prompt.text_render
+    fields = prompt.__dict__
     keys = (
         len(prompt.__pydantic_fields_set__)
-        + len(prompt.lighting.__pydantic_fields_set__)
-        + len(prompt.aesthetics.__pydantic_fields_set__)
+        + len(fields["lighting"].__pydantic_fields_set__)
+        + len(fields["aesthetics"].__pydantic_fields_set__)
     )
-    if photo is not None:
-        keys += len(photo.__pydantic_fields_set__)
-    if objects:
-        for item in objects:
-            keys += len(item.__pydantic_fields_set__)
-    if texts:
-        for text_item in texts:
-            keys += len(text_item.__pydantic_fields_set__)
+    for name in _NESTED_FIELDS:
+        value = fields[name]
+        if value:
+            if value.__class__ is list:
+                for item in value:
+                    keys += len(item.__pydantic_fields_set__)
+            else:
+                keys += len(value.__pydantic_fields_set__)
     unknown = lenient and any(model.__pydantic_extra__ for model in _models(prompt))
     data: dict[str, Any] | None = None
     # Every key is followed by a colon: with as many colons in the text as keys kept (plus
@@ -103,7 +101,8 @@ def validate_text(
     colons = text.count(":")
     if unknown or (
         colons != keys
-        and (colons != keys + _value_colons(_models(prompt)) or "\\u003" in text.lower())
+        # \u003a / \u003A is a colon the text count misses
+        and (colons != keys + _value_colons(_models(prompt)) or "\\u003" in text)
     ):
         data = _jsonload.loads(text, source=source_name)
     object.__setattr__(
@@ -114,6 +113,7 @@ def validate_text(
     return prompt
 
 
+_NESTED_FIELDS: Final = ("photographic_characteristics", "objects", "text_render")
 _VALIDATE_JSON: Final = StructuredPrompt.__pydantic_validator__.validate_json
 
 
@@ -131,10 +131,12 @@ def _models(prompt: StructuredPrompt) -> list[BaseModel]:
 
 def _value_colons(models: list[BaseModel]) -> int:
     """Colons inside the string values of the models (escaped ``\\u003a`` ones included)."""
-    return sum(
-        "".join([v for v in model.__dict__.values() if type(v) is str]).count(":")
-        for model in models
-    )
+    count = 0
+    for model in models:
+        for value in model.__dict__.values():
+            if value.__class__ is str and ":" in value:
+                count += value.count(":")
+    return count
 
 
 def _count_keys(value: Any) -> int:
