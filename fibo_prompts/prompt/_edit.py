@@ -16,7 +16,8 @@ from pydantic import BaseModel
 from fibo_prompts.errors import PromptError, PromptPathError
 from fibo_prompts.prompt import _cst
 from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar
-from fibo_prompts.prompt._validate import json_kind, key_order_for
+from fibo_prompts.prompt._jsonload import json_kind
+from fibo_prompts.prompt._validate import key_order_for
 from fibo_prompts.prompt.paths import PathPart, format_path, parse_path
 
 if TYPE_CHECKING:

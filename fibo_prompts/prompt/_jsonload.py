@@ -128,23 +128,28 @@ def loads(text: str, *, source: str | None = None) -> dict[str, Any]:
             "JSON nested too deeply to be a structured prompt", source=source
         ) from None
     if not isinstance(data, dict):
-        kind = _json_kind(data)
+        kind = json_kind(data)
         raise PromptParseError(
             f"expected a JSON object {{...}}, got {kind}", source=source, line=1, column=1
         )
     return data
 
 
-def _json_kind(value: Any) -> str:
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        return "a string"
+def json_kind(value: Any) -> str:
+    """The JSON type of a Python value, with an article ("a number")."""
     if isinstance(value, bool):
         return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
     if value is None:
         return "null"
-    return "a number"
+    return type(value).__name__
 
 
 def _locate_duplicate(text: str, key: str) -> tuple[int | None, int | None]:

@@ -149,23 +149,6 @@ def shorten(value: Any) -> str:
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
-def json_kind(value: Any) -> str:
-    """The JSON type of a Python value, with an article ("a number")."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if value is None:
-        return "null"
-    return type(value).__name__
-
-
 def issues_from_pydantic(
     exc: ValidationError, *, prefix: tuple[PathPart, ...]
 ) -> list[PromptIssue]:
