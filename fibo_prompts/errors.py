@@ -20,7 +20,21 @@ FiboPromptsError
 ├── PatchError                                            a patch that cannot be applied
 │   └── PatchConflictError (.conflicts)           the base drifted, or a carried change clashes
 ├── ImageError (.path)                                    an image that cannot be read or compared
-└── FileAccessError (.path)                               a file that cannot be read or written
+├── FileAccessError (.path)                               a file that cannot be read or written
+├── ConfigurationError                                    a missing key, a bad base URL or setting
+│   ├── BackendNotFoundError (.name, .available)
+│   └── InvalidParameterError (.backend, .parameter)     out of the backend's declared range
+└── APIError (.backend, .request_id)                      talking to a generation service
+    ├── APIConnectionError                                not sent: safe to retry
+    ├── SubmitOutcomeUnknownError                         sent, no answer: never resubmitted
+    ├── ResponseFormatError                               the service answered garbage
+    ├── APIStatusError (.status_code, .body)
+    │   ├── AuthenticationError · InsufficientCreditsError · ServerError
+    │   ├── RateLimitError (.retry_after)
+    │   └── UnprocessableError ── ContentModerationError
+    ├── GenerationFailedError (.job)                      the service reports the job failed
+    ├── JobExpiredError (.job)                            results gone (past retention)
+    └── PollTimeoutError (.job, .waited_s)                deadline hit; the job may still run
 ```
 """
 
@@ -30,22 +44,39 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APIStatusError",
+    "AuthenticationError",
+    "BackendNotFoundError",
     "BrandKitError",
+    "ConfigurationError",
+    "ContentModerationError",
     "FiboPromptsError",
     "FileAccessError",
+    "GenerationFailedError",
     "ImageError",
+    "InsufficientCreditsError",
+    "InvalidParameterError",
+    "JobExpiredError",
     "MissingVariablesError",
     "PatchConflictError",
     "PatchError",
+    "PollTimeoutError",
     "PromptError",
     "PromptIssue",
     "PromptParseError",
     "PromptPathError",
     "PromptTooLargeError",
     "PromptValidationError",
+    "RateLimitError",
+    "ResponseFormatError",
+    "ServerError",
+    "SubmitOutcomeUnknownError",
     "TemplateError",
     "TemplateNotFoundError",
     "TemplateSecurityError",
+    "UnprocessableError",
 ]
 
 
@@ -262,3 +293,150 @@ class ImageError(FiboPromptsError):
     def __init__(self, message: str, *, path: str | None = None) -> None:
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class ConfigurationError(FiboPromptsError):
+    """Something in the set-up is wrong: a missing API key, a bad base URL, a bad setting."""
+
+
+class BackendNotFoundError(ConfigurationError):
+    """No backend is registered under the requested name."""
+
+    def __init__(self, name: str, *, available: Sequence[str]) -> None:
+        self.name = name
+        self.available = list(available)
+        listing = ", ".join(self.available) or "none"
+        super().__init__(f"no backend named {name!r} (available: {listing})")
+
+
+class InvalidParameterError(ConfigurationError):
+    """A generation parameter is outside the range the backend declares; nothing was sent."""
+
+    def __init__(self, message: str, *, backend: str, parameter: str) -> None:
+        self.backend = backend
+        self.parameter = parameter
+        super().__init__(f"{backend}: {parameter}: {message}")
+
+
+class APIError(FiboPromptsError):
+    """Base of errors from a generation service; carries the backend and the request id.
+
+    ``str(error)`` names the backend and request id (when known) and says what to do.
+    Never carries an API key.
+    """
+
+    def __init__(self, message: str, *, backend: str, request_id: str | None = None) -> None:
+        self.message = message
+        self.backend = backend
+        self.request_id = request_id
+        where = backend if request_id is None else f"{backend} request {request_id}"
+        super().__init__(f"{where}: {message}")
+
+
+class APIConnectionError(APIError):
+    """The request could not be sent (DNS, refused connection): it is safe to retry."""
+
+
+class SubmitOutcomeUnknownError(APIError):
+    """A paid submit was sent but no answer came back: it may have been accepted.
+
+    It is never resubmitted automatically (that could pay twice); check the service or the
+    job journal before trying again.
+    """
+
+
+class ResponseFormatError(APIError):
+    """The service answered something that is not what its protocol promises."""
+
+
+class APIStatusError(APIError):
+    """The service answered with an error status; ``status_code`` and ``body`` say which."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str,
+        status_code: int,
+        body: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.body = body
+        super().__init__(f"HTTP {status_code}: {message}", backend=backend, request_id=request_id)
+
+
+class AuthenticationError(APIStatusError):
+    """The API key is missing, wrong or revoked (HTTP 401/403)."""
+
+
+class InsufficientCreditsError(APIStatusError):
+    """The account has no credits left for this request (HTTP 402 or the service's code)."""
+
+
+class ServerError(APIStatusError):
+    """The service failed (HTTP 5xx)."""
+
+
+class RateLimitError(APIStatusError):
+    """Too many requests (HTTP 429); ``retry_after`` is the wait the service asked for."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str,
+        status_code: int = 429,
+        body: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            message, backend=backend, status_code=status_code, body=body, request_id=request_id
+        )
+
+
+class UnprocessableError(APIStatusError):
+    """The service refused the request's content (HTTP 422 and equivalents)."""
+
+
+class ContentModerationError(UnprocessableError):
+    """The prompt, a reference image or the result was blocked by content moderation."""
+
+
+class GenerationFailedError(APIError):
+    """The service accepted the job and then reported it failed (FAILED, ERROR, UNKNOWN)."""
+
+    def __init__(
+        self, message: str, *, backend: str, request_id: str | None = None, job: object = None
+    ) -> None:
+        self.job = job
+        super().__init__(message, backend=backend, request_id=request_id)
+
+
+class JobExpiredError(APIError):
+    """The job's results are gone: the service keeps them only for a limited time."""
+
+    def __init__(
+        self, message: str, *, backend: str, request_id: str | None = None, job: object = None
+    ) -> None:
+        self.job = job
+        super().__init__(message, backend=backend, request_id=request_id)
+
+
+class PollTimeoutError(APIError):
+    """A wait hit its deadline; the job may still be running (resume it later)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        backend: str,
+        request_id: str | None = None,
+        job: object = None,
+        waited_s: float = 0.0,
+    ) -> None:
+        self.job = job
+        self.waited_s = waited_s
+        super().__init__(message, backend=backend, request_id=request_id)
