@@ -31,6 +31,7 @@ schemas: $(BIN)/fibo
 
 bench: $(BIN)/fibo
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/render.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -17,15 +17,30 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from fibo_prompts.brand import (
+        AppliedChange,
+        BrandKit,
+        Finding,
+        Template,
+        apply_brand,
+        lint,
+        list_templates,
+        load_template,
+    )
     from fibo_prompts.errors import (
+        BrandKitError,
         FiboPromptsError,
         FileAccessError,
+        MissingVariablesError,
         PromptError,
         PromptIssue,
         PromptParseError,
         PromptPathError,
         PromptTooLargeError,
         PromptValidationError,
+        TemplateError,
+        TemplateNotFoundError,
+        TemplateSecurityError,
     )
     from fibo_prompts.prompt import (
         DEFAULT_STYLE,
@@ -42,6 +57,19 @@ __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     "Aesthetics": "fibo_prompts.prompt",
+    "AppliedChange": "fibo_prompts.brand",
+    "BrandKit": "fibo_prompts.brand",
+    "BrandKitError": "fibo_prompts.errors",
+    "Finding": "fibo_prompts.brand",
+    "MissingVariablesError": "fibo_prompts.errors",
+    "Template": "fibo_prompts.brand",
+    "TemplateError": "fibo_prompts.errors",
+    "TemplateNotFoundError": "fibo_prompts.errors",
+    "TemplateSecurityError": "fibo_prompts.errors",
+    "apply_brand": "fibo_prompts.brand",
+    "lint": "fibo_prompts.brand",
+    "list_templates": "fibo_prompts.brand",
+    "load_template": "fibo_prompts.brand",
     "DEFAULT_STYLE": "fibo_prompts.prompt",
     "FiboPromptsError": "fibo_prompts.errors",
     "FileAccessError": "fibo_prompts.errors",
@@ -62,9 +90,14 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "DEFAULT_STYLE",
     "Aesthetics",
+    "AppliedChange",
+    "BrandKit",
+    "BrandKitError",
     "FiboPromptsError",
     "FileAccessError",
+    "Finding",
     "Lighting",
+    "MissingVariablesError",
     "PhotographicCharacteristics",
     "PromptError",
     "PromptIssue",
@@ -74,9 +107,17 @@ __all__ = [
     "PromptTooLargeError",
     "PromptValidationError",
     "StructuredPrompt",
+    "Template",
+    "TemplateError",
+    "TemplateNotFoundError",
+    "TemplateSecurityError",
     "TextRender",
     "WireStyle",
     "__version__",
+    "apply_brand",
+    "lint",
+    "list_templates",
+    "load_template",
 ]
 
 

@@ -10,7 +10,13 @@ import pytest
 import fibo_prompts
 from fibo_prompts import errors
 
-PUBLIC_MODULES = ["fibo_prompts", "fibo_prompts.errors", "fibo_prompts.prompt"]
+PUBLIC_MODULES = [
+    "fibo_prompts",
+    "fibo_prompts.brand",
+    "fibo_prompts.errors",
+    "fibo_prompts.prompt",
+    "fibo_prompts.schemas",
+]
 
 
 def _isort_style(name: str) -> tuple[int, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from fibo_prompts.cli import _prompt, _schema
+from fibo_prompts.cli import _brand, _prompt, _schema
 
 app = typer.Typer(
     name="fibo",
@@ -22,6 +22,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 _prompt.register(app)
+_brand.register(app)
 _schema.register(app)
 
 

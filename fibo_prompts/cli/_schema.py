@@ -20,7 +20,8 @@ def schema(
     ] = None,
 ) -> None:
     """Print the structured prompt's JSON Schema (draft 2020-12), or export all of them."""
-    from fibo_prompts.prompt.schema import export_schemas, schema_text
+    from fibo_prompts.prompt.schema import schema_text
+    from fibo_prompts.schemas import export_schemas
 
     with user_errors():
         if export is not None:

@@ -1,7 +1,8 @@
 """JSON Schemas (draft 2020-12) generated from the models: strict and lenient profiles.
 
 The pydantic models are the source of truth; the checked-in files under ``schemas/`` are
-written by ``fibo schema --export schemas`` and a test fails when they are stale.
+written by ``fibo schema --export schemas`` (see :mod:`fibo_prompts.schemas`) and a test fails
+when they are stale.
 
 - strict (authoring): ``additionalProperties: false`` everywhere, so a typo such as
   ``lightning`` is an error; editors use it to autocomplete from descriptions and examples.
@@ -11,12 +12,11 @@ written by ``fibo schema --export schemas`` and a test fails when they are stale
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any, Final
 
 from fibo_prompts.prompt.models import StructuredPrompt
 
-__all__ = ["SCHEMA_FILES", "export_schemas", "prompt_schema", "schema_text"]
+__all__ = ["SCHEMA_FILES", "prompt_schema", "schema_text"]
 
 DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
 
@@ -56,22 +56,3 @@ def _set_additional(schema: dict[str, Any], *, allowed: bool) -> None:
 def schema_text(*, lenient: bool = False) -> str:
     """The schema as the exact text of its checked-in file (stable, 2-space indent)."""
     return json.dumps(prompt_schema(lenient=lenient), indent=2, ensure_ascii=False) + "\n"
-
-
-def export_schemas(directory: str | Path) -> list[Path]:
-    """Write every generated schema into ``directory``; return the paths written."""
-    from fibo_prompts.errors import FileAccessError
-
-    folder = Path(directory)
-    written: list[Path] = []
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        for profile, name in SCHEMA_FILES.items():
-            path = folder / name
-            path.write_text(schema_text(lenient=profile == "lenient"), encoding="utf-8")
-            written.append(path)
-    except OSError as exc:
-        raise FileAccessError(
-            f"{folder}: cannot write schemas ({exc.strerror})", path=str(folder)
-        ) from None
-    return written

@@ -134,10 +134,12 @@ def test_jsonschema_and_models_agree_on_examples_and_mutations(lenient: bool) ->
 
 
 def test_export_writes_every_schema(tmp_path: Path) -> None:
-    from fibo_prompts.prompt.schema import export_schemas
+    from fibo_prompts.schemas import export_schemas
 
     written = export_schemas(tmp_path / "out")
-    assert sorted(p.name for p in written) == sorted(SCHEMA_FILES.values())
+    assert sorted(p.name for p in written) == sorted(
+        [*SCHEMA_FILES.values(), "brand_kit.schema.json"]
+    )
     for path in written:
         assert path.read_text(encoding="utf-8") == (SCHEMAS / path.name).read_text(encoding="utf-8")
 

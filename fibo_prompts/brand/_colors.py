@@ -1,0 +1,159 @@
+"""Colour words and hex codes in prose, measured against a brand palette.
+
+Colour names are the CSS Color Module's named colours, taken from coloraide (a maintained
+colour library) rather than a hand-made table; distances are CIEDE2000 (coloraide's
+``delta_e(method="2000")``), which follows perceived difference far better than RGB distance.
+
+How text is read:
+
+- Palette colour names ("oat cream", "tomato red") are found first and count as on-palette
+  by definition; their words are not re-read ("red" in "tomato red" is not a second colour).
+- Then words are joined into CSS names, longest first and up to three at a time, so "light
+  blue", "dark slate gray" and "lightblue" all read as the CSS colour. A colour word inside a
+  longer word ("reddish") does not count: matches are whole words.
+- ``#RRGGBB`` and ``#RGB`` codes are read as colours.
+- A few CSS names are mostly materials or places in prompts ("linen", "snow", "peru") and are
+  not read as colours; see :data:`NOT_COLOURS`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from fibo_prompts.brand.kit import BrandKit, PaletteColor
+
+#: CSS colour names that prompts use far more often as materials, food or places.
+NOT_COLOURS: Final = frozenset({"linen", "snow", "peru", "seashell", "moccasin", "bisque"})
+
+_WORD: Final = re.compile(r"#[0-9A-Fa-f]{6}\b|#[0-9A-Fa-f]{3}\b|[A-Za-z]+")
+_css_names: frozenset[str] | None = None
+
+
+def css_names() -> frozenset[str]:
+    """The CSS named colours (lower case, no spaces), from coloraide."""
+    global _css_names
+    if _css_names is None:
+        from coloraide.css import color_names
+
+        _css_names = frozenset(color_names.name2val_map) - {"transparent"} - NOT_COLOURS
+    return _css_names
+
+
+@dataclass(frozen=True)
+class ColorMention:
+    """A colour found in text: the words as written, and how close the palette comes."""
+
+    text: str
+    start: int
+    end: int
+    nearest: str
+    nearest_hex: str
+    distance: float
+
+
+class PaletteMatcher:
+    """Finds colour mentions in text and measures each against one kit's palette (cached)."""
+
+    def __init__(self, kit: BrandKit) -> None:
+        from coloraide import Color
+
+        self.kit = kit
+        self._colors = [(c, Color(c.hex)) for c in kit.palette]
+        names = sorted((c.name for c in kit.palette), key=len, reverse=True)
+        self._palette_names = re.compile(
+            r"(?<![\w-])(?:" + "|".join(re.escape(n) for n in names) + r")(?![\w-])",
+            re.IGNORECASE,
+        )
+        self._measured: dict[str, tuple[PaletteColor, float]] = {}
+        # a cheap substring test before the palette-name regex (most text names no colour)
+        self._palette_words = {n.lower().split()[0] for n in names}
+
+    def measure(self, color_text: str) -> tuple[PaletteColor, float]:
+        """The nearest palette colour to a CSS name or hex code, and the CIEDE2000 distance."""
+        key = color_text.lower()
+        found = self._measured.get(key)
+        if found is None:
+            from coloraide import Color
+
+            color = Color(key)
+            found = min(
+                ((entry, color.delta_e(value, method="2000")) for entry, value in self._colors),
+                key=lambda pair: pair[1],
+            )
+            self._measured[key] = found
+        return found
+
+    def palette_mentions(self, text: str) -> list[tuple[int, int]]:
+        """Spans of palette colour names in ``text``."""
+        return [m.span() for m in self._palette_names.finditer(text)]
+
+    def mentions(self, text: str) -> list[ColorMention]:
+        """Every non-palette colour mentioned in ``text``, in order."""
+        names, prefixes = _vocabulary()
+        taken = self.palette_mentions(text) if self._has_palette_word(text) else []
+        words = [
+            (m[0].lower(), m.start(), m.end())
+            for m in _WORD.finditer(text)
+            if not taken or not _inside(m.span(), taken)
+        ]
+        found: list[ColorMention] = []
+        index, count = 0, len(words)
+        while index < count:
+            word, start, end = words[index]
+            if word[0] == "#":
+                found.append(self._mention(text[start:end], start, end, word))
+                index += 1
+                continue
+            if word not in prefixes:  # most words: not the start of any colour name
+                index += 1
+                continue
+            joined, last, size, match = word, end, 1, 0
+            # join up to three words separated by one space or hyphen ("dark slate gray")
+            while True:
+                if joined in names:
+                    match = size
+                if size == 3 or index + size >= count:
+                    break
+                following, next_start, next_end = words[index + size]
+                if text[last:next_start] not in (" ", "-"):
+                    break
+                joined += following
+                if joined not in prefixes and joined not in names:
+                    break
+                last, size = next_end, size + 1
+            if match:
+                stop = words[index + match - 1][2]
+                color = "".join(w[0] for w in words[index : index + match])
+                found.append(self._mention(text[start:stop], start, stop, color))
+                index += match
+            else:
+                index += 1
+        return found
+
+    def _has_palette_word(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(word in lowered for word in self._palette_words)
+
+    def _mention(self, written: str, start: int, end: int, color: str) -> ColorMention:
+        nearest, distance = self.measure(color)
+        return ColorMention(written, start, end, nearest.name, nearest.hex, round(distance, 1))
+
+
+def _inside(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
+    return any(start <= span[0] and span[1] <= end for start, end in taken)
+
+
+_vocab: tuple[frozenset[str], frozenset[str]] | None = None
+
+
+def _vocabulary() -> tuple[frozenset[str], frozenset[str]]:
+    """CSS names, and every leading part of one (so a word can start a colour name)."""
+    global _vocab
+    if _vocab is None:
+        names = css_names()
+        prefixes = frozenset(name[:i] for name in names for i in range(1, len(name) + 1))
+        _vocab = (names, prefixes)
+    return _vocab
