@@ -48,3 +48,16 @@ MINIMAL: dict[str, object] = {
     "aesthetics": {"composition": "centered", "color_scheme": "red", "mood_atmosphere": "calm"},
     "context": "Still life.",
 }
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Point FIBO_PROMPTS_HOME (journal, image store) at a fresh folder: tests never write to
+    the user's data directory, and never pick up a developer's API keys."""
+    home = tmp_path_factory.mktemp("fibo_home")
+    monkeypatch.setenv("FIBO_PROMPTS_HOME", str(home))
+    for key in ("BRIA_API_TOKEN", "SEGMIND_API_KEY", "INFERENCE_API_KEY", "FIBO_PROMPTS_BACKEND"):
+        monkeypatch.delenv(key, raising=False)
+    return home

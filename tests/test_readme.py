@@ -51,7 +51,13 @@ def test_readme_command_runs(command: str, workdir: Path) -> None:
     match = re.search(r"#\s*exits? (\d)", command)
     if match:
         expected = int(match[1])
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith(("_API_KEY", "_API_TOKEN")) and not key.startswith("FIBO_PROMPTS_")
+    }
+    env["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+    env["FIBO_PROMPTS_HOME"] = str(workdir / "home")
     result = subprocess.run(
         ["bash", "-c", command], cwd=workdir, env=env, capture_output=True, text=True
     )

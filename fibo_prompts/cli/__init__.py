@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from fibo_prompts.cli import _brand, _prompt, _schema
+from fibo_prompts.cli import _brand, _generate, _prompt, _schema
 
 app = typer.Typer(
     name="fibo",
@@ -23,6 +23,7 @@ app = typer.Typer(
 )
 _prompt.register(app)
 _brand.register(app)
+_generate.register(app)
 _schema.register(app)
 
 

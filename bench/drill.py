@@ -1,0 +1,192 @@
+"""Reliability drill: many jobs through AsyncClient.generate_many against a faulty emulator.
+
+    .venv/bin/python bench/drill.py [--jobs 1000] [--duration 0.5]
+
+Fault mix (per request unless noted): 10% 429, 5% 5xx, 2% connection resets on GETs, 1%
+resets after an accepted submit, 1% FAILED jobs; slow pollers meet expiry (phase 3). Job
+durations are log-normal around ``--duration`` seconds (scaled down from FIBO's ~20 s so a run
+takes well under two minutes). Phase 2 kills a child process mid-run (SIGKILL) and resumes
+its journal. Prints the figures; exits 1 if an invariant fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import anyio
+import httpx
+
+from fibo_prompts.errors import FiboPromptsError, SubmitOutcomeUnknownError
+from fibo_prompts.generate import AsyncClient, GenerationRequest, PollPolicy
+
+ROOT = Path(__file__).resolve().parents[1]
+FAULTS = {
+    "rate_limit": 0.10,
+    "server_error": 0.05,
+    "reset_poll": 0.02,
+    "reset_after_submit": 0.01,
+    "failed": 0.01,
+    "retry_after_s": 1.0,
+}
+
+
+def start_emulator(config: dict[str, object], workdir: Path) -> tuple[subprocess.Popen[str], str]:
+    path = workdir / f"emu-{len(list(workdir.glob('emu-*')))}.json"
+    path.write_text(json.dumps(config))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fibo_prompts.emulator", "--port", "0", "--config", str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().split()[-1]
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def requests(n: int) -> list[GenerationRequest]:
+    return [GenerationRequest(text=f"drill job {i}", seed=i + 1) for i in range(n)]
+
+
+async def run_batch(url: str, n: int, journal: Path, duration: float) -> list[object]:
+    poll = PollPolicy(expected_duration=duration, min_interval=0.1, timeout=60)
+    async with AsyncClient(
+        "segmind", api_key="k", base_url=url, journal=journal, poll=poll
+    ) as client:
+        return list(await client.generate_many(requests(n), concurrency=n))
+
+
+async def resume(url: str, journal: Path, duration: float) -> list[object]:
+    poll = PollPolicy(expected_duration=duration, min_interval=0.1, timeout=60)
+    async with AsyncClient(
+        "segmind", api_key="k", base_url=url, journal=journal, poll=poll
+    ) as client:
+        return list(await client.resume())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--duration", type=float, default=0.5)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:  # phase 2's victim: submit and poll until killed
+        url, journal = args.child.split("|")
+        anyio.run(run_batch, url, args.jobs, Path(journal), args.duration)
+        return 0
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        os.environ["FIBO_PROMPTS_HOME"] = str(work / "home")
+        config = {
+            "duration_s": args.duration,
+            "duration_sigma": 0.3,
+            "seed": 1,
+            "image_size": 64,
+            "faults": FAULTS,
+        }
+        proc, url = start_emulator(config, work)
+        try:
+            t0 = time.perf_counter()
+            results = anyio.run(run_batch, url, args.jobs, work / "j1.sqlite3", args.duration)
+            wall = time.perf_counter() - t0
+            stats = httpx.get(f"{url}/_emulator/stats", timeout=30).json()
+        finally:
+            stop(proc)
+        images = [r for r in results if not isinstance(r, FiboPromptsError)]
+        errors = [r for r in results if isinstance(r, FiboPromptsError)]
+        with_id = [e for e in errors if e.request_id is not None]
+        unknown = [e for e in errors if isinstance(e, SubmitOutcomeUnknownError)]
+        other = [e for e in errors if e.request_id is None and e not in unknown]
+        accepted = stats["accepted"]
+        double = sum(1 for j in stats["jobs"].values() if j["submits"] != 1)
+        orphans = accepted - len(images) - len(with_id)
+        print(
+            f"phase 1: {args.jobs} jobs in {wall:.1f} s: {len(images)} images, "
+            f"{len(with_id)} failures with request id, {len(unknown)} submit outcome unknown, "
+            f"{len(other)} other"
+        )
+        print(
+            f"  emulator accepted {accepted} (reset after accept: "
+            f"{stats['counts'].get('fault.reset_after_submit', 0)}), "
+            f"client knows {len(images) + len(with_id)}, orphans {orphans}, "
+            f"double-billed {double}"
+        )
+        kinds: dict[str, int] = {}
+        for e in errors:
+            kinds[type(e).__name__] = kinds.get(type(e).__name__, 0) + 1
+        print(f"  errors by type: {kinds}")
+        ok &= double == 0 and orphans == len(unknown) and not other
+        # ---- phase 2: kill mid-run, resume
+        n2 = max(10, args.jobs // 5)
+        config2 = {"duration_s": args.duration * 4, "seed": 2, "image_size": 64}
+        proc, url = start_emulator(config2, work)
+        try:
+            journal = work / "j2.sqlite3"
+            child = subprocess.Popen(
+                [
+                    sys.executable,
+                    __file__,
+                    "--jobs",
+                    str(n2),
+                    "--duration",
+                    str(args.duration * 4),
+                    "--child",
+                    f"{url}|{journal}",
+                ],
+                cwd=ROOT,
+            )
+            time.sleep(1.0 + args.duration)
+            child.send_signal(signal.SIGKILL)
+            child.wait()
+            before = httpx.get(f"{url}/_emulator/stats").json()["accepted"]
+            resumed = anyio.run(resume, url, journal, args.duration * 4)
+            stats2 = httpx.get(f"{url}/_emulator/stats").json()
+        finally:
+            stop(proc)
+        done = sum(1 for r in resumed if not isinstance(r, FiboPromptsError))
+        print(
+            f"phase 2: child killed after {stats2['accepted']} accepted submits "
+            f"(of {n2}); resume finished {done}, failed {len(resumed) - done}; "
+            f"submits after the kill: {stats2['accepted'] - before}"
+        )
+        ok &= stats2["accepted"] == before
+        # ---- phase 3: expiry for a slow poller
+        proc, url = start_emulator({"duration_s": 0.1, "expiry_s": 0.5, "image_size": 64}, work)
+        try:
+            poll = PollPolicy(expected_duration=2.0, timeout=10)
+
+            async def slow() -> object:
+                async with AsyncClient(
+                    "segmind", api_key="k", base_url=url, poll=poll, journal=work / "j3.sqlite3"
+                ) as client:
+                    try:
+                        return await client.generate(GenerationRequest(text="late", seed=1))
+                    except FiboPromptsError as exc:
+                        return exc
+
+            late = anyio.run(slow)
+        finally:
+            stop(proc)
+        print(f"phase 3: slow poller got {type(late).__name__}: {late}")
+        ok &= type(late).__name__ == "JobExpiredError"
+    print("invariants hold" if ok else "INVARIANT FAILED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

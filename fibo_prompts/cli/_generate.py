@@ -1,0 +1,219 @@
+"""``fibo generate``, ``fibo jobs list|resume`` and ``fibo emulator``.
+
+Nothing heavy is imported at module level (pydantic, httpx, rich, PIL load inside the
+commands), so ``fibo --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from fibo_prompts.cli._common import fail, load, user_errors
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from fibo_prompts.generate import Client, Generation, GenerationRequest
+
+#: Hosted backends in the order ``fibo generate`` tries them, with their key variables.
+KEYED_BACKENDS = (
+    ("bria", ("BRIA_API_TOKEN", "BRIA_API_KEY")),
+    ("segmind", ("SEGMIND_API_KEY",)),
+    ("inferencesh", ("INFERENCE_API_KEY", "INFERENCESH_API_KEY")),
+)
+PREVIEW_NOTE = (
+    "no API key configured (BRIA_API_TOKEN, SEGMIND_API_KEY or INFERENCE_API_KEY): using the "
+    "preview backend; the image is a layout PREVIEW, not a FIBO render"
+)
+
+jobs_app = typer.Typer(
+    help="The job journal: list jobs, finish unfinished ones.", no_args_is_help=True
+)
+
+
+def pick_backend(explicit: str | None) -> tuple[str, bool]:
+    """The backend to use and whether it was chosen because no key is configured."""
+    if explicit:
+        return explicit, False
+    chosen = os.environ.get("FIBO_PROMPTS_BACKEND")
+    if chosen:
+        return chosen, False
+    for name, envs in KEYED_BACKENDS:
+        if any(os.environ.get(v) for v in envs):
+            return name, False
+    return "preview", True
+
+
+def generate(
+    prompt: Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")],
+    backend: Annotated[
+        str | None,
+        typer.Option("--backend", "-b", help="bria, segmind, segmind-v1, inferencesh or preview."),
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed (drawn and reported if omitted).")] = None,
+    steps: Annotated[int | None, typer.Option(help="Diffusion steps.")] = None,
+    guidance: Annotated[float | None, typer.Option(help="Guidance scale.")] = None,
+    aspect_ratio: Annotated[
+        str | None, typer.Option("--aspect-ratio", help="For example 1:1 or 16:9.")
+    ] = None,
+    negative: Annotated[str | None, typer.Option("--negative", help="Negative prompt.")] = None,
+    text: Annotated[str | None, typer.Option("--text", help="A text prompt to add.")] = None,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Override the service URL.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Where to write the image.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Give up waiting after this many seconds.")] = 600,
+    expected: Annotated[
+        float | None,
+        typer.Option("--expected-duration", help="Typical job seconds (first poll near it)."),
+    ] = None,
+) -> None:
+    """Generate an image from a structured prompt, with a progress display.
+
+    With no API key configured, the local preview backend is used, and says so.
+    """
+    from rich.console import Console
+
+    from fibo_prompts.generate import Client, GenerationRequest, PollPolicy
+
+    name, fallback = pick_backend(backend)
+    err = Console(stderr=True, highlight=False)
+    if fallback:
+        typer.echo(f"note: {PREVIEW_NOTE}", err=True)
+    with user_errors():
+        structured = load(prompt, lenient=False, max_bytes=1_000_000) if prompt else None
+        request = GenerationRequest(
+            prompt=structured,
+            text=text,
+            seed=seed,
+            steps=steps,
+            guidance=guidance,
+            aspect_ratio=aspect_ratio,
+            negative_prompt=negative,
+        )
+        with Client(
+            name, base_url=base_url, poll=PollPolicy(timeout=timeout, expected_duration=expected)
+        ) as client:
+            generation = _run(client, request, err)
+        target = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
+        try:
+            shutil.copyfile(generation.image_path, target)
+        except OSError as exc:
+            fail(f"{target}: cannot write the image ({exc.strerror})")
+    kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
+    typer.echo(
+        f"{kind} written to {target} (backend {generation.backend}, seed {generation.seed}, "
+        f"request {generation.request_id})"
+    )
+
+
+def _run(client: Client, request: GenerationRequest, err: Console) -> Generation:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(f"submitting to {client.backend.name}", total=None)
+        job = client.submit(request)
+        progress.update(task, description=f"waiting for request {job.request_id}")
+        job = client.poll(job)
+        progress.update(task, description="downloading the image")
+        from fibo_prompts.generate._poll import raise_for_job
+
+        raise_for_job(client.backend, job)
+        return client.result(job)
+
+
+@jobs_app.command("list")
+def jobs_list(
+    unfinished: Annotated[
+        bool, typer.Option("--unfinished", help="Only jobs with work left.")
+    ] = False,
+    journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
+) -> None:
+    """List the jobs in the journal: backend, request id, state, image."""
+    from fibo_prompts.generate import JobJournal
+
+    with user_errors(), JobJournal(journal) as store:
+        entries = store.entries(unfinished=unfinished)
+    if not entries:
+        typer.echo("no jobs")
+        return
+    for e in entries:
+        typer.echo(
+            f"{e.job.backend}\t{e.job.request_id}\t{e.job.state.value}\t{e.image_path or '-'}"
+        )
+
+
+@jobs_app.command("resume")
+def jobs_resume(
+    journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
+    timeout: Annotated[float, typer.Option(help="Deadline per job, seconds.")] = 600,
+) -> None:
+    """Finish every unfinished job (keys from the environment). Exit 1 if any failed."""
+    from fibo_prompts.errors import FiboPromptsError
+    from fibo_prompts.generate import Client, JobJournal, PollPolicy
+
+    failed = 0
+    with user_errors(), JobJournal(journal) as store:
+        names = sorted({e.job.backend for e in store.entries(unfinished=True)})
+        if not names:
+            typer.echo("nothing to resume")
+            return
+        for name in names:
+            try:
+                client = Client(name, journal=store, poll=PollPolicy(timeout=timeout))
+            except FiboPromptsError as exc:
+                typer.echo(f"{name}: cannot resume: {exc}", err=True)
+                failed += 1
+                continue
+            with client:
+                for outcome in client.resume():
+                    if isinstance(outcome, FiboPromptsError):
+                        failed += 1
+                        typer.echo(f"error: {outcome}", err=True)
+                    else:
+                        typer.echo(f"{name}\t{outcome.request_id}\tdone\t{outcome.image_path}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def emulator(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
+    config: Annotated[Path | None, typer.Option(help="A JSON or TOML config file.")] = None,
+) -> None:
+    """Serve the hosted APIs' protocols locally (Bria v2, Segmind v1/v2, inference.sh)."""
+    from fibo_prompts.emulator import Emulator, EmulatorConfig
+
+    with user_errors():
+        settings = EmulatorConfig.load(config) if config else EmulatorConfig()
+        try:
+            server = Emulator(settings, host=host, port=port)
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} ({exc.strerror})")
+    typer.echo(f"listening on {server.url} (Ctrl-C to stop)")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``generate``, ``jobs`` and ``emulator`` to the ``fibo`` app."""
+    app.command("generate")(generate)
+    app.add_typer(jobs_app, name="jobs")
+    app.command("emulator")(emulator)
+
+
+__all__ = ["register"]

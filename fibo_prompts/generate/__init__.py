@@ -1,0 +1,37 @@
+"""Generate images from structured prompts: clients, backends, polling, journal.
+
+Example (no key, no network)::
+
+    from fibo_prompts.generate import Client, GenerationRequest
+    with Client("preview") as client:
+        generation = client.generate(GenerationRequest(text="a red apple", seed=1))
+
+Hosted backends: ``bria`` (``BRIA_API_TOKEN``), ``segmind`` / ``segmind-v1``
+(``SEGMIND_API_KEY``), ``inferencesh`` (``INFERENCE_API_KEY``). See :mod:`._poll` for the
+rules that keep a paid request from being sent twice.
+"""
+
+from fibo_prompts.generate import backends
+from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
+from fibo_prompts.generate.backends import Backend, ParameterRanges, register
+from fibo_prompts.generate.client import AsyncClient, Client
+from fibo_prompts.generate.journal import JobJournal, JournalEntry
+from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
+
+__all__ = [
+    "AsyncClient",
+    "Backend",
+    "Client",
+    "Generation",
+    "GenerationRequest",
+    "Job",
+    "JobJournal",
+    "JobState",
+    "JournalEntry",
+    "ParameterRanges",
+    "PollPolicy",
+    "RetryPolicy",
+    "Timings",
+    "backends",
+    "register",
+]

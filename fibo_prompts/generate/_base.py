@@ -1,0 +1,279 @@
+"""Everything the sync and async clients share: configuration, seeds, journal, image store.
+
+:class:`Client` and :class:`AsyncClient` only drive the flows of :mod:`._poll`; all decisions
+live here or in the flows, so the twins cannot drift.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from fibo_prompts.errors import ConfigurationError, FileAccessError, JobExpiredError
+from fibo_prompts.generate import backends as registry
+from fibo_prompts.generate._poll import (
+    MAX_IMAGE_BYTES,
+    DurationEstimator,
+    Flow,
+    check_image,
+    content_hash,
+    poll_flow,
+    result_flow,
+    submit_flow,
+)
+from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
+from fibo_prompts.generate.backends import Backend
+from fibo_prompts.generate.journal import JobJournal, data_dir
+from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
+from fibo_prompts.prompt import StructuredPrompt
+
+__all__ = ["BaseClient", "RequestLike"]
+
+RequestLike = GenerationRequest | StructuredPrompt
+_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=60.0)
+
+
+class BaseClient:
+    """Shared state and pure logic of :class:`Client` and :class:`AsyncClient`."""
+
+    def __init__(
+        self,
+        backend: str | Backend = "bria",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        backend_options: Mapping[str, Any] | None = None,
+        journal: JobJournal | str | os.PathLike[str] | bool = True,
+        image_dir: str | os.PathLike[str] | None = None,
+        poll: PollPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        max_image_bytes: int = MAX_IMAGE_BYTES,
+    ) -> None:
+        if isinstance(backend, Backend):
+            self.backend = backend
+        else:
+            options = dict(backend_options or {})
+            if api_key is not None:
+                options["api_key"] = api_key
+            if base_url is not None:
+                options["base_url"] = base_url
+            self.backend = registry.get(backend)(**options)
+        self.backend.require_key()
+        self.poll_policy = poll or PollPolicy()
+        self.retry_policy = retry or RetryPolicy()
+        # seeds and jitter need no cryptographic quality, but a fresh process must not
+        # repeat the previous one's seeds: seed from the OS unless the caller injects one
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self.max_image_bytes = max_image_bytes
+        self._own_journal = False
+        self.journal: JobJournal | None
+        if journal is True:
+            self.journal, self._own_journal = JobJournal(), True
+        elif journal is False:
+            self.journal = None
+        elif isinstance(journal, JobJournal):
+            self.journal = journal
+        else:
+            self.journal, self._own_journal = JobJournal(journal), True
+        self.image_dir = Path(image_dir) if image_dir is not None else data_dir() / "images"
+        self._estimators: dict[str, DurationEstimator] = {}
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backend={self.backend!r}>"
+
+    # ------------------------------------------------------------------ requests and seeds
+
+    def _prepare(self, request: RequestLike) -> tuple[GenerationRequest, int]:
+        if isinstance(request, StructuredPrompt):
+            request = GenerationRequest(prompt=request)
+        if not isinstance(request, GenerationRequest):
+            raise ConfigurationError(
+                f"expected a GenerationRequest or StructuredPrompt, got {type(request).__name__}"
+            )
+        seed = request.seed if request.seed is not None else self._draw_seed()
+        self.backend.check(request, seed)
+        return request, seed
+
+    def _draw_seed(self) -> int:
+        lo, hi = self.backend.ranges.seed
+        return self._rng.randint(lo, hi)
+
+    def _estimator(self, kind: str) -> DurationEstimator:
+        est = self._estimators.get(kind)
+        if est is None:
+            prior = self.backend.expected_duration * (0.5 if kind == "structured_prompt" else 1)
+            est = self._estimators[kind] = DurationEstimator(prior)
+        return est
+
+    # ------------------------------------------------------------------ flows
+
+    def _submit_flow(self, request: GenerationRequest, seed: int) -> Flow[Job]:
+        return submit_flow(
+            self.backend,
+            lambda: self.backend.build_submit(request, seed),
+            lambda response: self.backend.parse_submit(response, request, seed),
+            retry=self.retry_policy,
+            rng=self._rng,
+        )
+
+    def _prompt_flow(
+        self, text: str | None, wire: str | None, instruction: str | None, seed: int
+    ) -> Flow[Job]:
+        return submit_flow(
+            self.backend,
+            lambda: self.backend.build_prompt_submit(text, wire, instruction, seed),
+            lambda response: self.backend.parse_prompt_submit(response, seed),
+            retry=self.retry_policy,
+            rng=self._rng,
+        )
+
+    def _poll_flow(self, job: Job) -> Flow[Job]:
+        return poll_flow(
+            self.backend,
+            job,
+            estimator=self._estimator(job.kind),
+            poll=self.poll_policy,
+            retry=self.retry_policy,
+            rng=self._rng,
+            clock=self._clock,
+        )
+
+    def _result_flow(self, job: Job) -> Flow[tuple[Job, bytes | None, str | None]]:
+        return result_flow(
+            self.backend,
+            job,
+            poll=self.poll_policy,
+            retry=self.retry_policy,
+            rng=self._rng,
+            clock=self._clock,
+            max_image_bytes=self.max_image_bytes,
+        )
+
+    # ------------------------------------------------------------------ journal and store
+
+    def _record(self, job: Job, image_path: str | None = None) -> None:
+        if self.journal is not None and not self.backend.preview:
+            self.journal.record(job, base_url=self.backend.base_url, image_path=image_path)
+
+    def _expired_by_age(self, job: Job) -> Job | None:
+        """The job marked expired when it is past the service's retention window."""
+        retention = self.backend.retention_s
+        if retention is not None and time.time() - job.submitted_at > retention:
+            return job.model_copy(
+                update={
+                    "state": JobState.EXPIRED,
+                    "status": "EXPIRED",
+                    "error": f"submitted over {retention:.0f} s ago",
+                }
+            )
+        return None
+
+    def _resume_entries(self) -> list[Job]:
+        if self.journal is None:
+            return []
+        return [
+            e.job
+            for e in self.journal.entries(backend=self.backend.name, unfinished=True)
+            if e.job.kind == "image"
+        ]
+
+    def _expired_error(self, job: Job) -> JobExpiredError:
+        return JobExpiredError(
+            f"{job.error}; the service no longer keeps it: submit again",
+            backend=self.backend.name,
+            request_id=job.request_id,
+            job=job,
+        )
+
+    def _store_image(self, content: bytes, media_type: str) -> tuple[Path, str]:
+        digest = content_hash(content)
+        target = self.image_dir / digest[:2] / (digest + _EXTENSIONS.get(media_type, ".img"))
+        if target.exists():
+            return target, digest
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(content)
+            os.replace(temp, target)
+        except OSError as exc:
+            raise FileAccessError(
+                f"{target}: cannot save the image ({exc.strerror})", path=str(target)
+            ) from exc
+        return target, digest
+
+    def _finish(self, job: Job, content: bytes, media_type: str) -> Generation:
+        path, digest = self._store_image(content, media_type)
+        self._record(job, image_path=str(path))
+        _media, width, height = check_image(
+            content,
+            media_type,
+            backend=self.backend.name,
+            request_id=job.request_id,
+            limit=self.max_image_bytes,
+        )
+        metrics = job.metrics
+        reported = metrics.get("total_time")
+        if isinstance(reported, int | float) and reported > 0:
+            self._estimator(job.kind).observe(float(reported))
+
+        def number(*keys: str) -> float | None:
+            for key in keys:
+                value = metrics.get(key)
+                if isinstance(value, int | float):
+                    return float(value)
+            return None
+
+        total = None if job.completed_at is None else job.completed_at - job.submitted_at
+        params = dict(job.parameters)
+        text = params.pop("text", None)
+        return Generation(
+            backend=self.backend.name,
+            request_id=job.request_id,
+            image_path=path,
+            image_sha256=digest,
+            media_type=media_type,
+            width=width,
+            height=height,
+            wire=job.wire,
+            text=text,
+            seed=job.seed if job.seed is not None else 0,
+            parameters=params,
+            timings=Timings(
+                queue_s=number("queue_time"),
+                inference_s=number("inference_time", "generation_time"),
+                total_s=total,
+            ),
+            cost=number("cost"),
+            returned_prompt=job.returned_prompt,
+            preview=self.backend.preview,
+        )
+
+    def _parsed_prompt(self, job: Job) -> StructuredPrompt:
+        assert job.returned_prompt is not None
+        return StructuredPrompt.parse(job.returned_prompt, lenient=True)
+
+    def _close_journal(self) -> None:
+        if self._own_journal and self.journal is not None:
+            self.journal.close()
+            self.journal = None
+
+
+def coerce_wire(prompt: StructuredPrompt | str | None) -> str | None:
+    """The wire string of a prompt given as a model or as JSON text."""
+    if prompt is None:
+        return None
+    if isinstance(prompt, StructuredPrompt):
+        return prompt.wire
+    return StructuredPrompt.parse(prompt, lenient=True).wire

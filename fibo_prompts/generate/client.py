@@ -1,0 +1,420 @@
+"""``Client`` and ``AsyncClient``: the same methods, one driving flows with ``httpx.Client``
+and ``time.sleep``, the other with ``httpx.AsyncClient`` and ``anyio.sleep``.
+
+Example (no key, no network)::
+
+    from fibo_prompts.generate import Client, GenerationRequest
+    from fibo_prompts import StructuredPrompt
+
+    with Client("preview") as client:
+        gen = client.generate(GenerationRequest(prompt=StructuredPrompt.load(
+            "examples/minimal.json"), seed=42))
+        print(gen.image_path, gen.seed)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import anyio
+import httpx
+
+from fibo_prompts.errors import ConfigurationError, FiboPromptsError
+from fibo_prompts.generate._base import DEFAULT_TIMEOUT, BaseClient, RequestLike, coerce_wire
+from fibo_prompts.generate._poll import adrive, drive, raise_for_job
+from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
+from fibo_prompts.generate.backends import Backend
+from fibo_prompts.generate.journal import JobJournal
+from fibo_prompts.generate.models import Generation, Job
+from fibo_prompts.prompt import StructuredPrompt
+
+__all__ = ["AsyncClient", "Client"]
+
+Outcome = Generation | FiboPromptsError
+
+
+def _limits(concurrency: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=max(10, concurrency), max_keepalive_connections=100)
+
+
+class Client(BaseClient):
+    """The synchronous client.
+
+    Args:
+        backend: a registered name (``bria``, ``segmind``, ``segmind-v1``, ``inferencesh``,
+            ``preview``) or a :class:`Backend` instance.
+        api_key: the key (default: the service's usual environment variable).
+        base_url: the service origin (default: ``FIBO_PROMPTS_<NAME>_BASE_URL`` or the
+            public URL).
+        backend_options: extra backend arguments (``sync``, ``mode``, ``input_map``...).
+        journal: ``True`` (the default journal), ``False`` (none), a path or a journal.
+        image_dir: where images are stored (default: the data dir's ``images/``).
+        poll: the polling policy (deadline, intervals).
+        retry: the retry policy.
+        rng: the random source of seeds and jitter (tests inject a seeded one).
+        clock: a monotonic clock (tests inject a fake one with ``sleep``).
+        sleep: how to wait.
+        http_client: an ``httpx.Client`` to use (not closed by :meth:`close`).
+        max_image_bytes: refuse larger images.
+
+    Raises:
+        ConfigurationError: no key for a backend that needs one, or a bad base URL.
+        BackendNotFoundError: an unknown backend name.
+    """
+
+    def __init__(
+        self,
+        backend: str | Backend = "bria",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        backend_options: Mapping[str, Any] | None = None,
+        journal: JobJournal | str | os.PathLike[str] | bool = True,
+        image_dir: str | os.PathLike[str] | None = None,
+        poll: PollPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        http_client: httpx.Client | None = None,
+        max_image_bytes: int = 50 * 1024 * 1024,
+    ) -> None:
+        super().__init__(
+            backend,
+            api_key=api_key,
+            base_url=base_url,
+            backend_options=backend_options,
+            journal=journal,
+            image_dir=image_dir,
+            poll=poll,
+            retry=retry,
+            rng=rng,
+            clock=clock,
+            max_image_bytes=max_image_bytes,
+        )
+        self._sleep = sleep
+        transport = getattr(self.backend, "transport", None)
+        self._own_http = http_client is None or transport is not None
+        if transport is not None:
+            self._http = httpx.Client(transport=transport())
+        elif http_client is not None:
+            self._http = http_client
+        else:
+            self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, limits=_limits(16))
+
+    def submit(self, request: RequestLike) -> Job:
+        """Check and send one paid request; record it in the journal; return the job.
+
+        Raises:
+            InvalidParameterError: out of the backend's ranges (nothing sent).
+            SubmitOutcomeUnknownError: sent, no answer: it may have been accepted.
+        """
+        req, seed = self._prepare(request)
+        job = drive(self._submit_flow(req, seed), self._http, self._sleep)
+        self._record(job)
+        return job
+
+    def poll(self, job: Job) -> Job:
+        """Wait until the job is terminal (within the poll deadline) and return it.
+
+        Raises:
+            PollTimeoutError: the deadline passed; the job may still run (resume later).
+        """
+        job = drive(self._poll_flow(job), self._http, self._sleep)
+        self._record(job)
+        return job
+
+    def result(self, job: Job) -> Generation:
+        """Download and store a finished job's image; typed error for a failed job."""
+        if job.kind != "image":
+            raise ConfigurationError("result() is for image jobs; use structured_prompt()")
+        done, content, media = drive(self._result_flow(job), self._http, self._sleep)
+        assert content is not None and media is not None
+        return self._finish(done, content, media)
+
+    def generate(self, request: RequestLike) -> Generation:
+        """Submit, poll and download: the image of one request."""
+        job = self.poll(self.submit(request))
+        raise_for_job(self.backend, job)
+        return self.result(job)
+
+    def generate_many(
+        self,
+        requests: Sequence[RequestLike],
+        *,
+        concurrency: int = 8,
+        rate_limit: float | None = None,
+    ) -> list[Generation | FiboPromptsError]:
+        """Generate many; results in input order, failures as error values.
+
+        Args:
+            concurrency: jobs in flight at once (threads here).
+            rate_limit: at most this many submits per second.
+        """
+        limiter = _RateLimiter(rate_limit, self._clock)
+
+        def one(request: RequestLike) -> Outcome:
+            try:
+                limiter.acquire(self._sleep)
+                return self.generate(request)
+            except FiboPromptsError as exc:
+                return exc
+
+        with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+            return list(pool.map(one, requests))
+
+    def structured_prompt(
+        self,
+        *,
+        text: str | None = None,
+        prompt: StructuredPrompt | str | None = None,
+        instruction: str | None = None,
+        seed: int | None = None,
+    ) -> StructuredPrompt:
+        """Text → structured prompt, or refine ``prompt`` with ``instruction`` (Bria's VLM).
+
+        The returned prompt is parsed leniently and keeps the service's exact string.
+        """
+        wire = coerce_wire(prompt)
+        if text is None and wire is None:
+            raise ConfigurationError("give text=, or prompt= with instruction=")
+        seed = seed if seed is not None else self._draw_seed()
+        job = drive(self._prompt_flow(text, wire, instruction, seed), self._http, self._sleep)
+        self._record(job)
+        job = self.poll(job)
+        done, _, _ = drive(self._result_flow(job), self._http, self._sleep)
+        self._record(done)
+        return self._parsed_prompt(done)
+
+    def resume(self) -> list[Generation | FiboPromptsError]:
+        """Finish every unfinished image job of this backend in the journal."""
+        out: list[Outcome] = []
+        for job in self._resume_entries():
+            expired = self._expired_by_age(job)
+            if expired is not None:
+                self._record(expired)
+                out.append(self._expired_error(expired))
+                continue
+            try:
+                done = self.poll(job)
+                raise_for_job(self.backend, done)
+                out.append(self.result(done))
+            except FiboPromptsError as exc:
+                out.append(exc)
+        return out
+
+    def close(self) -> None:
+        """Close the HTTP connections and the journal."""
+        if self._own_http:
+            self._http.close()
+        self._close_journal()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(BaseClient):
+    """The asynchronous client (asyncio or trio via anyio); same methods as :class:`Client`.
+
+    Arguments as :class:`Client`, with ``sleep`` an async (or sync) callable and
+    ``http_client`` an ``httpx.AsyncClient``. ``generate_many`` keeps thousands of jobs in
+    flight with bounded concurrency and a submit rate limit.
+    """
+
+    def __init__(
+        self,
+        backend: str | Backend = "bria",
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        backend_options: Mapping[str, Any] | None = None,
+        journal: JobJournal | str | os.PathLike[str] | bool = True,
+        image_dir: str | os.PathLike[str] | None = None,
+        poll: PollPolicy | None = None,
+        retry: RetryPolicy | None = None,
+        rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None] | None] = anyio.sleep,
+        http_client: httpx.AsyncClient | None = None,
+        max_image_bytes: int = 50 * 1024 * 1024,
+    ) -> None:
+        super().__init__(
+            backend,
+            api_key=api_key,
+            base_url=base_url,
+            backend_options=backend_options,
+            journal=journal,
+            image_dir=image_dir,
+            poll=poll,
+            retry=retry,
+            rng=rng,
+            clock=clock,
+            max_image_bytes=max_image_bytes,
+        )
+        self._sleep = sleep
+        transport = getattr(self.backend, "transport", None)
+        self._own_http = http_client is None or transport is not None
+        if transport is not None:
+            self._http = httpx.AsyncClient(transport=transport())
+        elif http_client is not None:
+            self._http = http_client
+        else:
+            self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=_limits(100))
+
+    async def submit(self, request: RequestLike) -> Job:
+        """Check and send one paid request; record it in the journal; return the job."""
+        req, seed = self._prepare(request)
+        job = await adrive(self._submit_flow(req, seed), self._http, self._sleep)
+        self._record(job)
+        return job
+
+    async def poll(self, job: Job) -> Job:
+        """Wait until the job is terminal (within the poll deadline) and return it."""
+        job = await adrive(self._poll_flow(job), self._http, self._sleep)
+        self._record(job)
+        return job
+
+    async def result(self, job: Job) -> Generation:
+        """Download and store a finished job's image; typed error for a failed job."""
+        if job.kind != "image":
+            raise ConfigurationError("result() is for image jobs; use structured_prompt()")
+        done, content, media = await adrive(self._result_flow(job), self._http, self._sleep)
+        assert content is not None and media is not None
+        return self._finish(done, content, media)
+
+    async def generate(self, request: RequestLike) -> Generation:
+        """Submit, poll and download: the image of one request."""
+        job = await self.submit(request)
+        job = await self.poll(job)
+        raise_for_job(self.backend, job)
+        return await self.result(job)
+
+    async def generate_many(
+        self,
+        requests: Sequence[RequestLike],
+        *,
+        concurrency: int = 8,
+        rate_limit: float | None = None,
+    ) -> list[Generation | FiboPromptsError]:
+        """Generate many; results in input order, failures as error values.
+
+        Args:
+            concurrency: jobs in flight at once (thousands are fine).
+            rate_limit: at most this many submits per second.
+        """
+        results: list[Outcome | None] = [None] * len(requests)
+        gate = anyio.CapacityLimiter(max(1, concurrency))
+        limiter = _AsyncRateLimiter(rate_limit, self._clock)
+
+        async def one(index: int, request: RequestLike) -> None:
+            async with gate:
+                try:
+                    await limiter.acquire(self._sleep)
+                    results[index] = await self.generate(request)
+                except FiboPromptsError as exc:
+                    results[index] = exc
+
+        async with anyio.create_task_group() as group:
+            for index, request in enumerate(requests):
+                group.start_soon(one, index, request)
+        return [r for r in results if r is not None]
+
+    async def structured_prompt(
+        self,
+        *,
+        text: str | None = None,
+        prompt: StructuredPrompt | str | None = None,
+        instruction: str | None = None,
+        seed: int | None = None,
+    ) -> StructuredPrompt:
+        """Text → structured prompt, or refine ``prompt`` with ``instruction`` (Bria's VLM)."""
+        wire = coerce_wire(prompt)
+        if text is None and wire is None:
+            raise ConfigurationError("give text=, or prompt= with instruction=")
+        seed = seed if seed is not None else self._draw_seed()
+        flow = self._prompt_flow(text, wire, instruction, seed)
+        job = await adrive(flow, self._http, self._sleep)
+        self._record(job)
+        job = await self.poll(job)
+        done, _, _ = await adrive(self._result_flow(job), self._http, self._sleep)
+        self._record(done)
+        return self._parsed_prompt(done)
+
+    async def resume(self) -> list[Generation | FiboPromptsError]:
+        """Finish every unfinished image job of this backend in the journal."""
+        out: list[Outcome] = []
+        for job in self._resume_entries():
+            expired = self._expired_by_age(job)
+            if expired is not None:
+                self._record(expired)
+                out.append(self._expired_error(expired))
+                continue
+            try:
+                done = await self.poll(job)
+                raise_for_job(self.backend, done)
+                out.append(await self.result(done))
+            except FiboPromptsError as exc:
+                out.append(exc)
+        return out
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections and the journal."""
+        if self._own_http:
+            await self._http.aclose()
+        self._close_journal()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class _RateLimiter:
+    """At most ``rate`` acquisitions per second across threads (evenly spaced)."""
+
+    def __init__(self, rate: float | None, clock: Callable[[], float]) -> None:
+        self._gap = 0.0 if not rate else 1.0 / rate
+        self._clock = clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def acquire(self, sleep: Callable[[float], None]) -> None:
+        if not self._gap:
+            return
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self._gap
+        if slot > now:
+            sleep(slot - now)
+
+
+class _AsyncRateLimiter:
+    """At most ``rate`` acquisitions per second across tasks (evenly spaced)."""
+
+    def __init__(self, rate: float | None, clock: Callable[[], float]) -> None:
+        self._gap = 0.0 if not rate else 1.0 / rate
+        self._clock = clock
+        self._next = 0.0
+
+    async def acquire(self, sleep: Callable[[float], Awaitable[None] | None]) -> None:
+        if not self._gap:
+            return
+        # no await between reading and reserving the slot, so no lock is needed
+        now = self._clock()
+        slot = max(now, self._next)
+        self._next = slot + self._gap
+        if slot > now:
+            pending = sleep(slot - now)
+            if pending is not None:
+                await pending

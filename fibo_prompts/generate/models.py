@@ -1,0 +1,172 @@
+"""What goes to a generation service and what comes back: requests, jobs, generations.
+
+All three are frozen pydantic models. A :class:`Job` is the client's view of one submitted
+request (its id, the URLs to poll, its normalised state); a :class:`Generation` is a finished
+image saved on disk with everything needed to reproduce it (the exact wire string and seed).
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from fibo_prompts.prompt import StructuredPrompt
+
+__all__ = ["Generation", "GenerationRequest", "Job", "JobState", "Timings"]
+
+
+class JobState(enum.StrEnum):
+    """A job's state, normalised across services (see ``reference/hosted-apis.md`` §7)."""
+
+    PENDING = "pending"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+    @property
+    def terminal(self) -> bool:
+        """Whether the job will not change any more."""
+        return self is not JobState.PENDING
+
+
+class GenerationRequest(BaseModel):
+    """One image to generate.
+
+    ``prompt`` is sent as its exact wire string (``prompt.wire``); a string or dict is parsed
+    first (strictly). ``seed=None`` lets the client draw a seed and send it, so every
+    generation has a known seed. ``None`` parameters are not sent: the service's default
+    applies (and differs per service, e.g. Segmind's aspect ratio is 16:9, Bria's 1:1).
+
+    Example:
+        >>> from fibo_prompts.generate import GenerationRequest
+        >>> GenerationRequest(text="a red apple on a table", seed=7).seed
+        7
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    prompt: StructuredPrompt | None = Field(default=None, description="The structured prompt.")
+    text: str | None = Field(default=None, description="A short text prompt (or refinement).")
+    seed: int | None = Field(default=None, description="Seed; drawn by the client when None.")
+    steps: int | None = Field(default=None, description="Diffusion steps (steps_num).")
+    guidance: float | None = Field(default=None, description="Guidance scale.")
+    aspect_ratio: str | None = Field(default=None, description="For example '1:1' or '16:9'.")
+    negative_prompt: str | None = Field(default=None, description="What to avoid.")
+    images: tuple[str, ...] = Field(default=(), description="Reference image URLs or base64.")
+    ip_signal: bool | None = None
+    prompt_content_moderation: bool | None = None
+    visual_input_content_moderation: bool | None = None
+    visual_output_content_moderation: bool | None = None
+    webhook_url: str | None = Field(default=None, description="Passed through where supported.")
+
+    @field_validator("prompt", mode="before")
+    @classmethod
+    def _parse_prompt(cls, value: Any) -> Any:
+        if isinstance(value, str | bytes | dict):
+            return StructuredPrompt.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _needs_input(self) -> GenerationRequest:
+        if self.prompt is None and not self.text and not self.images:
+            raise ValueError("give a structured prompt, a text prompt or a reference image")
+        return self
+
+    @property
+    def wire(self) -> str | None:
+        """The exact structured-prompt string that will be sent, if any."""
+        return None if self.prompt is None else self.prompt.wire
+
+    def parameters(self) -> dict[str, Any]:
+        """The generation parameters that are set (everything except the prompt itself)."""
+        data = self.model_dump(exclude={"prompt"}, exclude_none=True)
+        if not data.get("images"):
+            data.pop("images", None)
+        else:
+            data["images"] = list(data["images"])
+        return data
+
+
+class Job(BaseModel):
+    """A request a service has accepted, as far as the client knows.
+
+    Jobs are immutable: polling returns a new one. ``state`` is normalised; ``status`` keeps
+    the service's own word for it. A job never holds an API key.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backend: str
+    request_id: str
+    kind: Literal["image", "structured_prompt"] = "image"
+    state: JobState = JobState.PENDING
+    status: str | None = None
+    submitted_at: float = Field(description="Wall-clock time (epoch seconds) of the submit.")
+    completed_at: float | None = None
+    status_url: str | None = None
+    result_url: str | None = None
+    image_url: str | None = None
+    seed: int | None = None
+    wire: str | None = Field(default=None, description="The structured prompt string sent.")
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    moderated: bool = False
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    returned_prompt: str | None = Field(
+        default=None, description="The structured prompt string the service returned, as is."
+    )
+    polls: int = 0
+    inline_image: bytes | None = Field(default=None, exclude=True, repr=False)
+    inline_media_type: str | None = Field(default=None, exclude=True, repr=False)
+
+
+class Timings(BaseModel):
+    """Where the time went, in seconds; ``None`` where the service does not say."""
+
+    model_config = ConfigDict(frozen=True)
+
+    queue_s: float | None = None
+    inference_s: float | None = None
+    total_s: float | None = None
+
+
+class Generation(BaseModel):
+    """A finished image on disk and its provenance.
+
+    ``wire`` and ``seed`` reproduce it; ``seed`` is the seed the service reports it used when
+    it reports one, else the seed sent. ``returned_prompt`` is the structured prompt string the
+    service returned, kept byte for byte. ``preview`` is true for the local preview backend:
+    a layout sketch, not a FIBO render.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: str
+    request_id: str
+    image_path: Path
+    image_sha256: str
+    media_type: str
+    width: int
+    height: int
+    wire: str | None
+    text: str | None = None
+    seed: int
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    timings: Timings = Field(default_factory=Timings)
+    cost: float | None = None
+    returned_prompt: str | None = None
+    preview: bool = False
+
+    def read_bytes(self) -> bytes:
+        """The image file's bytes."""
+        return self.image_path.read_bytes()
+
+    def returned_structured_prompt(self) -> StructuredPrompt | None:
+        """The returned structured prompt parsed leniently (its wire is the exact string)."""
+        if self.returned_prompt is None:
+            return None
+        return StructuredPrompt.parse(self.returned_prompt, lenient=True)

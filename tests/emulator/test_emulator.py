@@ -1,0 +1,111 @@
+"""The emulator's wire protocol, seen with a bare httpx client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
+from fibo_prompts.errors import ConfigurationError
+
+BRIA = {"api_token": "k"}
+SEG = {"x-api-key": "k"}
+INF = {"authorization": "Bearer k"}
+
+
+def test_bria_async_then_status(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.url, headers=BRIA) as http:
+        r = http.post("/v2/image/generate", json={"prompt": "a cat", "seed": 4})
+        assert r.status_code == 202 and set(r.json()) == {"request_id", "status_url"}
+        status = http.get(r.json()["status_url"]).json()
+        assert status["status"] in ("IN_PROGRESS", "COMPLETED")
+        assert http.get("/v2/status/nope").json()["status"] == "UNKNOWN"
+        bad = http.post("/v2/image/generate", json={"prompt": "x", "steps_num": 10})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == 422
+
+
+def test_bria_sync_returns_result(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.url, headers=BRIA) as http:
+        r = http.post("/v2/image/generate", json={"prompt": "a cat", "seed": 4, "sync": True})
+    assert r.status_code == 200 and r.json()["result"]["seed"] == 4
+
+
+def test_segmind_v1_headers(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.url, headers=SEG) as http:
+        r = http.post("/v1/bria-fibo-generate", json={"prompt": "a cat", "seed": 8})
+    assert r.headers["content-type"] == "image/jpeg" and r.headers["x-seed-value"] == "8"
+    assert r.headers["x-cost"] == "0.04" and r.headers["x-request-id"]
+
+
+def test_missing_keys_are_401_in_each_shape(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.url) as http:
+        assert http.post("/v2/image/generate", json={}).json()["error"]["code"] == 401
+        assert http.post("/v2/bria-fibo-generate", json={}).json() == {"error": "missing API key"}
+        r = http.post("/apps/run", json={})
+        assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
+
+
+def test_rate_limits_carry_each_services_signal() -> None:
+    limits = {"segmind.submit": 1.0, "bria.submit": 1.0, "inferencesh.submit": 1.0}
+    with (
+        Emulator(EmulatorConfig(rate_limits=limits)) as emu,
+        httpx.Client(base_url=emu.url) as http,
+    ):
+        for path, headers, body in [
+            ("/v2/bria-fibo-generate", SEG, {"prompt": "x"}),
+            ("/v2/image/generate", BRIA, {"prompt": "x"}),
+            ("/apps/run", INF, {"app": "bria/generate-lite", "input": {"prompt": "x"}}),
+        ]:
+            first = http.post(path, json=body, headers=headers)
+            second = http.post(path, json=body, headers=headers)
+            assert first.status_code == 200 or first.status_code == 202
+            assert second.status_code == 429
+            if headers is SEG:
+                assert "retry-after" not in second.headers
+                assert second.headers["x-rate-limit-reset-at-utc"].endswith("Z")
+            else:
+                assert second.headers["retry-after"] == "1"
+        stats = http.get("/_emulator/stats").json()
+    assert stats["accepted"] == 3 and stats["counts"]["rate_limited"] == 3
+
+
+def test_inferencesh_stream_and_status(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.url, headers=INF) as http:
+        body = {"app": "bria/generate-lite", "input": {"prompt": "x", "seed": 1}}
+        task = http.post("/apps/run", json=body).json()["data"]
+        with http.stream("GET", f"/tasks/{task['id']}/stream") as r:
+            lines = [json.loads(line) for line in r.iter_lines() if line]
+        assert lines[-1]["status"] == 10
+        assert [t["status"] for t in lines] == sorted(t["status"] for t in lines)
+        got = http.get(f"/tasks/{task['id']}").json()["data"]
+        assert got["output"]["image"]["uri"].endswith(".png")
+
+
+def test_drop_faults_close_without_answer() -> None:
+    faults = Faults(reset_after_submit=1.0)
+    with Emulator(EmulatorConfig(faults=faults)) as emu, httpx.Client(base_url=emu.url) as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.post("/v2/bria-fibo-generate", json={"prompt": "x"}, headers=SEG)
+        stats = http.get("/_emulator/stats").json()
+    # accepted (and billed) although the client never heard back
+    assert stats["accepted"] == 1 and stats["counts"]["fault.reset_after_submit"] == 1
+
+
+def test_truncated_bodies() -> None:
+    with Emulator(EmulatorConfig(faults=Faults(truncate=1.0))) as emu:
+        with httpx.Client(base_url=emu.url) as http:
+            with pytest.raises(httpx.RemoteProtocolError):
+                http.get("/v2/status/x", headers=BRIA)
+
+
+def test_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("duration_s = 2\n[faults]\nrate_limit = 0.1\n")
+    config = EmulatorConfig.load(path)
+    assert config.duration_s == 2 and config.faults.rate_limit == 0.1
+    path.write_text('{"faults": {"bogus": 1}}')
+    with pytest.raises(ConfigurationError, match="bogus"):
+        EmulatorConfig.load(path.rename(tmp_path / "c.json"))

@@ -1,0 +1,96 @@
+"""Fixtures for the generate tests: an isolated data dir, the emulator, sync/async clients."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.generate import AsyncClient, Client, PollPolicy, RetryPolicy
+
+KEY_VARS = (
+    "BRIA_API_TOKEN",
+    "BRIA_API_KEY",
+    "SEGMIND_API_KEY",
+    "INFERENCE_API_KEY",
+    "INFERENCESH_API_KEY",
+    "FIBO_PROMPTS_BACKEND",
+    "FIBO_PROMPTS_BRIA_BASE_URL",
+    "FIBO_PROMPTS_SEGMIND_BASE_URL",
+    "FIBO_PROMPTS_INFERENCESH_BASE_URL",
+)
+SECRET = "sk-test-SECRET-1234567890"
+FAST_POLL = PollPolicy(expected_duration=0.05, min_interval=0.01, max_interval=0.05, timeout=10)
+FAST_RETRY = RetryPolicy(initial=0.01, cap=0.05, max_retry_after=0.05)
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIBO_PROMPTS_HOME", str(tmp_path / "home"))
+    for name in KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """Override in a test module to change the emulator's behaviour."""
+    return EmulatorConfig(duration_s=0.05, seed=1, image_size=64)
+
+
+@pytest.fixture
+def emulator(emulator_config: EmulatorConfig) -> Iterator[Emulator]:
+    """The emulator on 127.0.0.1 and a free port, stopped after the test."""
+    with Emulator(emulator_config) as server:
+        yield server
+
+
+class Harness:
+    """One face over Client and AsyncClient: every method is awaited."""
+
+    def __init__(self, client: Client | AsyncClient) -> None:
+        self.client = client
+        self.is_async = isinstance(client, AsyncClient)
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self.client, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            result = method(*args, **kwargs)
+            if inspect.isawaitable(result):
+                result = await result
+            return result
+
+        return call
+
+    async def close(self) -> None:
+        if isinstance(self.client, AsyncClient):
+            await self.client.aclose()
+        else:
+            self.client.close()
+
+
+@pytest.fixture(params=["sync", "async"])
+async def make_client(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
+    """A factory of harnessed clients of the parametrised kind; all closed at teardown."""
+    made: list[Client | AsyncClient] = []
+
+    def make(backend: str = "bria", **kwargs: Any) -> Harness:
+        kwargs.setdefault("poll", FAST_POLL)
+        kwargs.setdefault("retry", FAST_RETRY)
+        cls = AsyncClient if request.param == "async" else Client
+        client = cls(backend, **kwargs)
+        made.append(client)
+        return Harness(client)
+
+    yield make
+    for client in made:
+        await Harness(client).close()

@@ -1,0 +1,262 @@
+"""The sans-I/O flows with scripted responses: no network, no clock, no sleep."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import httpx
+import pytest
+
+from fibo_prompts.errors import (
+    APIConnectionError,
+    PollTimeoutError,
+    RateLimitError,
+    ServerError,
+    SubmitOutcomeUnknownError,
+)
+from fibo_prompts.generate import GenerationRequest, Job, JobState, PollPolicy, RetryPolicy
+from fibo_prompts.generate._poll import DurationEstimator, Send, Wait, poll_flow, submit_flow
+from fibo_prompts.generate._retry import retry_after
+from fibo_prompts.generate.backends import get
+
+REQ = GenerationRequest(text="an apple", seed=1)
+Step = httpx.Response | BaseException
+
+
+class Script:
+    """Drives a flow with canned replies; records sends and waits; a fake clock."""
+
+    def __init__(self, replies: list[Step]) -> None:
+        self.replies = replies
+        self.sent: list[httpx.Request] = []
+        self.waits: list[float] = []
+        self.now = 0.0
+
+    def clock(self) -> float:
+        return self.now
+
+    def run(self, flow: Any) -> Any:
+        reply: Any = None
+        error: BaseException | None = None
+        try:
+            while True:
+                step = flow.send(reply) if error is None else flow.throw(error)
+                reply, error = None, None
+                if isinstance(step, Send):
+                    self.sent.append(step.request)
+                    nxt = self.replies.pop(0)
+                    if isinstance(nxt, BaseException):
+                        error = nxt
+                    else:
+                        reply = nxt
+                else:
+                    assert isinstance(step, Wait)
+                    self.waits.append(step.seconds)
+                    self.now += step.seconds
+        except StopIteration as done:
+            return done.value
+
+
+def backend(name: str = "bria") -> Any:
+    return get(name)(api_key="secret", base_url="http://svc.test")
+
+
+def submit(b: Any, script: Script) -> Job:
+    flow = submit_flow(
+        b,
+        lambda: b.build_submit(REQ, 1),
+        lambda r: b.parse_submit(r, REQ, 1),
+        retry=RetryPolicy(submit_retries=3),
+        rng=random.Random(0),
+        wall=lambda: 0.0,
+    )
+    return script.run(flow)  # type: ignore[no-any-return]
+
+
+ACCEPT = httpx.Response(
+    202, json={"request_id": "r1", "status_url": "http://svc.test/v2/status/r1"}
+)
+
+
+def test_submit_not_resent_after_read_timeout() -> None:
+    script = Script([httpx.ReadTimeout("slow")])
+    with pytest.raises(SubmitOutcomeUnknownError) as info:
+        submit(backend(), script)
+    assert len(script.sent) == 1
+    assert "not resent" in str(info.value)
+
+
+def test_submit_not_resent_after_reset() -> None:
+    script = Script([httpx.RemoteProtocolError("Server disconnected")])
+    with pytest.raises(SubmitOutcomeUnknownError):
+        submit(backend(), script)
+    assert len(script.sent) == 1
+
+
+def test_submit_retried_when_connection_refused() -> None:
+    script = Script([httpx.ConnectError("refused"), httpx.ConnectError("refused"), ACCEPT])
+    job = submit(backend(), script)
+    assert job.request_id == "r1" and len(script.sent) == 3 and len(script.waits) == 2
+
+
+def test_submit_gives_up_connecting() -> None:
+    script = Script([httpx.ConnectError("refused")] * 4)
+    with pytest.raises(APIConnectionError):
+        submit(backend(), script)
+    assert len(script.sent) == 4
+
+
+def test_submit_429_honours_retry_after() -> None:
+    script = Script([httpx.Response(429, headers={"retry-after": "7"}), ACCEPT])
+    submit(backend(), script)
+    assert 7.0 <= script.waits[0] <= 7.1
+
+
+def test_submit_5xx_without_request_id_retried_with_id_not() -> None:
+    script = Script([httpx.Response(503, text="busy"), ACCEPT])
+    assert submit(backend(), script).request_id == "r1"
+    script = Script([httpx.Response(500, json={"request_id": "r9", "error": "boom"})])
+    with pytest.raises(ServerError) as info:
+        submit(backend(), script)
+    assert info.value.request_id == "r9" and len(script.sent) == 1
+
+
+def poll(b: Any, job: Job, script: Script, policy: PollPolicy | None = None) -> Job:
+    flow = poll_flow(
+        b,
+        job,
+        estimator=DurationEstimator(1.0),
+        poll=policy or PollPolicy(timeout=60),
+        retry=RetryPolicy(max_retries=3),
+        rng=random.Random(0),
+        clock=script.clock,
+        wall=lambda: job.submitted_at,
+    )
+    return script.run(flow)  # type: ignore[no-any-return]
+
+
+def job_for(name: str) -> Job:
+    return Job(
+        backend=name,
+        request_id="r1",
+        submitted_at=0.0,
+        seed=1,
+        status_url="http://svc.test/s/r1",
+        result_url="http://svc.test/r/r1",
+    )
+
+
+def ok(data: dict[str, Any], status: int = 200) -> httpx.Response:
+    return httpx.Response(status, json=data)
+
+
+@pytest.mark.parametrize(
+    ("name", "replies", "state"),
+    [
+        (
+            "bria",
+            [
+                ok({"status": "IN_PROGRESS"}),
+                ok({"status": "COMPLETED", "result": {"image_url": "http://x/i.png"}}),
+            ],
+            JobState.SUCCEEDED,
+        ),
+        ("bria", [ok({"status": "UNKNOWN"})], JobState.FAILED),
+        (
+            "bria",
+            [ok({"status": "ERROR", "error": {"code": 500, "message": "x"}})],
+            JobState.FAILED,
+        ),
+        (
+            "segmind",
+            [ok({"status": "QUEUED"}), ok({"status": "PROCESSING"}), ok({"status": "COMPLETED"})],
+            JobState.SUCCEEDED,
+        ),
+        ("segmind", [ok({"status": "FAILED", "error": "bad"}, 422)], JobState.FAILED),
+        ("segmind", [ok({"error": "Request r1 not found"}, 404)], JobState.EXPIRED),
+        (
+            "inferencesh",
+            [
+                ok({"data": {"status": 9}}),
+                ok({"data": {"status": "uploading"}}),
+                ok({"data": {"status": 10, "output": {"image": "http://x/i.png"}}}),
+            ],
+            JobState.SUCCEEDED,
+        ),
+        ("inferencesh", [ok({"data": {"status": 13, "error": "no balance"}})], JobState.FAILED),
+        ("inferencesh", [ok({"data": {"status": 12}})], JobState.CANCELLED),
+    ],
+)
+def test_status_normalisation(name: str, replies: list[Step], state: JobState) -> None:
+    script = Script(list(replies))
+    done = poll(backend(name), job_for(name), script)
+    assert done.state is state
+    assert done.polls == len(replies)
+    assert not script.replies  # status 9 / uploading were not taken as done
+
+
+def test_poll_deadline_raises_with_request_id() -> None:
+    script = Script([ok({"status": "IN_PROGRESS"})] * 100)
+    with pytest.raises(PollTimeoutError) as info:
+        poll(backend(), job_for("bria"), script, PollPolicy(timeout=5, max_interval=1))
+    assert info.value.request_id == "r1" and 5 <= info.value.waited_s <= 6
+    assert script.now <= 5.0 + 1e-9  # never waited past the deadline
+
+
+def test_poll_retries_transient_errors_with_backoff() -> None:
+    replies: list[Step] = [
+        httpx.ReadTimeout("t"),
+        httpx.Response(502),
+        ok({"error": "slow down"}, 429),
+        ok({"status": "COMPLETED", "result": {"image_url": "http://x/i.png"}}),
+    ]
+    replies[2].headers["x-rate-limit-reset-at-utc"] = "1970-01-01T00:00:03Z"
+    script = Script(replies)
+    flow = poll_flow(
+        backend(),
+        job_for("bria"),
+        estimator=DurationEstimator(0.0),
+        poll=PollPolicy(timeout=60, expected_duration=0.0, jitter=0.0),
+        retry=RetryPolicy(initial=0.5, cap=8),
+        rng=random.Random(0),
+        clock=script.clock,
+        wall=lambda: 0.0,
+    )
+    assert script.run(flow).state is JobState.SUCCEEDED
+    assert 0.25 <= script.waits[0] <= 0.5 and 0.5 <= script.waits[1] <= 1.0
+    assert 3.0 <= script.waits[2] <= 3.1  # the reset header, not the backoff
+
+
+def test_poll_gives_up_after_max_retries() -> None:
+    script = Script([ok({"error": "x"}, 429)] * 10)
+    with pytest.raises(RateLimitError) as info:
+        poll(backend(), job_for("bria"), script)
+    assert len(script.sent) == 4 and info.value.request_id == "r1"
+
+
+def test_first_poll_near_expected_end_then_short_interval() -> None:
+    est = DurationEstimator(prior=20.0)
+    policy = PollPolicy()
+    assert est.first_wait(0.0, policy) == pytest.approx(17.0)
+    for d in (4.0, 5.0, 6.0, 5.0, 5.0):
+        est.observe(d)
+    assert est.first_wait(1.0, policy) == pytest.approx(4.0)
+    assert est.interval(1, policy) == pytest.approx(0.5)
+    assert est.interval(10, policy) == policy.max_interval
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "3"}, 3.0),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after": "Thu, 01 Jan 1970 00:00:10 GMT"}, 10.0),
+        ({"x-rate-limit-reset-at-utc": "1970-01-01T00:00:04.500Z"}, 4.5),
+        ({"x-rate-limit-reset-at-utc": "12"}, 12.0),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_retry_after(headers: dict[str, str], expected: float | None) -> None:
+    assert retry_after(httpx.Response(429, headers=headers), now=0.0) == expected

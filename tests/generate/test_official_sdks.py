@@ -1,0 +1,51 @@
+"""The official SDKs pointed at the emulator must complete jobs (skipped when not installed).
+
+They are not project dependencies: ``pip install segmind==1.3.0 bria-client==0.3.1
+inferencesh==0.36.0`` to run these.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import httpx
+import pytest
+
+from fibo_prompts.emulator import Emulator
+
+# the SDKs leave their own connection pools open (not our sockets): ignore their leaks only
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+]
+
+WIRE = '{"short_description":"An apple.","background_setting":"White wall.","lighting":{},"aesthetics":{},"context":"x"}'  # noqa: E501
+
+
+def test_segmind_sdk_wait(emulator: Emulator) -> None:
+    segmind = pytest.importorskip("segmind", reason="segmind 1.3.0 is not installed")
+    client = segmind.SegmindClient(api_key="k", base_url=f"{emulator.url}/v1")
+    job = client.submit_async("bria-fibo-generate", structured_prompt=WIRE, seed=5)
+    result = job.wait(timeout=10, interval=0.05)
+    assert result["status"] == "COMPLETED"
+    assert httpx.get(result["output"]).headers["content-type"] == "image/png"
+
+
+def test_bria_sdk_submit_and_poll(emulator: Emulator) -> None:
+    bria = pytest.importorskip("bria_client", reason="bria-client 0.3.1 is not installed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        client = bria.BriaSyncClient(base_url=emulator.url, api_token="k")
+        submitted = client.submit("image/generate", {"structured_prompt": WIRE, "seed": 5})
+        done = client.poll(submitted, interval=0.05, timeout=10)
+    assert done.status == "COMPLETED"
+    assert done.result.image_url.startswith(emulator.url)
+
+
+def test_inferencesh_sdk_run(emulator: Emulator) -> None:
+    inf = pytest.importorskip("inferencesh", reason="inferencesh 0.36.0 is not installed")
+    client = inf.Inference(api_key="k", base_url=emulator.url)
+    task = client.run({"app": "bria/generate-lite", "input": {"prompt": "an apple", "seed": 3}})
+    assert task["status"] == 10
+    assert task["output"]["image"]["uri"].startswith(emulator.url)
