@@ -13,6 +13,7 @@ from fibo_prompts import errors
 PUBLIC_MODULES = [
     "fibo_prompts",
     "fibo_prompts.brand",
+    "fibo_prompts.diff",
     "fibo_prompts.errors",
     "fibo_prompts.prompt",
     "fibo_prompts.schemas",

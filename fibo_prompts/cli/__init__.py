@@ -2,14 +2,15 @@
 
 Only this package prints or exits. Modules import the library inside each command, so
 ``fibo --help`` stays fast (no pydantic import). Every :class:`FiboPromptsError` becomes a
-one-line message and exit code 1; usage errors exit 2; no traceback for bad input.
+one-line message and exit code 1; usage errors exit 2; no traceback for bad input. ``fibo diff``
+follows diff(1) instead: 0 equal, 1 different, 2 on any error.
 """
 
 from __future__ import annotations
 
 import typer
 
-from fibo_prompts.cli import _brand, _generate, _prompt, _schema
+from fibo_prompts.cli import _brand, _diff, _generate, _prompt, _schema
 
 app = typer.Typer(
     name="fibo",
@@ -23,6 +24,7 @@ app = typer.Typer(
 )
 _prompt.register(app)
 _brand.register(app)
+_diff.register(app)
 _generate.register(app)
 _schema.register(app)
 

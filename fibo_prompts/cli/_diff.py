@@ -1,0 +1,222 @@
+"""``fibo diff`` and ``fibo patch apply | revert | carry``: compare prompts, move changes.
+
+``fibo diff`` follows diff(1): exit 0 when the prompts are equal, 1 when they differ, 2 on
+any error (unreadable or invalid input included), so scripts can branch on it.
+"""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from fibo_prompts.cli._common import STDIN, fail, load, read_source, user_errors, write_output
+
+if TYPE_CHECKING:
+    from fibo_prompts.diff import PromptDiff
+
+DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
+
+Lenient = Annotated[
+    bool,
+    typer.Option("--lenient", help="Accept and keep unknown keys (API responses, VLM output)."),
+]
+MaxBytes = Annotated[
+    int, typer.Option("--max-bytes", min=1, help="Refuse inputs larger than this.")
+]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the result to this file.")
+]
+IgnoreNulls = Annotated[
+    bool,
+    typer.Option("--ignore-nulls", help="Treat null, empty and absent values alike."),
+]
+IgnoreScores = Annotated[
+    bool,
+    typer.Option("--ignore-scores", help="Ignore the two quality scores in aesthetics."),
+]
+IgnoreCase = Annotated[
+    bool, typer.Option("--ignore-case", help="Ignore changes of letter case only.")
+]
+IgnoreSpace = Annotated[
+    bool, typer.Option("--ignore-whitespace", help="Ignore changes of whitespace only.")
+]
+
+
+class DiffFormat(enum.StrEnum):
+    """Output formats of ``fibo diff``."""
+
+    text = "text"
+    json = "json"
+    patch = "patch"
+    delta = "delta"
+    html = "html"
+
+
+def _render(result: PromptDiff, output_format: DiffFormat, color: bool | None) -> str:
+    import json
+
+    if output_format is DiffFormat.json:
+        return result.to_json() + "\n"
+    if output_format is DiffFormat.patch:
+        return json.dumps(result.to_json_patch(), indent=2, ensure_ascii=False) + "\n"
+    if output_format is DiffFormat.delta:
+        return result.to_delta()
+    if output_format is DiffFormat.html:
+        return result.to_html(document=True)
+    if color is None:
+        color = sys.stdout.isatty()
+    if not color:
+        return result.to_text()
+    from rich.console import Console
+
+    from fibo_prompts.diff import render_rich
+
+    console = Console(force_terminal=True, highlight=False, soft_wrap=True)
+    with console.capture() as capture:
+        console.print(render_rich(result))
+    return capture.get()
+
+
+def diff_command(
+    a: Annotated[str, typer.Argument(metavar="A", help="The old prompt file, or - for stdin.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="The new prompt file, or - for stdin.")],
+    output_format: Annotated[
+        DiffFormat,
+        typer.Option(
+            "--format",
+            help="text (one line per change), json, patch (RFC 6902), delta, or html.",
+        ),
+    ] = DiffFormat.text,
+    ignore_scores: IgnoreScores = False,
+    ignore_nulls: IgnoreNulls = False,
+    ignore_case: IgnoreCase = False,
+    ignore_whitespace: IgnoreSpace = False,
+    color: Annotated[
+        bool | None,
+        typer.Option("--color/--no-color", help="Colour the text format (default: if a TTY)."),
+    ] = None,
+    output: Output = None,
+    lenient: Lenient = False,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Show what changed from prompt A to prompt B, in FIBO's vocabulary.
+
+    Objects and text items are matched by identity, so reordering shows as moves. Exit 0 when
+    the prompts are equal, 1 when they differ, 2 on error.
+    """
+    from fibo_prompts.diff import diff
+    from fibo_prompts.errors import FiboPromptsError
+
+    if a == STDIN and b == STDIN:
+        fail("only one of A and B can be - (stdin)", code=2)
+    try:
+        old = load(a, lenient=lenient, max_bytes=max_bytes)
+        new = load(b, lenient=lenient, max_bytes=max_bytes)
+        result = diff(
+            old,
+            new,
+            ignore_nulls=ignore_nulls,
+            ignore_scores=ignore_scores,
+            ignore_case=ignore_case,
+            ignore_whitespace=ignore_whitespace,
+        )
+        text = _render(result, output_format, color)
+        write_output(text, file=b, output=output, in_place=False)
+    except FiboPromptsError as exc:
+        fail(str(exc), code=2)
+    raise typer.Exit(1 if result.changes else 0)
+
+
+def _read_patch(file: str, max_bytes: int) -> bytes:
+    raw, _ = read_source(file, max_bytes)
+    return raw
+
+
+def apply_command(
+    base: Annotated[
+        str, typer.Argument(metavar="BASE", help="The prompt to patch, or - for stdin.")
+    ],
+    patch: Annotated[str, typer.Argument(metavar="PATCH", help="A JSON Patch or JSON delta file.")],
+    output: Output = None,
+    lenient: Lenient = False,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Apply a patch (from fibo diff --format patch or delta) to BASE.
+
+    Only the patched values' bytes change. A patch whose tests fail (BASE drifted) is refused
+    with every conflict listed; nothing is written.
+    """
+    from fibo_prompts.diff import apply
+
+    if base == STDIN and patch == STDIN:
+        fail("only one of BASE and PATCH can be - (stdin)", code=2)
+    with user_errors():
+        prompt = load(base, lenient=lenient, max_bytes=max_bytes)
+        result = apply(prompt, _read_patch(patch, max_bytes))
+        write_output(result.wire, file=base, output=output, in_place=False)
+
+
+def revert_command(
+    target: Annotated[
+        str, typer.Argument(metavar="TARGET", help="The patched prompt, or - for stdin.")
+    ],
+    patch: Annotated[
+        str, typer.Argument(metavar="PATCH", help="The JSON Patch or JSON delta that made it.")
+    ],
+    output: Output = None,
+    lenient: Lenient = False,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Undo a patch: turn TARGET back into the prompt the patch was made from."""
+    from fibo_prompts.diff import revert
+
+    if target == STDIN and patch == STDIN:
+        fail("only one of TARGET and PATCH can be - (stdin)", code=2)
+    with user_errors():
+        prompt = load(target, lenient=lenient, max_bytes=max_bytes)
+        result = revert(prompt, _read_patch(patch, max_bytes))
+        write_output(result.wire, file=target, output=output, in_place=False)
+
+
+def carry_command(
+    a: Annotated[str, typer.Argument(metavar="A", help="The prompt before the refinement.")],
+    b: Annotated[str, typer.Argument(metavar="B", help="The prompt after the refinement.")],
+    onto: Annotated[
+        str, typer.Argument(metavar="ONTO", help="The sibling prompt to carry it onto.")
+    ],
+    output: Output = None,
+    ignore_scores: IgnoreScores = False,
+    ignore_nulls: IgnoreNulls = False,
+    lenient: Lenient = False,
+    max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
+) -> None:
+    """Carry the refinement A -> B onto ONTO; conflicts are listed, never guessed."""
+    from fibo_prompts.diff import carry, diff
+
+    with user_errors():
+        old = load(a, lenient=lenient, max_bytes=max_bytes)
+        new = load(b, lenient=lenient, max_bytes=max_bytes)
+        sibling = load(onto, lenient=lenient, max_bytes=max_bytes)
+        refinement = diff(old, new, ignore_nulls=ignore_nulls, ignore_scores=ignore_scores)
+        result = carry(refinement, sibling)
+        write_output(result.wire, file=onto, output=output, in_place=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``fibo diff`` and the ``fibo patch`` group to the app."""
+    app.command("diff")(diff_command)
+    patch_app = typer.Typer(
+        name="patch",
+        help="Apply, revert or carry prompt changes, keeping every other byte.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    patch_app.command("apply")(apply_command)
+    patch_app.command("revert")(revert_command)
+    patch_app.command("carry")(carry_command)
+    app.add_typer(patch_app, name="patch")
