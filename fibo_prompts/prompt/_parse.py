@@ -85,14 +85,15 @@ def validate_text(
         + len(fields["lighting"].__pydantic_fields_set__)
         + len(fields["aesthetics"].__pydantic_fields_set__)
     )
-    for name in _NESTED_FIELDS:
-        value = fields[name]
-        if value:
-            if value.__class__ is list:
-                for item in value:
-                    keys += len(item.__pydantic_fields_set__)
-            else:
-                keys += len(value.__pydantic_fields_set__)
+    photo = fields["photographic_characteristics"]
+    if photo is not None:
+        keys += len(photo.__pydantic_fields_set__)
+    items = fields["objects"]
+    if items:
+        keys += sum([len(item.__pydantic_fields_set__) for item in items])
+    items = fields["text_render"]
+    if items:
+        keys += sum([len(item.__pydantic_fields_set__) for item in items])
     unknown = lenient and any(model.__pydantic_extra__ for model in _models(prompt))
     data: dict[str, Any] | None = None
     # Every key is followed by a colon: with as many colons in the text as keys kept (plus
@@ -105,15 +106,15 @@ def validate_text(
         and (colons != keys + _value_colons(_models(prompt)) or "\\u003" in text)
     ):
         data = _jsonload.loads(text, source=source_name)
-    object.__setattr__(
-        prompt,
-        "__pydantic_private__",
-        {"wire": text, "doc": doc, "lenient": lenient, "source": source_name, "data": data},
-    )
+    state = {"wire": text, "lenient": lenient, "source": source_name}
+    if doc is not None:
+        state["doc"] = doc
+    if data is not None:
+        state["data"] = data
+    object.__setattr__(prompt, "__pydantic_private__", state)
     return prompt
 
 
-_NESTED_FIELDS: Final = ("photographic_characteristics", "objects", "text_render")
 _VALIDATE_JSON: Final = StructuredPrompt.__pydantic_validator__.validate_json
 
 
