@@ -11,13 +11,18 @@ $(BIN)/fibo: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(BIN)/fibo
 
-# The main job on the embedded default: no key, no network.
+# The main job on the embedded default: no key, no network. Outputs go to build/demo/.
+DEMO := build/demo
+BRAND := templates/brands/northwind.yaml
 demo: $(BIN)/fibo
+	mkdir -p $(DEMO)
 	$(BIN)/fibo validate examples/*.json
-	$(BIN)/fibo get examples/product_shot.json lighting.conditions
-	$(BIN)/fibo set examples/product_shot.json lighting.conditions "golden hour" -o $(VENV)/product_shot.golden.json
-	$(BIN)/fibo validate $(VENV)/product_shot.golden.json
-	$(BIN)/fibo fmt examples/minimal.json --style compact
+	$(BIN)/fibo render product_hero --brand $(BRAND) --var product="a 250 g bag of house-blend coffee beans" -o $(DEMO)/hero.json
+	$(BIN)/fibo lint $(DEMO)/hero.json --brand $(BRAND)
+	$(BIN)/fibo set $(DEMO)/hero.json lighting.conditions "golden hour" -o $(DEMO)/hero.golden.json
+	$(BIN)/fibo diff $(DEMO)/hero.json $(DEMO)/hero.golden.json || test $$? -eq 1
+	$(BIN)/fibo generate $(DEMO)/hero.golden.json --backend preview --seed 7 -o $(DEMO)/hero.golden.png
+	$(BIN)/fibo fmt $(DEMO)/hero.golden.json --style pretty
 
 # Lint, types, and the whole test suite (what CI runs).
 test: $(BIN)/fibo
