@@ -159,7 +159,7 @@ def jobs_resume(
 ) -> None:
     """Finish every unfinished job (keys from the environment). Exit 1 if any failed."""
     from fibo_prompts.errors import FiboPromptsError
-    from fibo_prompts.generate import Client, JobJournal, PollPolicy
+    from fibo_prompts.generate import Client, Generation, JobJournal, PollPolicy
 
     failed = 0
     with user_errors(), JobJournal(journal) as store:
@@ -179,8 +179,12 @@ def jobs_resume(
                     if isinstance(outcome, FiboPromptsError):
                         failed += 1
                         typer.echo(f"error: {outcome}", err=True)
-                    else:
+                    elif isinstance(outcome, Generation):
                         typer.echo(f"{name}\t{outcome.request_id}\tdone\t{outcome.image_path}")
+                    else:  # a structured prompt: its exact string is kept in the journal
+                        typer.echo(
+                            f"{name}\t-\tdone\tstructured prompt ({len(outcome.wire)} chars)"
+                        )
     if failed:
         raise typer.Exit(1)
 

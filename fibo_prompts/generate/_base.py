@@ -21,8 +21,9 @@ from fibo_prompts.generate import backends as registry
 from fibo_prompts.generate._poll import (
     MAX_IMAGE_BYTES,
     DurationEstimator,
+    Fetched,
     Flow,
-    check_image,
+    RateBudget,
     content_hash,
     poll_flow,
     result_flow,
@@ -88,6 +89,9 @@ class BaseClient:
             self.journal, self._own_journal = JobJournal(journal), True
         self.image_dir = Path(image_dir) if image_dir is not None else data_dir() / "images"
         self._estimators: dict[str, DurationEstimator] = {}
+        # one budget for every status poll and result fetch of this client, all jobs together
+        rate = self.poll_policy.rate_limit
+        self._budget = RateBudget(rate if rate is not None else self.backend.poll_rate_limit)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} backend={self.backend!r}>"
@@ -147,9 +151,10 @@ class BaseClient:
             retry=self.retry_policy,
             rng=self._rng,
             clock=self._clock,
+            budget=self._budget,
         )
 
-    def _result_flow(self, job: Job) -> Flow[tuple[Job, bytes | None, str | None]]:
+    def _result_flow(self, job: Job) -> Flow[Fetched]:
         return result_flow(
             self.backend,
             job,
@@ -158,7 +163,18 @@ class BaseClient:
             rng=self._rng,
             clock=self._clock,
             max_image_bytes=self.max_image_bytes,
+            budget=self._budget,
         )
+
+    def _learn(self, job: Job) -> None:
+        """Teach the poll schedule the service's own duration figure, where it gives one."""
+        if not self.backend.reports_duration or job.state is not JobState.SUCCEEDED:
+            return
+        reported = job.metrics.get("total_time")
+        if isinstance(reported, int | float) and reported > 0:
+            self._estimator(job.kind).observe(float(reported))
+        elif job.completed_at is not None:
+            self._estimator(job.kind).observe(job.completed_at - job.submitted_at)
 
     # ------------------------------------------------------------------ journal and store
 
@@ -182,11 +198,7 @@ class BaseClient:
     def _resume_entries(self) -> list[Job]:
         if self.journal is None:
             return []
-        return [
-            e.job
-            for e in self.journal.entries(backend=self.backend.name, unfinished=True)
-            if e.job.kind == "image"
-        ]
+        return [e.job for e in self.journal.entries(backend=self.backend.name, unfinished=True)]
 
     def _expired_error(self, job: Job) -> JobExpiredError:
         return JobExpiredError(
@@ -213,20 +225,13 @@ class BaseClient:
             ) from exc
         return target, digest
 
-    def _finish(self, job: Job, content: bytes, media_type: str) -> Generation:
+    def _finish(self, fetched: Fetched) -> Generation:
+        job, content, media_type = fetched.job, fetched.content, fetched.media_type
+        assert content is not None and media_type is not None
         path, digest = self._store_image(content, media_type)
         self._record(job, image_path=str(path))
-        _media, width, height = check_image(
-            content,
-            media_type,
-            backend=self.backend.name,
-            request_id=job.request_id,
-            limit=self.max_image_bytes,
-        )
+        self._learn(job)
         metrics = job.metrics
-        reported = metrics.get("total_time")
-        if isinstance(reported, int | float) and reported > 0:
-            self._estimator(job.kind).observe(float(reported))
 
         def number(*keys: str) -> float | None:
             for key in keys:
@@ -244,8 +249,8 @@ class BaseClient:
             image_path=path,
             image_sha256=digest,
             media_type=media_type,
-            width=width,
-            height=height,
+            width=fetched.width,
+            height=fetched.height,
             wire=job.wire,
             text=text,
             seed=job.seed if job.seed is not None else 0,
@@ -260,7 +265,11 @@ class BaseClient:
             preview=self.backend.preview,
         )
 
-    def _parsed_prompt(self, job: Job) -> StructuredPrompt:
+    def _finish_prompt(self, fetched: Fetched) -> StructuredPrompt:
+        """Journal a finished structured-prompt job; its returned prompt, parsed leniently."""
+        job = fetched.job
+        self._record(job)
+        self._learn(job)
         assert job.returned_prompt is not None
         return StructuredPrompt.parse(job.returned_prompt, lenient=True)
 

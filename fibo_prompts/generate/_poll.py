@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import io
 import random
-import statistics
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Generator
@@ -54,6 +54,8 @@ from fibo_prompts.generate.models import Job, JobState
 
 __all__ = [
     "DurationEstimator",
+    "Fetched",
+    "RateBudget",
     "Send",
     "Wait",
     "adrive",
@@ -87,42 +89,99 @@ _MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RI
 
 
 class DurationEstimator:
-    """Learns how long a backend's jobs take, to poll near the expected end.
+    """Learns how long a backend's jobs take, so polls land where jobs actually end.
 
-    Keeps the last ``window`` durations (observed by the client or reported by the service).
-    Thread-safe enough for its use: appends and reads of a deque.
+    Keeps the last ``window`` durations, each either reported by the service (Segmind's
+    ``total_time``) or estimated by the client from when it saw the job pending and done.
+    The poll schedule (:meth:`first_wait`, :meth:`next_wait`) is derived from their
+    quantiles: the first poll when the quickest ``first_quantile`` of recent jobs would be
+    done, then a short interval (a fraction of the median) through the bulk of the
+    distribution, then a growing interval for the stragglers. Most jobs are therefore seen
+    done within a fraction of a second by two or three polls, where a fixed 1 s interval
+    needs one poll per second of job. Safe for the sync client's threads: appends and
+    C-level copies of a deque under the GIL.
     """
 
     def __init__(self, prior: float, window: int = 200) -> None:
         self.prior = prior
         self._seen: deque[float] = deque(maxlen=window)
+        self._sorted: list[float] | None = None
 
     def observe(self, seconds: float) -> None:
         """Record one job's duration."""
         if seconds >= 0:
             self._seen.append(seconds)
+            self._sorted = None
+
+    @property
+    def learned(self) -> bool:
+        """Whether enough jobs were seen to trust the quantiles."""
+        return len(self._seen) >= 3
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile of recent durations (the prior before any is seen)."""
+        ordered = self._sorted
+        if ordered is None:
+            ordered = self._sorted = sorted(self._seen)
+        if not ordered:
+            return self.prior
+        return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+    def gap(self, policy: PollPolicy) -> float:
+        """The short interval used near the expected end of a job."""
+        typical = self.quantile(0.5) if self.learned else self._expected(policy)
+        return max(policy.min_interval, policy.dense_gap * typical)
+
+    def _expected(self, policy: PollPolicy) -> float:
+        return policy.expected_duration or self.prior
 
     def first_wait(self, age: float, policy: PollPolicy) -> float:
         """Seconds to wait before the first poll of a job already ``age`` seconds old."""
-        if len(self._seen) >= 3:
-            ordered = sorted(self._seen)
-            # poll when the quickest fifth of recent jobs would be done
-            expected = ordered[len(ordered) // 5]
+        if self.learned:
+            expected = self.quantile(policy.first_quantile)
         else:
-            expected = (policy.expected_duration or self.prior) * policy.early
+            expected = self._expected(policy) * policy.early
         return max(0.0, expected - age)
 
-    def interval(self, pending_polls: int, policy: PollPolicy) -> float:
-        """The wait after the ``pending_polls``-th pending answer."""
-        base = policy.min_interval
-        if len(self._seen) >= 3:
-            # short when jobs are short, so the detection lag scales with the job length
-            base = max(policy.min_interval, 0.1 * statistics.median(self._seen))
-        return min(policy.max_interval, base * policy.growth ** max(0, pending_polls - 1))
+    def next_wait(self, age: float, late_polls: int, policy: PollPolicy) -> tuple[float, bool]:
+        """The wait after a pending answer at ``age``, and whether it is a "late" poll.
+
+        ``late_polls`` counts the pending answers already past the dense window; the
+        interval grows by ``policy.growth`` with each, up to ``policy.max_interval``.
+        """
+        gap = self.gap(policy)
+        if self.learned and age + gap <= self.quantile(policy.dense_until):
+            return gap, False
+        return min(policy.max_interval, gap * policy.growth ** (late_polls + 1)), True
 
 
-def _jittered(seconds: float, jitter: float, rng: random.Random) -> float:
-    return max(0.0, seconds * (1 + jitter * (2 * rng.random() - 1)))
+class RateBudget:
+    """At most ``rate`` requests per second, shared by every job of one client.
+
+    Sans-I/O: :meth:`reserve` books the next free slot and says how long to wait for it, so
+    the flows can yield a :class:`Wait`; no task or thread sleeps while holding anything.
+    ``rate=None`` is no limit.
+    """
+
+    def __init__(self, rate: float | None) -> None:
+        self.rate = rate
+        self._gap = 1.0 / rate if rate else 0.0
+        self._next = float("-inf")
+        self._lock = threading.Lock()
+
+    def reserve(self, now: float) -> float:
+        """Book a slot; the seconds to wait before using it (0: at once)."""
+        if not self._gap:
+            return 0.0
+        with self._lock:
+            # an idle budget does not bank a burst: the next slot is never before now
+            slot = max(now, self._next)
+            self._next = slot + self._gap
+        return slot - now
+
+
+def _jittered(seconds: float, spread: float, rng: random.Random) -> float:
+    return max(0.0, seconds + spread * (2 * rng.random() - 1))
 
 
 # ---------------------------------------------------------------------------------- submit
@@ -172,7 +231,22 @@ def submit_flow(
             continue
         if not response.is_success:
             raise backend.error_for(response)
-        return parse(response)
+        job = parse(response)
+        sent_at = _sent_at(response, wall())
+        if sent_at is not None and not job.state.terminal:
+            # The service started the job between sending and the answer; dating it from
+            # the send (not from when a busy event loop got round to the answer) keeps the
+            # poll schedule, which counts from ``submitted_at``, from running late.
+            job = job.model_copy(update={"submitted_at": sent_at})
+        return job
+
+
+def _sent_at(response: httpx.Response, now: float) -> float | None:
+    """When the request of a fully read response was sent (``None`` if unknown)."""
+    try:
+        return now - response.elapsed.total_seconds()
+    except RuntimeError:  # built by hand (tests), not received through a client
+        return None
 
 
 # ---------------------------------------------------------------------------------- GET helper
@@ -188,15 +262,21 @@ def _get(
     clock: Callable[[], float],
     deadline: float,
     wall: Callable[[], float] = time.time,
+    budget: RateBudget | None = None,
 ) -> Flow[httpx.Response]:
     """An idempotent GET, retried on 429, 5xx and network errors within the deadline.
 
+    Each attempt first takes a slot of the client's request ``budget`` (when given).
     Returns the first response that is neither 429 nor 5xx.
     """
     failures = 0
     while True:
         error: APIError
         asked: float | None = None
+        if budget is not None:
+            delay = budget.reserve(clock())
+            if delay > 0:
+                yield Wait(min(delay, max(0.0, deadline - clock())))
         try:
             response = yield Send(build())
         except httpx.DecodingError as exc:
@@ -240,8 +320,15 @@ def poll_flow(
     clock: Callable[[], float],
     wall: Callable[[], float] = time.time,
     on_update: Callable[[Job], None] | None = None,
+    budget: RateBudget | None = None,
 ) -> Flow[Job]:
     """Poll until the job is terminal; return it (a failure is a state, not an exception).
+
+    The schedule comes from ``estimator`` (see :class:`DurationEstimator`). When the backend
+    does not report how long a job ran, the flow teaches the estimator itself: the job ended
+    between the last pending answer and the first terminal one, so the midpoint is
+    recorded (for a job already done at the first poll, half a short interval before it,
+    which pulls a too-late first poll earlier and lets a too-early one drift later).
 
     Raises :class:`PollTimeoutError` at the deadline (the job may still run) and typed
     status errors (401, …) that retrying cannot fix.
@@ -251,7 +338,8 @@ def poll_flow(
     start = clock()
     deadline = start + poll.timeout
     wait = estimator.first_wait(max(0.0, wall() - job.submitted_at), poll)
-    pending = 0
+    late = 0
+    last_pending: float | None = None
     while True:
         remaining = deadline - clock()
         if remaining <= 0:
@@ -264,7 +352,11 @@ def poll_flow(
                 waited_s=clock() - start,
             )
         if wait > 0:
-            yield Wait(min(_jittered(wait, poll.jitter, rng), remaining))
+            # Jitter de-synchronises jobs submitted together; it is a fraction of the short
+            # interval, not of the wait, so a long first wait does not smear the first poll
+            # over seconds around the expected end.
+            spread = poll.jitter * min(wait, estimator.gap(poll))
+            yield Wait(min(_jittered(wait, spread, rng), remaining))
         response = yield from _get(
             backend,
             partial(backend.build_status, job),
@@ -274,8 +366,10 @@ def poll_flow(
             clock=clock,
             deadline=deadline,
             wall=wall,
+            budget=budget,
         )
         report = backend.parse_status(response, job)
+        age = wall() - job.submitted_at
         job = job.model_copy(
             update={
                 "state": report.state,
@@ -287,15 +381,18 @@ def poll_flow(
             }
         )
         if report.state is JobState.PENDING:
-            pending += 1
-            wait = estimator.interval(pending, poll)
+            last_pending = age
+            wait, is_late = estimator.next_wait(age, late, poll)
+            late += is_late
             if on_update is not None:
                 on_update(job)
             continue
-        now = wall()
-        job = job.model_copy(update={"completed_at": now})
-        if report.state is JobState.SUCCEEDED:
-            estimator.observe(now - job.submitted_at)
+        job = job.model_copy(update={"completed_at": job.submitted_at + age})
+        if report.state is JobState.SUCCEEDED and not backend.reports_duration:
+            if last_pending is None:
+                estimator.observe(max(0.0, age - estimator.gap(poll) / 2))
+            else:
+                estimator.observe((last_pending + age) / 2)
         return job
 
 
@@ -359,6 +456,16 @@ def check_image(
     return sniffed, width, height
 
 
+class Fetched(NamedTuple):
+    """What :func:`result_flow` returns: the job and, for an image job, the checked image."""
+
+    job: Job
+    content: bytes | None = None
+    media_type: str | None = None
+    width: int = 0
+    height: int = 0
+
+
 def result_flow(
     backend: Backend,
     job: Job,
@@ -369,11 +476,12 @@ def result_flow(
     clock: Callable[[], float],
     max_image_bytes: int = MAX_IMAGE_BYTES,
     wall: Callable[[], float] = time.time,
-) -> Flow[tuple[Job, bytes | None, str | None]]:
-    """Fetch the result of a succeeded job and download its image, checked.
+    budget: RateBudget | None = None,
+) -> Flow[Fetched]:
+    """Fetch the result of a succeeded job and download its image, checked once.
 
-    Returns the updated job, the image bytes and the sniffed media type (``None`` for a
-    structured-prompt job).
+    The result GET (an API call) takes a slot of ``budget``; the image download (often
+    another host) does not.
     """
     raise_for_job(backend, job)
     deadline = clock() + poll.timeout
@@ -387,7 +495,7 @@ def result_flow(
     }
     fetch = backend.build_result(job)
     if fetch is not None:
-        response = yield from _get(backend, lambda: fetch, **common)
+        response = yield from _get(backend, lambda: fetch, budget=budget, **common)
         job = backend.parse_result(response, job)
         raise_for_job(backend, job)
     if job.kind == "structured_prompt":
@@ -397,7 +505,7 @@ def result_flow(
                 backend=backend.name,
                 request_id=job.request_id,
             )
-        return job, None, None
+        return Fetched(job)
     if job.inline_image is not None:
         content, declared = job.inline_image, job.inline_media_type
     else:
@@ -417,14 +525,14 @@ def result_flow(
         if not response.is_success:
             raise backend.error_for(response, request_id=job.request_id)
         content, declared = response.content, response.headers.get("content-type")
-    media, _w, _h = check_image(
+    media, width, height = check_image(
         content,
         declared,
         backend=backend.name,
         request_id=job.request_id,
         limit=max_image_bytes,
     )
-    return job, content, media
+    return Fetched(job, content, media, width, height)
 
 
 def content_hash(content: bytes) -> str:
@@ -463,8 +571,13 @@ async def adrive(
     flow: Flow[T],
     client: httpx.AsyncClient,
     sleep: Callable[[float], Any] = anyio.sleep,
+    gate: anyio.CapacityLimiter | None = None,
 ) -> T:
-    """Run a flow with an async httpx client (``sleep`` may be sync or async)."""
+    """Run a flow with an async httpx client (``sleep`` may be sync or async).
+
+    ``gate``, when given, bounds the requests in flight across every flow sharing it: a
+    request holds a slot from send until its body is read.
+    """
     reply: httpx.Response | None = None
     error: BaseException | None = None
     try:
@@ -473,7 +586,11 @@ async def adrive(
             reply, error = None, None
             if isinstance(step, Send):
                 try:
-                    reply = await client.send(step.request)
+                    if gate is None:
+                        reply = await client.send(step.request)
+                    else:
+                        async with gate:
+                            reply = await client.send(step.request)
                 except httpx.HTTPError as exc:
                     log_exchange(step.request, None, type(exc).__name__)
                     error = exc

@@ -14,20 +14,22 @@ Example (no key, no network)::
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import httpx
 
 from fibo_prompts.errors import ConfigurationError, FiboPromptsError
 from fibo_prompts.generate._base import DEFAULT_TIMEOUT, BaseClient, RequestLike, coerce_wire
-from fibo_prompts.generate._poll import adrive, drive, raise_for_job
+from fibo_prompts.generate._poll import Flow, adrive, drive, raise_for_job
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import JobJournal
@@ -36,11 +38,27 @@ from fibo_prompts.prompt import StructuredPrompt
 
 __all__ = ["AsyncClient", "Client"]
 
+T = TypeVar("T")
 Outcome = Generation | FiboPromptsError
+#: what :meth:`Client.resume` yields per job: an image, a structured prompt, or the error
+Resumed = Generation | StructuredPrompt | FiboPromptsError
 
 
-def _limits(concurrency: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=max(10, concurrency), max_keepalive_connections=100)
+def _limits(connections: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+
+
+def _fast_fail_sniffio() -> None:
+    """Make httpcore's per-request ``import sniffio`` fail at once when it is not installed.
+
+    httpcore (1.0) imports ``sniffio`` inside every async lock and event it sets up, several
+    per request; without the package each import walks all of ``sys.path`` before failing,
+    which was a quarter of the client's CPU per job (bench/polling.py). A ``None`` entry in
+    ``sys.modules`` is Python's documented way to say "not importable": the import raises
+    the same ``ImportError``, without the search. Nothing changes when sniffio is installed.
+    """
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 class Client(BaseClient):
@@ -62,6 +80,9 @@ class Client(BaseClient):
         sleep: how to wait.
         http_client: an ``httpx.Client`` to use (not closed by :meth:`close`).
         max_image_bytes: refuse larger images.
+        max_connections: HTTP connections of the client's own pool; the async client also
+            keeps at most this many requests in flight, whatever the number of jobs (a
+            blocking backend such as ``segmind-v1`` thus renders at most this many at once).
 
     Raises:
         ConfigurationError: no key for a backend that needs one, or a bad base URL.
@@ -84,6 +105,7 @@ class Client(BaseClient):
         sleep: Callable[[float], None] = time.sleep,
         http_client: httpx.Client | None = None,
         max_image_bytes: int = 50 * 1024 * 1024,
+        max_connections: int = 32,
     ) -> None:
         super().__init__(
             backend,
@@ -106,7 +128,7 @@ class Client(BaseClient):
         elif http_client is not None:
             self._http = http_client
         else:
-            self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, limits=_limits(16))
+            self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections))
 
     def submit(self, request: RequestLike) -> Job:
         """Check and send one paid request; record it in the journal; return the job.
@@ -134,9 +156,7 @@ class Client(BaseClient):
         """Download and store a finished job's image; typed error for a failed job."""
         if job.kind != "image":
             raise ConfigurationError("result() is for image jobs; use structured_prompt()")
-        done, content, media = drive(self._result_flow(job), self._http, self._sleep)
-        assert content is not None and media is not None
-        return self._finish(done, content, media)
+        return self._finish(drive(self._result_flow(job), self._http, self._sleep))
 
     def generate(self, request: RequestLike) -> Generation:
         """Submit, poll and download: the image of one request."""
@@ -187,14 +207,19 @@ class Client(BaseClient):
         seed = seed if seed is not None else self._draw_seed()
         job = drive(self._prompt_flow(text, wire, instruction, seed), self._http, self._sleep)
         self._record(job)
-        job = self.poll(job)
-        done, _, _ = drive(self._result_flow(job), self._http, self._sleep)
-        self._record(done)
-        return self._parsed_prompt(done)
+        return self._collect_prompt(self.poll(job))
 
-    def resume(self) -> list[Generation | FiboPromptsError]:
-        """Finish every unfinished image job of this backend in the journal."""
-        out: list[Outcome] = []
+    def _collect_prompt(self, job: Job) -> StructuredPrompt:
+        return self._finish_prompt(drive(self._result_flow(job), self._http, self._sleep))
+
+    def resume(self) -> list[Generation | StructuredPrompt | FiboPromptsError]:
+        """Finish every unfinished job of this backend in the journal, oldest first.
+
+        An image job gives its :class:`Generation`; a structured-prompt job (from
+        :meth:`structured_prompt`) gives the returned :class:`StructuredPrompt`, whose exact
+        string is also kept in the journal; a job that failed or expired gives its error.
+        """
+        out: list[Resumed] = []
         for job in self._resume_entries():
             expired = self._expired_by_age(job)
             if expired is not None:
@@ -204,7 +229,10 @@ class Client(BaseClient):
             try:
                 done = self.poll(job)
                 raise_for_job(self.backend, done)
-                out.append(self.result(done))
+                if done.kind == "structured_prompt":
+                    out.append(self._collect_prompt(done))
+                else:
+                    out.append(self.result(done))
             except FiboPromptsError as exc:
                 out.append(exc)
         return out
@@ -246,6 +274,7 @@ class AsyncClient(BaseClient):
         sleep: Callable[[float], Awaitable[None] | None] = anyio.sleep,
         http_client: httpx.AsyncClient | None = None,
         max_image_bytes: int = 50 * 1024 * 1024,
+        max_connections: int = 32,
     ) -> None:
         super().__init__(
             backend,
@@ -261,6 +290,13 @@ class AsyncClient(BaseClient):
             max_image_bytes=max_image_bytes,
         )
         self._sleep = sleep
+        _fast_fail_sniffio()
+        # Thousands of jobs share a few connections: every request first takes one of
+        # ``max_connections`` slots. httpcore's pool scans all its connections (with a
+        # socket check each) on every request and response, and scans its queue against
+        # them, so its cost per request grows with the number of connections and of queued
+        # requests; a small pool behind this gate keeps both short.
+        self._gate = anyio.CapacityLimiter(max(1, max_connections))
         transport = getattr(self.backend, "transport", None)
         self._own_http = http_client is None or transport is not None
         if transport is not None:
@@ -268,18 +304,21 @@ class AsyncClient(BaseClient):
         elif http_client is not None:
             self._http = http_client
         else:
-            self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=_limits(100))
+            self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections))
+
+    async def _adrive(self, flow: Flow[T]) -> T:
+        return await adrive(flow, self._http, self._sleep, gate=self._gate)
 
     async def submit(self, request: RequestLike) -> Job:
         """Check and send one paid request; record it in the journal; return the job."""
         req, seed = self._prepare(request)
-        job = await adrive(self._submit_flow(req, seed), self._http, self._sleep)
+        job = await self._adrive(self._submit_flow(req, seed))
         self._record(job)
         return job
 
     async def poll(self, job: Job) -> Job:
         """Wait until the job is terminal (within the poll deadline) and return it."""
-        job = await adrive(self._poll_flow(job), self._http, self._sleep)
+        job = await self._adrive(self._poll_flow(job))
         self._record(job)
         return job
 
@@ -287,9 +326,7 @@ class AsyncClient(BaseClient):
         """Download and store a finished job's image; typed error for a failed job."""
         if job.kind != "image":
             raise ConfigurationError("result() is for image jobs; use structured_prompt()")
-        done, content, media = await adrive(self._result_flow(job), self._http, self._sleep)
-        assert content is not None and media is not None
-        return self._finish(done, content, media)
+        return self._finish(await self._adrive(self._result_flow(job)))
 
     async def generate(self, request: RequestLike) -> Generation:
         """Submit, poll and download: the image of one request."""
@@ -341,30 +378,43 @@ class AsyncClient(BaseClient):
         if text is None and wire is None:
             raise ConfigurationError("give text=, or prompt= with instruction=")
         seed = seed if seed is not None else self._draw_seed()
-        flow = self._prompt_flow(text, wire, instruction, seed)
-        job = await adrive(flow, self._http, self._sleep)
+        job = await self._adrive(self._prompt_flow(text, wire, instruction, seed))
         self._record(job)
-        job = await self.poll(job)
-        done, _, _ = await adrive(self._result_flow(job), self._http, self._sleep)
-        self._record(done)
-        return self._parsed_prompt(done)
+        return await self._collect_prompt(await self.poll(job))
 
-    async def resume(self) -> list[Generation | FiboPromptsError]:
-        """Finish every unfinished image job of this backend in the journal."""
-        out: list[Outcome] = []
-        for job in self._resume_entries():
-            expired = self._expired_by_age(job)
-            if expired is not None:
-                self._record(expired)
-                out.append(self._expired_error(expired))
-                continue
+    async def _collect_prompt(self, job: Job) -> StructuredPrompt:
+        return self._finish_prompt(await self._adrive(self._result_flow(job)))
+
+    async def resume(self) -> list[Generation | StructuredPrompt | FiboPromptsError]:
+        """Finish every unfinished job of this backend in the journal (as :meth:`Client.resume`).
+
+        The jobs are finished concurrently, so a crash with thousands of jobs in flight is
+        recovered in about the time of the longest one; results keep the journal's order.
+        """
+        out: list[Resumed | None] = []
+
+        async def finish(index: int, job: Job) -> None:
+            # a waiting job is a sleeping task; the request gate bounds the traffic
             try:
                 done = await self.poll(job)
                 raise_for_job(self.backend, done)
-                out.append(await self.result(done))
+                if done.kind == "structured_prompt":
+                    out[index] = await self._collect_prompt(done)
+                else:
+                    out[index] = await self.result(done)
             except FiboPromptsError as exc:
-                out.append(exc)
-        return out
+                out[index] = exc
+
+        async with anyio.create_task_group() as group:
+            for job in self._resume_entries():
+                out.append(None)
+                expired = self._expired_by_age(job)
+                if expired is not None:
+                    self._record(expired)
+                    out[-1] = self._expired_error(expired)
+                else:
+                    group.start_soon(finish, len(out) - 1, job)
+        return [r for r in out if r is not None]
 
     async def aclose(self) -> None:
         """Close the HTTP connections and the journal."""

@@ -155,6 +155,30 @@ async def test_resume_after_crash(make_client: Any, tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
+async def test_resume_finishes_structured_prompt_jobs(make_client: Any, tmp_path: Path) -> None:
+    from fibo_prompts.generate._poll import drive
+    from fibo_prompts.prompt import StructuredPrompt
+
+    journal = tmp_path / "j.sqlite3"
+    with Emulator(EmulatorConfig(duration_s=0.05)) as emu:
+        with Client("bria", api_key="k", base_url=emu.url, journal=journal) as first:
+            # "crash" between the journaled submit and the first poll
+            job = drive(first._prompt_flow("a red apple", None, None, 5), first._http)
+            first._record(job)
+        image = await make_client("bria", api_key="k", base_url=emu.url, journal=journal).submit(
+            REQ
+        )
+        second = make_client("bria", api_key="k", base_url=emu.url, journal=journal)
+        prompt, generation = await second.resume()
+        assert await second.resume() == []
+    assert isinstance(prompt, StructuredPrompt) and prompt.wire.startswith("{")
+    assert generation.request_id == image.request_id
+    with JobJournal(journal) as store:
+        [entry] = [e for e in store.entries() if e.job.request_id == job.request_id]
+    assert entry.finished and entry.job.returned_prompt == prompt.wire
+
+
+@pytest.mark.anyio
 async def test_resume_reports_expired(make_client: Any, tmp_path: Path) -> None:
     journal = JobJournal(tmp_path / "j.sqlite3")
     from fibo_prompts.generate import Job
@@ -211,3 +235,62 @@ def test_signature_parity() -> None:
     init_s = inspect.signature(Client.__init__).parameters
     init_a = inspect.signature(AsyncClient.__init__).parameters
     assert list(init_s) == list(init_a)
+
+
+class _FakeEntryPoint:
+    """Stands in for an ``importlib.metadata.EntryPoint`` of a plugin package."""
+
+    group = "fibo_prompts.backends"
+
+    def __init__(self, name: str, factory: Any) -> None:
+        self.name = name
+        self._factory = factory
+        self.loaded = False
+
+    def load(self) -> Any:
+        self.loaded = True
+        return self._factory
+
+
+def _plugins(monkeypatch: pytest.MonkeyPatch, *names: str) -> list[_FakeEntryPoint]:
+    import importlib.metadata
+
+    preview = backends.get("preview")
+    points = [_FakeEntryPoint(n, type(f"{n}Backend", (preview,), {"name": n})) for n in names]
+
+    def entry_points(*, group: str) -> list[_FakeEntryPoint]:
+        return points if group == "fibo_prompts.backends" else []
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    # a private registry, so the fake plugins do not leak into other tests
+    monkeypatch.setattr(backends, "_registry", dict(backends._registry))
+    monkeypatch.setattr(backends, "_aliases", dict(backends._aliases))
+    monkeypatch.setattr(backends, "_plugins_loaded", False)
+    return points
+
+
+def test_plugin_backends_load_lazily_from_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FIBO_PROMPTS_LOAD_PLUGINS", raising=False)
+    [extra] = _plugins(monkeypatch, "acme")
+    backends.get("bria")  # a known name loads nothing
+    assert not extra.loaded
+    assert backends.get("acme")().name == "acme" and extra.loaded
+    assert "acme" in backends.available()
+
+
+def test_plugin_allow_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIBO_PROMPTS_LOAD_PLUGINS", " acme , other")
+    acme, evil = _plugins(monkeypatch, "acme", "evil")
+    assert backends.get("acme")().name == "acme"
+    with pytest.raises(BackendNotFoundError) as info:
+        backends.get("evil")
+    assert acme.loaded and not evil.loaded  # never imported: not on the allow-list
+    assert "evil" not in info.value.available
+
+
+def test_plugin_allow_list_empty_loads_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIBO_PROMPTS_LOAD_PLUGINS", "")
+    [acme] = _plugins(monkeypatch, "acme")
+    with pytest.raises(BackendNotFoundError):
+        backends.get("acme")
+    assert not acme.loaded

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import random
 from typing import Any
 
@@ -16,7 +17,14 @@ from fibo_prompts.errors import (
     SubmitOutcomeUnknownError,
 )
 from fibo_prompts.generate import GenerationRequest, Job, JobState, PollPolicy, RetryPolicy
-from fibo_prompts.generate._poll import DurationEstimator, Send, Wait, poll_flow, submit_flow
+from fibo_prompts.generate._poll import (
+    DurationEstimator,
+    RateBudget,
+    Send,
+    Wait,
+    poll_flow,
+    submit_flow,
+)
 from fibo_prompts.generate._retry import retry_after
 from fibo_prompts.generate.backends import get
 
@@ -235,15 +243,142 @@ def test_poll_gives_up_after_max_retries() -> None:
     assert len(script.sent) == 4 and info.value.request_id == "r1"
 
 
-def test_first_poll_near_expected_end_then_short_interval() -> None:
+def test_prior_schedule_before_any_job_is_seen() -> None:
     est = DurationEstimator(prior=20.0)
     policy = PollPolicy()
-    assert est.first_wait(0.0, policy) == pytest.approx(17.0)
-    for d in (4.0, 5.0, 6.0, 5.0, 5.0):
-        est.observe(d)
-    assert est.first_wait(1.0, policy) == pytest.approx(4.0)
-    assert est.interval(1, policy) == pytest.approx(0.5)
-    assert est.interval(10, policy) == policy.max_interval
+    assert est.first_wait(0.0, policy) == pytest.approx(17.0)  # 85 % of the prior
+    assert est.gap(policy) == pytest.approx(2.0)  # a tenth of the prior
+    waits = [est.next_wait(20.0, late, policy)[0] for late in range(20)]
+    assert waits[0] == pytest.approx(2.5) and waits == sorted(waits)
+    assert waits[-1] == policy.max_interval
+
+
+def test_learned_schedule_first_at_quantile_dense_then_growing() -> None:
+    est = DurationEstimator(prior=20.0)
+    policy = PollPolicy()
+    for d in range(1, 101):  # durations 0.1 .. 10.0 s
+        est.observe(d / 10)
+    assert est.quantile(0.4) == pytest.approx(4.1)
+    assert est.first_wait(1.0, policy) == pytest.approx(3.1)
+    assert est.gap(policy) == pytest.approx(0.51)  # a tenth of the median
+    assert est.next_wait(5.0, 0, policy) == (pytest.approx(0.51), False)  # dense window
+    wait, late = est.next_wait(9.8, 0, policy)  # past the 97th percentile: growing
+    assert late and wait == pytest.approx(0.51 * 1.25)
+    assert est.next_wait(9.8, 3, policy)[0] == pytest.approx(0.51 * 1.25**4)
+    assert est.next_wait(60.0, 50, policy)[0] == policy.max_interval
+
+
+def test_jitter_is_a_fraction_of_the_short_interval_not_of_the_wait() -> None:
+    b = backend("bria")
+    job = job_for("bria")
+    for seed in range(20):
+        est = DurationEstimator(prior=20.0)
+        for d in (5.0,) * 10:
+            est.observe(d)
+        script = Script([ok({"status": "COMPLETED", "result": {"image_url": "http://x/i"}})])
+        flow = poll_flow(
+            b,
+            job,
+            estimator=est,
+            poll=PollPolicy(timeout=60, jitter=0.2),
+            retry=RetryPolicy(),
+            rng=random.Random(seed),
+            clock=script.clock,
+            wall=lambda: job.submitted_at,
+        )
+        script.run(flow)
+        assert 5.0 - 0.1 <= script.waits[0] <= 5.0 + 0.1  # ±0.2 × the 0.5 s interval
+
+
+def test_poll_teaches_the_estimator_the_midpoint_of_the_last_interval() -> None:
+    b = backend("bria")
+    job = job_for("bria")
+    est = DurationEstimator(prior=1.0)
+    script = Script(
+        [
+            ok({"status": "IN_PROGRESS"}),
+            ok({"status": "COMPLETED", "result": {"image_url": "http://x/i"}}),
+        ]
+    )
+    flow = poll_flow(
+        b,
+        job,
+        estimator=est,
+        poll=PollPolicy(timeout=60, jitter=0.0),
+        retry=RetryPolicy(),
+        rng=random.Random(0),
+        clock=script.clock,
+        wall=lambda: job.submitted_at + script.now,
+    )
+    done = script.run(flow)
+    assert done.state is JobState.SUCCEEDED and script.waits == pytest.approx([0.85, 0.125])
+    assert est.quantile(0.5) == pytest.approx(0.85 + 0.125 / 2)
+    assert done.completed_at == pytest.approx(job.submitted_at + 0.975)
+
+
+def test_backend_reporting_durations_is_not_taught_by_the_flow() -> None:
+    b = backend("segmind")
+    job = Job(backend="segmind", request_id="r1", submitted_at=0.0, status_url="http://svc.test/s")
+    est = DurationEstimator(prior=1.0)
+    script = Script([ok({"status": "COMPLETED"})])
+    flow = poll_flow(
+        b,
+        job,
+        estimator=est,
+        poll=PollPolicy(timeout=60),
+        retry=RetryPolicy(),
+        rng=random.Random(0),
+        clock=script.clock,
+        wall=lambda: 1.0,
+    )
+    assert script.run(flow).state is JobState.SUCCEEDED and not est.learned
+
+
+def test_rate_budget_spaces_requests_and_banks_no_burst() -> None:
+    budget = RateBudget(4.0)
+    assert [budget.reserve(10.0) for _ in range(3)] == pytest.approx([0.0, 0.25, 0.5])
+    assert budget.reserve(100.0) == 0.0  # idle time is not saved up for a burst
+    assert RateBudget(None).reserve(0.0) == 0.0
+
+
+def test_polls_share_one_budget() -> None:
+    b = backend("bria")
+    budget = RateBudget(2.0)
+    budget.reserve(0.0)  # another job just took the slot at t=0
+    script = Script([ok({"status": "COMPLETED", "result": {"image_url": "http://x/i"}})])
+    job = job_for("bria")
+    flow = poll_flow(
+        b,
+        job,
+        estimator=DurationEstimator(0.0),
+        poll=PollPolicy(timeout=60, expected_duration=0.0, jitter=0.0),
+        retry=RetryPolicy(),
+        rng=random.Random(0),
+        clock=script.clock,
+        wall=lambda: job.submitted_at,
+        budget=budget,
+    )
+    script.run(flow)
+    assert script.waits == pytest.approx([0.5])  # waited for the next slot of the budget
+
+
+def test_submit_dates_the_job_from_the_send() -> None:
+    reply = httpx.Response(
+        202,
+        json={"request_id": "r1", "status_url": "http://svc.test/v2/status/r1"},
+        request=httpx.Request("POST", "http://svc.test/v2/image/generate"),
+    )
+    reply.elapsed = datetime.timedelta(seconds=2.5)
+    b = backend()
+    flow = submit_flow(
+        b,
+        lambda: b.build_submit(REQ, 1),
+        lambda r: b.parse_submit(r, REQ, 1),
+        retry=RetryPolicy(),
+        rng=random.Random(0),
+        wall=lambda: 1000.0,
+    )
+    assert Script([reply]).run(flow).submitted_at == pytest.approx(997.5)
 
 
 @pytest.mark.parametrize(

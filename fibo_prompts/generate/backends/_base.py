@@ -123,6 +123,12 @@ class Backend:
     retention_s: ClassVar[float | None] = None
     #: whether the output is a real FIBO render
     preview: ClassVar[bool] = False
+    #: whether a result reports the job's duration (``metrics.total_time``); the poll
+    #: schedule then learns from the service's own figure instead of the client's estimate
+    reports_duration: ClassVar[bool] = False
+    #: default budget of status polls + result fetches per second per client (None: none;
+    #: no service documents a limit for its status endpoint, see ``PollPolicy.rate_limit``)
+    poll_rate_limit: ClassVar[float | None] = None
 
     def __init__(
         self,

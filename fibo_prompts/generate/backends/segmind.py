@@ -69,6 +69,7 @@ class SegmindBackend(Backend):
     )
     expected_duration = 22.0
     retention_s = 3600.0
+    reports_duration = True  # v2 results carry metrics.total_time
 
     def __init__(
         self,
