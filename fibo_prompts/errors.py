@@ -21,6 +21,17 @@ FiboPromptsError
 │   └── PatchConflictError (.conflicts)           the base drifted, or a carried change clashes
 ├── ImageError (.path)                                    an image that cannot be read or compared
 ├── FileAccessError (.path)                               a file that cannot be read or written
+├── LibraryError (.path)                                  the prompt library cannot do it
+│   ├── LibraryLockedError (.timeout)                     another process held the lock
+│   ├── LibraryCorruptError                               not a library database, or a damaged one
+│   ├── LibraryVersionError (.found, .supported)          written by a newer fibo-prompts
+│   ├── MigrationError (.migration)                       a schema migration failed (rolled back)
+│   ├── InvalidNameError (.name, .kind, .reason)          a refused prompt, label or tag name
+│   ├── InvalidReferenceError (.reference)                a reference that is not well formed
+│   ├── PromptNotFoundError (.reference)                  a reference that matches nothing
+│   ├── AmbiguousReferenceError (.candidates)             a hash prefix matching several versions
+│   ├── VersionConflictError (.name)                      contradicts the library
+│   └── PromptArchivedError (.name)                       saving to an archived prompt
 ├── ConfigurationError                                    a missing key, a bad base URL or setting
 │   ├── BackendNotFoundError (.name, .available)
 │   └── InvalidParameterError (.backend, .parameter)     out of the backend's declared range
@@ -47,6 +58,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APIStatusError",
+    "AmbiguousReferenceError",
     "AuthenticationError",
     "BackendNotFoundError",
     "BrandKitError",
@@ -57,14 +69,23 @@ __all__ = [
     "GenerationFailedError",
     "ImageError",
     "InsufficientCreditsError",
+    "InvalidNameError",
     "InvalidParameterError",
+    "InvalidReferenceError",
     "JobExpiredError",
+    "LibraryCorruptError",
+    "LibraryError",
+    "LibraryLockedError",
+    "LibraryVersionError",
+    "MigrationError",
     "MissingVariablesError",
     "PatchConflictError",
     "PatchError",
     "PollTimeoutError",
+    "PromptArchivedError",
     "PromptError",
     "PromptIssue",
+    "PromptNotFoundError",
     "PromptParseError",
     "PromptPathError",
     "PromptTooLargeError",
@@ -77,6 +98,7 @@ __all__ = [
     "TemplateNotFoundError",
     "TemplateSecurityError",
     "UnprocessableError",
+    "VersionConflictError",
 ]
 
 
@@ -440,3 +462,120 @@ class PollTimeoutError(APIError):
         self.job = job
         self.waited_s = waited_s
         super().__init__(message, backend=backend, request_id=request_id)
+
+
+class LibraryError(FiboPromptsError):
+    """Base class of errors of the versioned prompt library; ``path`` is the database file."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        self.message = message
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class LibraryLockedError(LibraryError):
+    """Another process held the library's write lock for longer than ``timeout`` seconds.
+
+    Nothing was written. Retry, or pass a longer ``timeout=`` to :class:`Library`.
+    """
+
+    def __init__(self, *, path: str | None = None, timeout: float) -> None:
+        self.timeout = timeout
+        super().__init__(
+            f"the library is locked by another process (waited {timeout:g} s); nothing was "
+            "written: retry, or open it with a longer timeout",
+            path=path,
+        )
+
+
+class LibraryCorruptError(LibraryError):
+    """The file is not a prompt library database, or its database is damaged.
+
+    Restore it from a backup or an export (``fibo lib import``); the file was not changed.
+    """
+
+
+class LibraryVersionError(LibraryError):
+    """The library was written by a newer fibo-prompts (its schema is ahead of this one)."""
+
+    def __init__(self, *, path: str | None = None, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"library schema version {found} is newer than this fibo-prompts supports "
+            f"({supported}); upgrade fibo-prompts to open it",
+            path=path,
+        )
+
+
+class MigrationError(LibraryError):
+    """A schema migration failed; it was rolled back and the library is unchanged."""
+
+    def __init__(self, message: str, *, path: str | None = None, migration: str) -> None:
+        self.migration = migration
+        super().__init__(f"migration {migration} failed: {message}", path=path)
+
+
+class InvalidNameError(LibraryError):
+    """A prompt, label or tag name is refused; ``kind`` says which, ``reason`` why."""
+
+    def __init__(self, name: str, *, kind: str, reason: str) -> None:
+        self.name = name
+        self.kind = kind
+        self.reason = reason
+        super().__init__(f"invalid {kind} name {name!r}: {reason}")
+
+
+class InvalidReferenceError(LibraryError):
+    """A reference is not well formed (``name``, ``name@3``, ``name@label``, ``sha256:ab12``)."""
+
+    def __init__(self, reference: str, reason: str) -> None:
+        self.reference = reference
+        self.reason = reason
+        super().__init__(
+            f"invalid reference {reference!r}: {reason} "
+            "(use NAME, NAME@NUMBER, NAME@LABEL or sha256:HEXPREFIX)"
+        )
+
+
+class PromptNotFoundError(LibraryError):
+    """A reference matches nothing: no such prompt, version number, label or hash."""
+
+    def __init__(self, reference: str, reason: str, *, path: str | None = None) -> None:
+        self.reference = reference
+        self.reason = reason
+        # the library's path would only be noise here: the reference says what was looked for
+        super().__init__(f"{reference!r} matches nothing: {reason}")
+        self.path = path
+
+
+class AmbiguousReferenceError(LibraryError):
+    """A hash prefix matches more than one version; ``candidates`` lists them (``name@N``)."""
+
+    def __init__(self, reference: str, candidates: Sequence[str]) -> None:
+        self.reference = reference
+        self.candidates = list(candidates)
+        shown = ", ".join(self.candidates[:5])
+        more = f" and {len(self.candidates) - 5} more" if len(self.candidates) > 5 else ""
+        super().__init__(
+            f"{reference!r} matches {len(self.candidates)} versions ({shown}{more}); "
+            "use a longer hash prefix or NAME@NUMBER"
+        )
+
+
+class VersionConflictError(LibraryError):
+    """What was asked contradicts the library (an import whose versions differ, a name clash)."""
+
+    def __init__(self, message: str, *, name: str | None = None) -> None:
+        self.name = name
+        super().__init__(message)
+
+
+class PromptArchivedError(LibraryError):
+    """The prompt is archived: it can be read, but not saved to until it is unarchived."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"prompt {name!r} is archived; unarchive it (Library.unarchive) before saving"
+        )

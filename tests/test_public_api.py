@@ -15,6 +15,7 @@ PUBLIC_MODULES = [
     "fibo_prompts.brand",
     "fibo_prompts.diff",
     "fibo_prompts.errors",
+    "fibo_prompts.library",
     "fibo_prompts.prompt",
     "fibo_prompts.schemas",
 ]

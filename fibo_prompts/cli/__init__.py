@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from fibo_prompts.cli import _brand, _diff, _generate, _prompt, _schema
+from fibo_prompts.cli import _brand, _diff, _generate, _library, _prompt, _schema
 
 app = typer.Typer(
     name="fibo",
@@ -26,6 +26,7 @@ _prompt.register(app)
 _brand.register(app)
 _diff.register(app)
 _generate.register(app)
+_library.register(app)
 _schema.register(app)
 
 

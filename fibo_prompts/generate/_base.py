@@ -12,7 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -35,7 +35,10 @@ from fibo_prompts.generate.journal import JobJournal, data_dir
 from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
 from fibo_prompts.prompt import StructuredPrompt
 
-__all__ = ["BaseClient", "RequestLike"]
+if TYPE_CHECKING:
+    from fibo_prompts.library import Library
+
+__all__ = ["BaseClient", "RequestLike", "check_library_target", "record_in_library"]
 
 RequestLike = GenerationRequest | StructuredPrompt
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
@@ -286,3 +289,32 @@ def coerce_wire(prompt: StructuredPrompt | str | None) -> str | None:
     if isinstance(prompt, StructuredPrompt):
         return prompt.wire
     return StructuredPrompt.parse(prompt, lenient=True).wire
+
+
+def check_library_target(request: RequestLike, library: Library | None, name: str | None) -> None:
+    """Refuse, before anything is paid for, a generation that could not be recorded."""
+    if library is None:
+        if name is not None:
+            raise ConfigurationError("name= is only used with library=; pass the library too")
+        return
+    if not name:
+        raise ConfigurationError(
+            "generate(library=...) needs name= (a prompt name or a version reference such as "
+            "'bottle@production') to record the generation under"
+        )
+    prompt = request if isinstance(request, StructuredPrompt) else request.prompt
+    if prompt is None:
+        raise ConfigurationError(
+            "a text-only request cannot be recorded in a library: give it a structured prompt"
+        )
+
+
+def record_in_library(
+    generation: Generation, library: Library | None, name: str | None
+) -> Generation:
+    """Record a finished generation in the library (when one was given); return it."""
+    if library is not None and name:
+        # after payment: a recording error propagates, but the image is already stored and the
+        # job is in the journal, so nothing paid for is lost
+        library.record_generation(generation, name)
+    return generation

@@ -22,19 +22,29 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 import httpx
 
 from fibo_prompts.errors import ConfigurationError, FiboPromptsError
-from fibo_prompts.generate._base import DEFAULT_TIMEOUT, BaseClient, RequestLike, coerce_wire
+from fibo_prompts.generate._base import (
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    RequestLike,
+    check_library_target,
+    coerce_wire,
+    record_in_library,
+)
 from fibo_prompts.generate._poll import Flow, adrive, drive, raise_for_job
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import JobJournal
 from fibo_prompts.generate.models import Generation, Job
 from fibo_prompts.prompt import StructuredPrompt
+
+if TYPE_CHECKING:
+    from fibo_prompts.library import Library
 
 __all__ = ["AsyncClient", "Client"]
 
@@ -158,11 +168,19 @@ class Client(BaseClient):
             raise ConfigurationError("result() is for image jobs; use structured_prompt()")
         return self._finish(drive(self._result_flow(job), self._http, self._sleep))
 
-    def generate(self, request: RequestLike) -> Generation:
-        """Submit, poll and download: the image of one request."""
+    def generate(
+        self, request: RequestLike, *, library: Library | None = None, name: str | None = None
+    ) -> Generation:
+        """Submit, poll and download: the image of one request.
+
+        With ``library`` (and the prompt ``name`` or a version reference such as
+        ``"bottle@production"``), the generation is recorded against the exact version whose
+        bytes were sent; the check happens before anything is paid for.
+        """
+        check_library_target(request, library, name)
         job = self.poll(self.submit(request))
         raise_for_job(self.backend, job)
-        return self.result(job)
+        return record_in_library(self.result(job), library, name)
 
     def generate_many(
         self,
@@ -328,12 +346,20 @@ class AsyncClient(BaseClient):
             raise ConfigurationError("result() is for image jobs; use structured_prompt()")
         return self._finish(await self._adrive(self._result_flow(job)))
 
-    async def generate(self, request: RequestLike) -> Generation:
-        """Submit, poll and download: the image of one request."""
+    async def generate(
+        self, request: RequestLike, *, library: Library | None = None, name: str | None = None
+    ) -> Generation:
+        """Submit, poll and download: the image of one request.
+
+        With ``library`` (and the prompt ``name`` or a version reference such as
+        ``"bottle@production"``), the generation is recorded against the exact version whose
+        bytes were sent; the check happens before anything is paid for.
+        """
+        check_library_target(request, library, name)
         job = await self.submit(request)
         job = await self.poll(job)
         raise_for_job(self.backend, job)
-        return await self.result(job)
+        return record_in_library(await self.result(job), library, name)
 
     async def generate_many(
         self,

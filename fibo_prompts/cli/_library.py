@@ -1,0 +1,406 @@
+"""``fibo lib ...``: the versioned prompt library from the command line.
+
+Every command takes ``--library PATH`` (or ``$FIBO_LIBRARY``; default ``library.sqlite`` in
+``$FIBO_PROMPTS_HOME`` or the user data folder) and, where it prints data, ``--format json``
+for scripts. Errors are one line on stderr and exit code 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from fibo_prompts.cli._common import fail, load, user_errors
+
+if TYPE_CHECKING:
+    from fibo_prompts.library import LabelEvent, Library, VersionInfo
+
+DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
+_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+class Format(enum.StrEnum):
+    """Output formats of the library commands."""
+
+    text = "text"
+    json = "json"
+
+
+LibraryPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--library",
+        "-L",
+        envvar="FIBO_LIBRARY",
+        help="The library file (default: $FIBO_LIBRARY, else library.sqlite in the data dir).",
+    ),
+]
+OutputFormat = Annotated[
+    Format, typer.Option("--format", help="text for people, json for scripts.")
+]
+Limit = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N entries.")]
+
+
+@contextmanager
+def _open(path: Path | None) -> Iterator[Library]:
+    from fibo_prompts.library import Library
+
+    with user_errors():
+        lib = Library(path)
+        try:
+            yield lib
+        finally:
+            lib.close()
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def _date(info: VersionInfo) -> str:
+    return info.created_at.strftime("%Y-%m-%d %H:%M")
+
+
+def _log_line(info: VersionInfo) -> str:
+    labels = f" ({', '.join(info.labels)})" if info.labels else ""
+    message = info.message.splitlines()[0] if info.message else "(no message)"
+    return (
+        f"{info.ref} {info.short_hash}{labels} {_date(info)} {info.author}: {message} "
+        f"[{info.summary}]"
+    )
+
+
+def init(library: LibraryPath = None) -> None:
+    """Create a library (or migrate an existing one) and print its path."""
+    with _open(library) as lib:
+        typer.echo(f"library {lib.path} (schema {lib.schema_version()})")
+
+
+def save(
+    name: Annotated[str, typer.Argument(help="The prompt's name.")],
+    file: Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")],
+    message: Annotated[str, typer.Option("--message", "-m", help="Commit message.")] = "",
+    parent: Annotated[
+        list[str] | None,
+        typer.Option("--parent", help="Parent version (repeat for a merge); default: latest."),
+    ] = None,
+    root: Annotated[bool, typer.Option("--root", help="Start a new root: no parent.")] = False,
+    tag: Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag (repeatable).")] = None,
+    author: Annotated[str | None, typer.Option("--author", help="Who saves.")] = None,
+    kit_name: Annotated[str | None, typer.Option("--kit-name", help="Brand kit name.")] = None,
+    kit_version: Annotated[
+        str | None, typer.Option("--kit-version", help="Brand kit version.")
+    ] = None,
+    template: Annotated[
+        str | None, typer.Option("--template", help="Template the prompt was rendered from.")
+    ] = None,
+    var: Annotated[
+        list[str] | None, typer.Option("--var", help="Template variable NAME=VALUE.")
+    ] = None,
+    lenient: Annotated[bool, typer.Option("--lenient", help="Keep unknown keys.")] = False,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """Save FILE as the next version of NAME (saving identical bytes again changes nothing)."""
+    if root and parent:
+        fail("use either --root or --parent, not both", code=2)
+    variables: dict[str, str] | None = None
+    if var:
+        variables = {}
+        for item in var:
+            key, sep, value = item.partition("=")
+            if not sep:
+                fail(f"--var {item!r}: expected NAME=VALUE", code=2)
+            variables[key] = value
+    parents: list[str] | None = [] if root else (parent or None)
+    with _open(library) as lib, user_errors():
+        from fibo_prompts.library._names import check_prompt_name
+
+        check_prompt_name(name)  # before reading the file: a bad name is the first problem
+        prompt = load(file, lenient=lenient, max_bytes=DEFAULT_MAX_BYTES)
+        version = lib.save(
+            prompt,
+            name,
+            message=message,
+            author=author,
+            parents=parents,
+            tags=tag or (),
+            kit_name=kit_name,
+            kit_version=kit_version,
+            template_name=template,
+            variables=variables,
+        )
+    if output_format is Format.json:
+        _emit_json({"created": version.created, **version.to_dict()})
+    elif version.created:
+        typer.echo(f"saved {version.ref} {version.short_hash} [{version.summary}]")
+    else:
+        typer.echo(f"unchanged: {version.ref} {version.short_hash} holds these exact bytes")
+
+
+def show(
+    ref: Annotated[str, typer.Argument(help="NAME, NAME@3, NAME@LABEL or sha256:PREFIX.")],
+    wire: Annotated[
+        bool, typer.Option("--wire", help="Print only the exact wire string, byte for byte.")
+    ] = False,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """Show a version: its metadata and exact wire string."""
+    with _open(library) as lib, user_errors():
+        version = lib.get(ref)
+    if wire:
+        sys.stdout.write(version.wire)
+        return
+    if output_format is Format.json:
+        _emit_json(version.to_dict())
+        return
+    rows = [
+        ("version", f"{version.ref} {version.version_hash}"),
+        ("content", version.content_hash),
+        ("parents", ", ".join(version.parents) or "(root)"),
+        ("labels", ", ".join(version.labels) or "-"),
+        ("tags", ", ".join(version.tags) or "-"),
+        ("author", version.author),
+        ("date", version.created_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("message", version.message or "(no message)"),
+        ("summary", version.summary),
+    ]
+    if version.kit_name:
+        rows.append(("brand kit", f"{version.kit_name} {version.kit_version or ''}".strip()))
+    if version.template_name:
+        variables = json.dumps(version.template_variables or {}, ensure_ascii=False)
+        rows.append(("template", f"{version.template_name} {variables}"))
+    for key, value in rows:
+        typer.echo(f"{key + ':':<10} {value}")
+    typer.echo("")
+    sys.stdout.write(version.wire if version.wire.endswith("\n") else version.wire + "\n")
+
+
+def log(
+    ref: Annotated[str, typer.Argument(help="Where to start: NAME (latest) or a version.")],
+    all_versions: Annotated[
+        bool, typer.Option("--all", help="Every version of the prompt, all branches.")
+    ] = False,
+    limit: Limit = None,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """The lineage of a version, newest first, with a one-line diff summary each."""
+    with _open(library) as lib, user_errors():
+        entries = lib.log(ref, limit=limit, all_versions=all_versions)
+    if output_format is Format.json:
+        _emit_json([e.to_dict() for e in entries])
+        return
+    for entry in entries:
+        typer.echo(_log_line(entry))
+
+
+def list_prompts(
+    archived: Annotated[bool, typer.Option("--archived", help="Include archived prompts.")] = False,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """List the prompts: name, number of versions, labels."""
+    with _open(library) as lib, user_errors():
+        prompts = lib.prompts(include_archived=archived)
+    if output_format is Format.json:
+        _emit_json([p.to_dict() for p in prompts])
+        return
+    for info in prompts:
+        labels = " ".join(f"{k}=@{v}" for k, v in info.labels.items())
+        flag = " (archived)" if info.archived else ""
+        plural = "s" if info.versions != 1 else ""
+        typer.echo(f"{info.name}{flag}: {info.versions} version{plural} {labels}".rstrip())
+
+
+def diff(
+    a: Annotated[str, typer.Argument(help="The old version (a reference).")],
+    b: Annotated[str, typer.Argument(help="The new version (a reference).")],
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """What changed between two versions (any two references)."""
+    with _open(library) as lib, user_errors():
+        result = lib.diff(a, b)
+    if output_format is Format.json:
+        sys.stdout.write(result.to_json() + "\n")
+    else:
+        typer.echo(result.to_text().rstrip("\n"))
+
+
+def label(
+    ref: Annotated[str, typer.Argument(help="The version to point at (NAME for --remove).")],
+    name: Annotated[str, typer.Argument(help="The label, e.g. production.")],
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the label.")] = False,
+    message: Annotated[str, typer.Option("--message", "-m", help="Why.")] = "",
+    author: Annotated[str | None, typer.Option("--author", help="Who moves it.")] = None,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """Set or move a label to a version (recorded in the label's history)."""
+    target = ""
+    event: LabelEvent | None
+    with _open(library) as lib, user_errors():
+        if remove:
+            event = lib.remove_label(ref, name, author=author, message=message)
+        else:
+            event = lib.set_label(ref, name, author=author, message=message)
+            if event is None:
+                target = lib.resolve(ref)
+    if output_format is Format.json:
+        _emit_json(None if event is None else event.to_dict())
+    elif event is None:
+        typer.echo(f"unchanged: {name} already points at {target}")
+    else:
+        typer.echo(_event_line(event.to_dict()))
+
+
+def rollback(
+    prompt: Annotated[str, typer.Argument(help="The prompt's name.")],
+    name: Annotated[str, typer.Argument(help="The label, e.g. production.")],
+    to: Annotated[
+        str | None, typer.Option("--to", help="Move to this version (default: the previous).")
+    ] = None,
+    message: Annotated[str, typer.Option("--message", "-m", help="Why.")] = "",
+    author: Annotated[str | None, typer.Option("--author", help="Who moves it.")] = None,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """Move a label back to its previous version (or to --to)."""
+    with _open(library) as lib, user_errors():
+        event = lib.rollback(prompt, name, to=to, author=author, message=message)
+    if output_format is Format.json:
+        _emit_json(event.to_dict())
+    else:
+        typer.echo(_event_line(event.to_dict()))
+
+
+def _event_line(event: dict[str, Any]) -> str:
+    def at(number: int | None) -> str:
+        return "-" if number is None else f"@{number}"
+
+    text = (
+        f"{event['at'][:19].replace('T', ' ')} {event['name']}@{event['label']} "
+        f"{event['action']} {at(event['from'])} -> {at(event['to'])} by {event['actor']}"
+    )
+    return f"{text}: {event['message']}" if event["message"] else text
+
+
+def history(
+    prompt: Annotated[str, typer.Argument(help="The prompt's name.")],
+    name: Annotated[str | None, typer.Argument(help="Only this label.")] = None,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """The append-only history of a prompt's labels: who moved which, when, from and to."""
+    with _open(library) as lib, user_errors():
+        events = lib.label_history(prompt, name)
+    if output_format is Format.json:
+        _emit_json([e.to_dict() for e in events])
+        return
+    for event in events:
+        typer.echo(_event_line(event.to_dict()))
+
+
+def search(
+    text: Annotated[str | None, typer.Argument(help="Text anywhere in the prompt.")] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option("--where", "-w", help="PATH=VALUE (repeatable; [*] matches any index)."),
+    ] = None,
+    tag: Annotated[str | None, typer.Option("--tag", "-t", help="Versions with this tag.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Only this prompt.")] = None,
+    archived: Annotated[bool, typer.Option("--archived", help="Include archived prompts.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N results.")] = 50,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """Find versions by text, field value and tag (all conditions must hold), newest first."""
+    if not (text or where or tag or name):
+        fail("give TEXT, --where PATH=VALUE, --tag or --name", code=2)
+    with _open(library) as lib, user_errors():
+        found = lib.search(
+            text, where=where, tag=tag, name=name, include_archived=archived, limit=limit
+        )
+    if output_format is Format.json:
+        _emit_json([e.to_dict() for e in found])
+        return
+    for entry in found:
+        typer.echo(_log_line(entry))
+
+
+def generations(
+    ref: Annotated[
+        str | None, typer.Argument(help="NAME (all its versions) or a version; default all.")
+    ] = None,
+    limit: Limit = None,
+    library: LibraryPath = None,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """Recorded generations, newest first: version, backend, seed, request id, image."""
+    with _open(library) as lib, user_errors():
+        entries = lib.generations(ref, limit=limit)
+    if output_format is Format.json:
+        _emit_json([e.to_dict() for e in entries])
+        return
+    for entry in entries:
+        when = entry.created_at.strftime("%Y-%m-%d %H:%M")
+        preview = " (preview)" if entry.preview else ""
+        image = "-" if entry.image_path is None else str(entry.image_path)
+        typer.echo(
+            f"{entry.ref} {when} {entry.backend}{preview} seed={entry.seed} "
+            f"request={entry.request_id} {entry.status} {image}"
+        )
+
+
+def export(
+    directory: Annotated[Path, typer.Argument(help="The folder to write (git-friendly files).")],
+    library: LibraryPath = None,
+) -> None:
+    """Export every prompt, version, lineage and label as plain files."""
+    with _open(library) as lib, user_errors():
+        written = lib.export(directory)
+    typer.echo(f"exported {len(written) - 1} versions to {directory}")
+
+
+def import_(
+    directory: Annotated[Path, typer.Argument(help="A folder written by `fibo lib export`.")],
+    library: LibraryPath = None,
+) -> None:
+    """Import an export into a library that does not have its prompts yet."""
+    with _open(library) as lib, user_errors():
+        count = lib.import_(directory)
+    typer.echo(f"imported {count} versions into {lib.path}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``lib`` command group to the app."""
+    lib_app = typer.Typer(
+        name="lib",
+        help="The versioned prompt library: save, label, log, search, export.",
+        no_args_is_help=True,
+        rich_markup_mode=None,
+        context_settings=_SETTINGS,
+    )
+    lib_app.command("init")(init)
+    lib_app.command("save")(save)
+    lib_app.command("show")(show)
+    lib_app.command("log")(log)
+    lib_app.command("list")(list_prompts)
+    lib_app.command("diff")(diff)
+    lib_app.command("label")(label)
+    lib_app.command("rollback")(rollback)
+    lib_app.command("history")(history)
+    lib_app.command("search")(search)
+    lib_app.command("generations")(generations)
+    lib_app.command("export")(export)
+    lib_app.command("import")(import_)
+    app.add_typer(lib_app)
