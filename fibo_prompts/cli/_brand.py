@@ -1,7 +1,5 @@
 """``fibo templates | render | lint | brand``: brand kits, templates and brand lint."""
 
-from __future__ import annotations
-
 import enum
 import json
 from pathlib import Path
@@ -50,7 +48,7 @@ MaxBytes = Annotated[
 ]
 
 
-def _kit(path: Path) -> BrandKit:
+def _kit(path: Path) -> "BrandKit":
     from fibo_prompts.brand import BrandKit
 
     return BrandKit.load(path)
@@ -97,7 +95,7 @@ def templates_show(
     typer.echo(_describe(template))
 
 
-def _describe(template: Template) -> str:
+def _describe(template: "Template") -> str:
     lines = [f"{template.name} ({template.kind})  {template.source}", template.description]
     if template.kind == "edit":
         lines.append("Applied to an existing prompt: fibo render ... --base PROMPT")
@@ -248,7 +246,9 @@ def lint(
         raise typer.Exit(1)
 
 
-def _located(prompt: StructuredPrompt, findings: list[Finding]) -> list[tuple[Finding, int, int]]:
+def _located(
+    prompt: "StructuredPrompt", findings: "list[Finding]"
+) -> "list[tuple[Finding, int, int]]":
     """Each finding with the line and column of its path in the prompt's text."""
     from fibo_prompts.prompt._cst import locate
     from fibo_prompts.prompt._jsonload import line_col

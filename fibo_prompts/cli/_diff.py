@@ -4,8 +4,6 @@
 any error (unreadable or invalid input included), so scripts can branch on it.
 """
 
-from __future__ import annotations
-
 import enum
 import sys
 from pathlib import Path
@@ -56,7 +54,7 @@ class DiffFormat(enum.StrEnum):
     html = "html"
 
 
-def _render(result: PromptDiff, output_format: DiffFormat, color: bool | None) -> str:
+def _render(result: "PromptDiff", output_format: DiffFormat, color: bool | None) -> str:
     import json
 
     if output_format is DiffFormat.json:

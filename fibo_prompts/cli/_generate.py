@@ -4,8 +4,6 @@ Nothing heavy is imported at module level (pydantic, httpx, rich, PIL load insid
 commands), so ``fibo --help`` stays fast.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 import sys
@@ -115,7 +113,7 @@ def generate(
     )
 
 
-def _run(client: Client, request: GenerationRequest, err: Console) -> Generation:
+def _run(client: "Client", request: "GenerationRequest", err: "Console") -> "Generation":
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())

@@ -5,8 +5,6 @@ Every command takes ``--library PATH`` (or ``$FIBO_LIBRARY``; default ``library.
 for scripts. Errors are one line on stderr and exit code 1; usage errors exit 2.
 """
 
-from __future__ import annotations
-
 import enum
 import json
 import sys
@@ -49,7 +47,7 @@ Limit = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most
 
 
 @contextmanager
-def _open(path: Path | None) -> Iterator[Library]:
+def _open(path: Path | None) -> "Iterator[Library]":
     from fibo_prompts.library import Library
 
     with user_errors():
@@ -64,11 +62,11 @@ def _emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def _date(info: VersionInfo) -> str:
+def _date(info: "VersionInfo") -> str:
     return info.created_at.strftime("%Y-%m-%d %H:%M")
 
 
-def _log_line(info: VersionInfo) -> str:
+def _log_line(info: "VersionInfo") -> str:
     labels = f" ({', '.join(info.labels)})" if info.labels else ""
     message = info.message.splitlines()[0] if info.message else "(no message)"
     return (

@@ -1,7 +1,5 @@
 """``fibo validate | get | set | fmt``: check and edit structured prompt files."""
 
-from __future__ import annotations
-
 import enum
 import json
 from pathlib import Path
@@ -105,7 +103,7 @@ def validate(
 def _report(
     name: str,
     errors: list[Any],
-    warnings: list[PromptIssue],
+    warnings: "list[PromptIssue]",
     *,
     parse_where: str | None,
     exc: Exception | None,
@@ -119,7 +117,7 @@ def _report(
     }
 
 
-def _issue_json(issue: PromptIssue) -> dict[str, Any]:
+def _issue_json(issue: "PromptIssue") -> dict[str, Any]:
     return {
         "path": issue.path,
         "message": issue.message,

@@ -1,7 +1,5 @@
 """``fibo schema``: print or export the generated JSON Schemas."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 
