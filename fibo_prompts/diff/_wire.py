@@ -21,6 +21,7 @@ from typing import Any
 from fibo_prompts.errors import PatchError
 from fibo_prompts.prompt import StructuredPrompt, _cst
 from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar, WireStyle
+from fibo_prompts.prompt._edit import insert_position
 from fibo_prompts.prompt._validate import key_order_for
 from fibo_prompts.prompt.paths import PathPart
 
@@ -148,7 +149,7 @@ def _write_value(
                 return parent
             return _cst.replace_child(parent, last, _render(value, style, depth))
         assert isinstance(parent, Obj) and isinstance(last, str)
-        index = _insert_position(parent, last, key_order_for(done))
+        index = insert_position(parent, last, key_order_for(done))
         return _cst.insert_member(
             parent, index, last, _render(value, style, depth), style, depth - 1
         )
@@ -165,7 +166,7 @@ def _insert_node(root: Node, parts: tuple[PathPart, ...], node: Node, style: Wir
         assert isinstance(parent, Obj) and isinstance(last, str)
         if _cst.child(parent, last) is not None:
             return _cst.replace_child(parent, last, node)
-        index = _insert_position(parent, last, key_order_for(done))
+        index = insert_position(parent, last, key_order_for(done))
         return _cst.insert_member(parent, index, last, node, style, depth - 1)
 
     return _rebuild(root, (), parts, edit)
@@ -173,16 +174,3 @@ def _insert_node(root: Node, parts: tuple[PathPart, ...], node: Node, style: Wir
 
 def _render(value: Any, style: WireStyle, depth: int) -> Node:
     return _cst.parse_value(_cst.render_value(value, style, depth))
-
-
-def _insert_position(obj: Obj, key: str, order: tuple[str, ...]) -> int:
-    """Where FIBO's field order puts ``key``: after the last sibling that precedes it."""
-    if key not in order:
-        return len(obj.members)
-    rank = order.index(key)
-    position = 0
-    for index, member in enumerate(obj.members):
-        other = member.key
-        if other in order and order.index(other) < rank:
-            position = index + 1
-    return position

@@ -129,7 +129,7 @@ def _insert(
     path = format_path((*parent_parts, part))
     if isinstance(parent, Obj) and isinstance(part, str):
         new = _cst.parse_value(_cst.render_value(data, style, depth))
-        index = _insert_position(parent, part, key_order_for(parent_parts))
+        index = insert_position(parent, part, key_order_for(parent_parts))
         return _cst.insert_member(parent, index, part, new, style, depth - 1)
     if isinstance(parent, Arr) and isinstance(part, int):
         if part != len(parent.items):
@@ -146,7 +146,7 @@ def _insert(
     raise PromptPathError(f"{here} is {kind}, so it has no {_describe(part)}", path=path)
 
 
-def _insert_position(obj: Obj, key: str, order: tuple[str, ...]) -> int:
+def insert_position(obj: Obj, key: str, order: tuple[str, ...]) -> int:
     """Where FIBO's field order puts ``key``: after the last sibling that precedes it."""
     if key not in order:
         return len(obj.members)

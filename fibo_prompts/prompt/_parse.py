@@ -140,14 +140,6 @@ def _value_colons(models: list[BaseModel]) -> int:
     return count
 
 
-def _count_keys(value: Any) -> int:
-    if isinstance(value, dict):
-        return len(value) + sum(_count_keys(v) for v in value.values())
-    if isinstance(value, list):
-        return sum(_count_keys(v) for v in value)
-    return 0
-
-
 def _invalid(
     exc: ValidationError, text: str, *, lenient: bool, source_name: str | None
 ) -> Exception:
