@@ -281,7 +281,7 @@ class BrandKit(_KitModel):
                 )
         if any(r.kind == "tagline" for r in self.required) and not self.tagline:
             raise ValueError("a required tagline needs the kit's 'tagline'")
-        _reject_reserved(self.model_dump(mode="python"))
+        reject_reserved(self.model_dump(mode="python"))
         return self
 
     # ------------------------------------------------------------------ loading
@@ -487,16 +487,17 @@ def _template_data(kit: BrandKit) -> dict[str, Any]:
     return data
 
 
-def _reject_reserved(value: Any) -> None:
+def reject_reserved(value: Any) -> None:
+    """Raise ValueError when any string in a JSON-like tree holds a reserved marker character."""
     if isinstance(value, str):
         if not RESERVED_CHARACTERS.isdisjoint(value):
             raise ValueError("text holds a reserved private-use character (U+E000 to U+E003)")
     elif isinstance(value, dict):
         for item in value.values():
-            _reject_reserved(item)
+            reject_reserved(item)
     elif isinstance(value, list):
         for item in value:
-            _reject_reserved(item)
+            reject_reserved(item)
 
 
 def _load_text(source: str | bytes, source_name: str | None) -> Any:

@@ -598,14 +598,14 @@ class Template:
     def _context(
         self, kit: BrandKit, variables: Mapping[str, Any] | None, *, base: StructuredPrompt | None
     ) -> dict[str, Any]:
-        from fibo_prompts.brand.kit import brand_data
+        from fibo_prompts.brand.kit import brand_data, reject_reserved
 
         context = self.bind(variables)
         context["brand"] = brand_data(kit)
         if base is not None:
             data = base.to_dict()
             try:
-                _coerce_tree(data)
+                reject_reserved(data)
             except ValueError as exc:
                 raise TemplateError(f"the base prompt: {exc}", template=self.source) from None
             context["base"] = data
@@ -771,20 +771,6 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, TemplateError):
         return exc.message
     return str(exc.args[0]) if exc.args else str(exc)
-
-
-def _coerce_tree(value: Any) -> None:
-    from fibo_prompts.brand.kit import RESERVED_CHARACTERS
-
-    if isinstance(value, str):
-        if not RESERVED_CHARACTERS.isdisjoint(value):
-            raise ValueError("text holds a reserved private-use character (U+E000 to U+E003)")
-    elif isinstance(value, dict):
-        for item in value.values():
-            _coerce_tree(item)
-    elif isinstance(value, list):
-        for item in value:
-            _coerce_tree(item)
 
 
 # ---------------------------------------------------------------------- loading

@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from fibo_prompts.cli import _brand, _diff, _generate, _library, _prompt, _schema
+from fibo_prompts.cli._common import HELP_OPTIONS
 
 app = typer.Typer(
     name="fibo",
@@ -20,7 +21,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     # rich help formatting imports ~100 ms of modules; plain help keeps `fibo --help` instant
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings=HELP_OPTIONS,
 )
 _prompt.register(app)
 _brand.register(app)

@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import STDIN, fail, load, user_errors, write_output
+from fibo_prompts.cli._common import STDIN, command_group, fail, load, user_errors, write_output
 
 if TYPE_CHECKING:
     from fibo_prompts.brand import BrandKit, Finding, Template
     from fibo_prompts.prompt import StructuredPrompt
 
 DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
-
-_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
 
 
 class OutputFormat(enum.StrEnum):
@@ -326,22 +324,10 @@ def brand_apply(
 
 def register(app: typer.Typer) -> None:
     """Add the brand commands to the app: templates (list, show), render, lint, brand apply."""
-    templates_app = typer.Typer(
-        name="templates",
-        help="List brand templates and show their variables.",
-        no_args_is_help=True,
-        rich_markup_mode=None,
-        context_settings=_SETTINGS,
-    )
+    templates_app = command_group("templates", "List brand templates and show their variables.")
     templates_app.command("list")(templates_list)
     templates_app.command("show")(templates_show)
-    brand_app = typer.Typer(
-        name="brand",
-        help="Apply a brand kit to prompts.",
-        no_args_is_help=True,
-        rich_markup_mode=None,
-        context_settings=_SETTINGS,
-    )
+    brand_app = command_group("brand", "Apply a brand kit to prompts.")
     brand_app.command("apply")(brand_apply)
     app.add_typer(templates_app)
     app.command("render")(render)

@@ -11,7 +11,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fibo_prompts.cli._common import STDIN, fail, load, read_source, user_errors, write_output
+from fibo_prompts.cli._common import (
+    STDIN,
+    command_group,
+    fail,
+    load,
+    read_source,
+    user_errors,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from fibo_prompts.diff import PromptDiff
@@ -207,12 +215,8 @@ def carry_command(
 def register(app: typer.Typer) -> None:
     """Add ``fibo diff`` and the ``fibo patch`` group to the app."""
     app.command("diff")(diff_command)
-    patch_app = typer.Typer(
-        name="patch",
-        help="Apply, revert or carry prompt changes, keeping every other byte.",
-        no_args_is_help=True,
-        rich_markup_mode=None,
-        context_settings={"help_option_names": ["-h", "--help"]},
+    patch_app = command_group(
+        "patch", "Apply, revert or carry prompt changes, keeping every other byte."
     )
     patch_app.command("apply")(apply_command)
     patch_app.command("revert")(revert_command)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from fibo_prompts.cli._common import fail, load, user_errors
+from fibo_prompts.cli._common import command_group, fail, load, user_errors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,9 +30,7 @@ PREVIEW_NOTE = (
     "preview backend; the image is a layout PREVIEW, not a FIBO render"
 )
 
-jobs_app = typer.Typer(
-    help="The job journal: list jobs, finish unfinished ones.", no_args_is_help=True
-)
+jobs_app = command_group("jobs", "The job journal: list jobs, finish unfinished ones.")
 
 
 def pick_backend(explicit: str | None) -> tuple[str, bool]:

@@ -15,13 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import fail, load, user_errors
+from fibo_prompts.cli._common import command_group, fail, load, user_errors
 
 if TYPE_CHECKING:
     from fibo_prompts.library import LabelEvent, Library, VersionInfo
 
 DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
-_SETTINGS = {"help_option_names": ["-h", "--help"]}
 
 
 class Format(enum.StrEnum):
@@ -381,12 +380,8 @@ def import_(
 
 def register(app: typer.Typer) -> None:
     """Add the ``lib`` command group to the app."""
-    lib_app = typer.Typer(
-        name="lib",
-        help="The versioned prompt library: save, label, log, search, export.",
-        no_args_is_help=True,
-        rich_markup_mode=None,
-        context_settings=_SETTINGS,
+    lib_app = command_group(
+        "lib", "The versioned prompt library: save, label, log, search, export."
     )
     lib_app.command("init")(init)
     lib_app.command("save")(save)
