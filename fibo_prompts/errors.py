@@ -20,6 +20,8 @@ FiboPromptsError
 ├── PatchError                                            a patch that cannot be applied
 │   └── PatchConflictError (.conflicts)           the base drifted, or a carried change clashes
 ├── ImageError (.path)                                    an image that cannot be read or compared
+│   ├── ProvenanceMissingError                            an image without a fibo:generation record
+│   └── ProvenanceVersionError (.found, .supported)       a record from a newer fibo-prompts
 ├── FileAccessError (.path)                               a file that cannot be read or written
 ├── LibraryError (.path)                                  the prompt library cannot do it
 │   ├── LibraryLockedError (.timeout)                     another process held the lock
@@ -34,7 +36,11 @@ FiboPromptsError
 │   └── PromptArchivedError (.name)                       saving to an archived prompt
 ├── ConfigurationError                                    a missing key, a bad base URL or setting
 │   ├── BackendNotFoundError (.name, .available)
-│   └── InvalidParameterError (.backend, .parameter)     out of the backend's declared range
+│   ├── InvalidParameterError (.backend, .parameter)     out of the backend's declared range
+│   └── DependencyMissingError (.package, .extra)        an optional package is not installed
+├── LocalBackendError (.backend)                          the local pipeline cannot run
+│   ├── ModelNotFoundError (.location)                    no FIBO weights where they were looked for
+│   └── OutOfMemoryError (.device)                        the device ran out of memory
 └── APIError (.backend, .request_id)                      talking to a generation service
     ├── APIConnectionError                                not sent: safe to retry
     ├── SubmitOutcomeUnknownError                         sent, no answer: never resubmitted
@@ -64,6 +70,7 @@ __all__ = [
     "BrandKitError",
     "ConfigurationError",
     "ContentModerationError",
+    "DependencyMissingError",
     "FiboPromptsError",
     "FileAccessError",
     "GenerationFailedError",
@@ -77,8 +84,11 @@ __all__ = [
     "LibraryError",
     "LibraryLockedError",
     "LibraryVersionError",
+    "LocalBackendError",
     "MigrationError",
     "MissingVariablesError",
+    "ModelNotFoundError",
+    "OutOfMemoryError",
     "PatchConflictError",
     "PatchError",
     "PollTimeoutError",
@@ -90,6 +100,8 @@ __all__ = [
     "PromptPathError",
     "PromptTooLargeError",
     "PromptValidationError",
+    "ProvenanceMissingError",
+    "ProvenanceVersionError",
     "RateLimitError",
     "ResponseFormatError",
     "ServerError",
@@ -317,6 +329,19 @@ class ImageError(FiboPromptsError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
+class ProvenanceMissingError(ImageError):
+    """The image carries no ``fibo:generation`` record (not made by fibo-prompts, or stripped)."""
+
+
+class ProvenanceVersionError(ImageError):
+    """The image's provenance record uses a newer format than this fibo-prompts reads."""
+
+    def __init__(self, message: str, *, path: str | None, found: int, supported: int) -> None:
+        self.found = found
+        self.supported = supported
+        super().__init__(message, path=path)
+
+
 class ConfigurationError(FiboPromptsError):
     """Something in the set-up is wrong: a missing API key, a bad base URL, a bad setting."""
 
@@ -338,6 +363,40 @@ class InvalidParameterError(ConfigurationError):
         self.backend = backend
         self.parameter = parameter
         super().__init__(f"{backend}: {parameter}: {message}")
+
+
+class DependencyMissingError(ConfigurationError):
+    """An optional package a feature needs is not installed; the message names the extra."""
+
+    def __init__(self, message: str, *, package: str, extra: str | None = None) -> None:
+        self.package = package
+        self.extra = extra
+        hint = f"pip install 'fibo-prompts[{extra}]'" if extra else f"pip install {package}"
+        super().__init__(f"{message}: {package} is not installed; install it with {hint}")
+
+
+class LocalBackendError(FiboPromptsError):
+    """The local pipeline cannot load or run (weights, device, memory)."""
+
+    def __init__(self, message: str, *, backend: str = "diffusers") -> None:
+        self.backend = backend
+        super().__init__(f"{backend}: {message}")
+
+
+class ModelNotFoundError(LocalBackendError):
+    """No pipeline weights were found at the directory or model id given."""
+
+    def __init__(self, message: str, *, location: str, backend: str = "diffusers") -> None:
+        self.location = location
+        super().__init__(message, backend=backend)
+
+
+class OutOfMemoryError(LocalBackendError):
+    """The device ran out of memory; the message says what to lower (size, batch, dtype)."""
+
+    def __init__(self, message: str, *, device: str, backend: str = "diffusers") -> None:
+        self.device = device
+        super().__init__(message, backend=backend)
 
 
 class APIError(FiboPromptsError):
