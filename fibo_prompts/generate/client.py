@@ -188,24 +188,30 @@ class Client(BaseClient):
         *,
         concurrency: int = 8,
         rate_limit: float | None = None,
+        on_result: Callable[[int, Outcome], None] | None = None,
     ) -> list[Generation | FiboPromptsError]:
         """Generate many; results in input order, failures as error values.
 
         Args:
             concurrency: jobs in flight at once (threads here).
             rate_limit: at most this many submits per second.
+            on_result: called with (input index, outcome) as each job finishes (progress).
         """
         limiter = _RateLimiter(rate_limit, self._clock)
 
-        def one(request: RequestLike) -> Outcome:
+        def one(index: int, request: RequestLike) -> Outcome:
+            outcome: Outcome
             try:
                 limiter.acquire(self._sleep)
-                return self.generate(request)
+                outcome = self.generate(request)
             except FiboPromptsError as exc:
-                return exc
+                outcome = exc
+            if on_result is not None:
+                on_result(index, outcome)
+            return outcome
 
         with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-            return list(pool.map(one, requests))
+            return list(pool.map(one, range(len(requests)), requests))
 
     def structured_prompt(
         self,
@@ -367,12 +373,14 @@ class AsyncClient(BaseClient):
         *,
         concurrency: int = 8,
         rate_limit: float | None = None,
+        on_result: Callable[[int, Outcome], None] | None = None,
     ) -> list[Generation | FiboPromptsError]:
         """Generate many; results in input order, failures as error values.
 
         Args:
             concurrency: jobs in flight at once (thousands are fine).
             rate_limit: at most this many submits per second.
+            on_result: called with (input index, outcome) as each job finishes (progress).
         """
         results: list[Outcome | None] = [None] * len(requests)
         gate = anyio.CapacityLimiter(max(1, concurrency))
@@ -380,11 +388,15 @@ class AsyncClient(BaseClient):
 
         async def one(index: int, request: RequestLike) -> None:
             async with gate:
+                outcome: Outcome
                 try:
                     await limiter.acquire(self._sleep)
-                    results[index] = await self.generate(request)
+                    outcome = await self.generate(request)
                 except FiboPromptsError as exc:
-                    results[index] = exc
+                    outcome = exc
+                results[index] = outcome
+                if on_result is not None:
+                    on_result(index, outcome)
 
         async with anyio.create_task_group() as group:
             for index, request in enumerate(requests):
