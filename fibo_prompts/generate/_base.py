@@ -6,6 +6,7 @@ live here or in the flows, so the twins cannot drift.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 import tempfile
@@ -16,7 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from fibo_prompts.errors import ConfigurationError, FileAccessError, JobExpiredError
+from fibo_prompts.errors import (
+    ConfigurationError,
+    FiboPromptsError,
+    FileAccessError,
+    JobExpiredError,
+)
 from fibo_prompts.generate import backends as registry
 from fibo_prompts.generate._poll import (
     MAX_IMAGE_BYTES,
@@ -34,11 +40,17 @@ from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import JobJournal, data_dir
 from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
 from fibo_prompts.prompt import StructuredPrompt
+from fibo_prompts.provenance import (
+    build_record,
+    embed_provenance,
+    sidecar_path,
+    strip_provenance,
+)
 
 if TYPE_CHECKING:
     from fibo_prompts.library import Library
 
-__all__ = ["BaseClient", "RequestLike", "check_library_target", "record_in_library"]
+__all__ = ["BaseClient", "RequestLike", "check_library_target", "store_image", "write_text_atomic"]
 
 RequestLike = GenerationRequest | StructuredPrompt
 _EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
@@ -212,28 +224,17 @@ class BaseClient:
         )
 
     def _store_image(self, content: bytes, media_type: str) -> tuple[Path, str]:
-        digest = content_hash(content)
-        target = self.image_dir / digest[:2] / (digest + _EXTENSIONS.get(media_type, ".img"))
-        if target.exists():
-            return target, digest
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-            os.replace(temp, target)
-        except OSError as exc:
-            raise FileAccessError(
-                f"{target}: cannot save the image ({exc.strerror})", path=str(target)
-            ) from exc
-        return target, digest
+        return store_image(self.image_dir, content, media_type)
+
+    def _model_name(self) -> str:
+        if self.backend.preview:
+            return "layout-preview"
+        label = getattr(self.backend, "model_label", None) or getattr(self.backend, "model", None)
+        return str(label) if label else "FIBO"
 
     def _finish(self, fetched: Fetched) -> Generation:
         job, content, media_type = fetched.job, fetched.content, fetched.media_type
         assert content is not None and media_type is not None
-        path, digest = self._store_image(content, media_type)
-        self._record(job, image_path=str(path))
-        self._learn(job)
         metrics = job.metrics
 
         def number(*keys: str) -> float | None:
@@ -246,6 +247,33 @@ class BaseClient:
         total = None if job.completed_at is None else job.completed_at - job.submitted_at
         params = dict(job.parameters)
         text = params.pop("text", None)
+        timings = Timings(
+            queue_s=number("queue_time"),
+            inference_s=number("inference_time", "generation_time"),
+            total_s=None if self.backend.preview else total,
+        )
+        seed = job.seed if job.seed is not None else 0
+        record = build_record(
+            backend=self.backend.name,
+            model=self._model_name(),
+            preview=self.backend.preview,
+            request_id=job.request_id,
+            seed=seed,
+            parameters=params,
+            text=text,
+            wire=job.wire,
+            content_hash=_content_hash(job.wire),
+            width=fetched.width,
+            height=fetched.height,
+            media_type=media_type,
+            timings=timings.model_dump(),
+            cost=number("cost"),
+            completed_at=job.completed_at,
+            received_sha256=content_hash(content),
+        )
+        path, digest = self._store_with_provenance(content, media_type, record, job.wire, text)
+        self._record(job, image_path=str(path))
+        self._learn(job)
         return Generation(
             backend=self.backend.name,
             request_id=job.request_id,
@@ -256,17 +284,65 @@ class BaseClient:
             height=fetched.height,
             wire=job.wire,
             text=text,
-            seed=job.seed if job.seed is not None else 0,
+            seed=seed,
             parameters=params,
-            timings=Timings(
-                queue_s=number("queue_time"),
-                inference_s=number("inference_time", "generation_time"),
-                total_s=total,
-            ),
+            timings=timings,
             cost=number("cost"),
             returned_prompt=job.returned_prompt,
             preview=self.backend.preview,
+            record=record,
         )
+
+    def _store_with_provenance(
+        self,
+        content: bytes,
+        media_type: str,
+        record: Mapping[str, Any],
+        wire: str | None,
+        text: str | None,
+        returned: str | None = None,
+    ) -> tuple[Path, str]:
+        embedded, sidecar = embed_provenance(
+            content,
+            record=record,
+            wire=wire,
+            returned_prompt=returned,
+            summary=_summary(wire) or text,
+        )
+        path, digest = self._store_image(embedded, media_type)
+        if sidecar is not None:
+            write_text_atomic(sidecar_path(path), sidecar)
+        return path, digest
+
+    def _record_in_library(
+        self, generation: Generation, library: Library | None, name: str | None
+    ) -> Generation:
+        """Record a finished generation in the library (when one was given); return it.
+
+        The image is first re-written with the library reference in its provenance, so the
+        copy the library keeps says which version it belongs to.
+        """
+        if library is None or not name or generation.wire is None:
+            return generation
+        record = dict(generation.record)
+        wire_hash = hashlib.sha256(generation.wire.encode("utf-8")).hexdigest()
+        record["library"] = {"name": name, "version": f"sha256:{wire_hash}"}
+        content = strip_provenance(generation.read_bytes())
+        path, digest = self._store_with_provenance(
+            content,
+            generation.media_type,
+            record,
+            generation.wire,
+            generation.text,
+            generation.returned_prompt,
+        )
+        updated = generation.model_copy(
+            update={"image_path": path, "image_sha256": digest, "record": record}
+        )
+        # after payment: a recording error propagates, but the image is already stored and the
+        # job is in the journal, so nothing paid for is lost
+        library.record_generation(updated, name)
+        return updated
 
     def _finish_prompt(self, fetched: Fetched) -> StructuredPrompt:
         """Journal a finished structured-prompt job; its returned prompt, parsed leniently."""
@@ -309,12 +385,52 @@ def check_library_target(request: RequestLike, library: Library | None, name: st
         )
 
 
-def record_in_library(
-    generation: Generation, library: Library | None, name: str | None
-) -> Generation:
-    """Record a finished generation in the library (when one was given); return it."""
-    if library is not None and name:
-        # after payment: a recording error propagates, but the image is already stored and the
-        # job is in the journal, so nothing paid for is lost
-        library.record_generation(generation, name)
-    return generation
+def _content_hash(wire: str | None) -> str | None:
+    if wire is None:
+        return None
+    try:
+        return StructuredPrompt.parse(wire, lenient=True).content_hash()
+    except FiboPromptsError:  # a service may return a prompt we cannot parse; still record
+        return None
+
+
+def _summary(wire: str | None) -> str | None:
+    """The prompt's short description: the first line of the A1111 ``parameters`` text."""
+    if wire is None:
+        return None
+    try:
+        value = StructuredPrompt.parse(wire, lenient=True).to_dict().get("short_description")
+    except FiboPromptsError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write a small text file via a temporary file and a rename (never half-written)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        raise FileAccessError(f"{path}: cannot write ({exc.strerror})", path=str(path)) from exc
+
+
+def store_image(image_dir: Path, content: bytes, media_type: str) -> tuple[Path, str]:
+    """Store image bytes content-addressed (``ab/abcdef….png``); return the path and digest."""
+    digest = content_hash(content)
+    target = image_dir / digest[:2] / (digest + _EXTENSIONS.get(media_type, ".img"))
+    if target.exists():
+        return target, digest
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+        os.replace(temp, target)
+    except OSError as exc:
+        raise FileAccessError(
+            f"{target}: cannot save the image ({exc.strerror})", path=str(target)
+        ) from exc
+    return target, digest

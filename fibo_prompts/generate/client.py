@@ -34,13 +34,13 @@ from fibo_prompts.generate._base import (
     RequestLike,
     check_library_target,
     coerce_wire,
-    record_in_library,
 )
 from fibo_prompts.generate._poll import Flow, adrive, drive, raise_for_job
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import JobJournal
 from fibo_prompts.generate.models import Generation, Job
+from fibo_prompts.generate.variation import AsyncVariationMethods, VariationMethods
 from fibo_prompts.prompt import StructuredPrompt
 
 if TYPE_CHECKING:
@@ -71,7 +71,7 @@ def _fast_fail_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-class Client(BaseClient):
+class Client(VariationMethods, BaseClient):
     """The synchronous client.
 
     Args:
@@ -180,7 +180,7 @@ class Client(BaseClient):
         check_library_target(request, library, name)
         job = self.poll(self.submit(request))
         raise_for_job(self.backend, job)
-        return record_in_library(self.result(job), library, name)
+        return self._record_in_library(self.result(job), library, name)
 
     def generate_many(
         self,
@@ -274,7 +274,7 @@ class Client(BaseClient):
         self.close()
 
 
-class AsyncClient(BaseClient):
+class AsyncClient(AsyncVariationMethods, BaseClient):
     """The asynchronous client (asyncio or trio via anyio); same methods as :class:`Client`.
 
     Arguments as :class:`Client`, with ``sleep`` an async (or sync) callable and
@@ -365,7 +365,7 @@ class AsyncClient(BaseClient):
         job = await self.submit(request)
         job = await self.poll(job)
         raise_for_job(self.backend, job)
-        return record_in_library(await self.result(job), library, name)
+        return self._record_in_library(await self.result(job), library, name)
 
     async def generate_many(
         self,

@@ -140,7 +140,8 @@ class Generation(BaseModel):
     ``wire`` and ``seed`` reproduce it; ``seed`` is the seed the service reports it used when
     it reports one, else the seed sent. ``returned_prompt`` is the structured prompt string the
     service returned, kept byte for byte. ``preview`` is true for the local preview backend:
-    a layout sketch, not a FIBO render.
+    a layout sketch, not a FIBO render. The image file carries ``record`` and the wire string
+    in its metadata (see :mod:`fibo_prompts.provenance`); ``image_sha256`` is the file's hash.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -160,6 +161,10 @@ class Generation(BaseModel):
     cost: float | None = None
     returned_prompt: str | None = None
     preview: bool = False
+    record: dict[str, Any] = Field(
+        default_factory=dict,
+        description="The provenance record embedded in the image (fibo:generation).",
+    )
 
     def read_bytes(self) -> bytes:
         """The image file's bytes."""

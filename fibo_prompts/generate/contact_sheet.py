@@ -1,0 +1,145 @@
+"""Contact sheets: one PNG grid of a sweep, vary or grid run, each cell labelled.
+
+Cells are thumbnails (the longest side ``thumb`` pixels) with their label underneath (seed and
+changed values); a failed cell is grey with its error. Grid runs get row and column headers.
+The sheet carries the run's manifest as an iTXt ``fibo:contact_sheet`` chunk, so a sheet found
+on its own still says which image files, seeds and values it shows.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import textwrap
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from fibo_prompts.errors import ImageError
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
+    from PIL import ImageFont
+
+__all__ = ["SheetCell", "render_contact_sheet"]
+
+KEY_SHEET: Final = "fibo:contact_sheet"
+_BACKGROUND: Final = (24, 24, 27)
+_TEXT: Final = (235, 235, 235)
+_MUTED: Final = (160, 160, 170)
+_FAILED: Final = (70, 40, 40)
+_PAD: Final = 12
+_LINE: Final = 15
+
+
+@dataclass(frozen=True)
+class SheetCell:
+    """One cell: an image (path or bytes; ``None`` for a failed cell) and its label lines."""
+
+    image: Path | bytes | None
+    lines: Sequence[str]
+    error: str | None = None
+    row: int = 0
+    column: int = 0
+
+
+@cache
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    from PIL import ImageFont
+
+    return ImageFont.load_default(size=size)
+
+
+def _thumbnail(source: Path | bytes, thumb: int) -> PILImage.Image:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        opened = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+        # draft() lets JPEG decode at a reduced scale; reduce() is the fast integer shrink
+        opened.draft("RGB", (thumb, thumb))
+        image = opened.convert("RGB")
+        factor = max(1, min(image.width, image.height) // thumb // 2)
+        if factor > 1:
+            image = image.reduce(factor)
+        image.thumbnail((thumb, thumb))
+        return image
+    except (OSError, UnidentifiedImageError, ValueError) as exc:
+        where = None if isinstance(source, bytes) else str(source)
+        raise ImageError(
+            f"cannot read the image for the contact sheet ({exc})", path=where
+        ) from exc
+
+
+def _wrap(lines: Sequence[str], width_px: int) -> list[str]:
+    chars = max(8, width_px // 7)
+    out: list[str] = []
+    for line in lines:
+        out.extend(textwrap.wrap(line, chars, max_lines=2, placeholder="…") or [""])
+    return out
+
+
+def render_contact_sheet(
+    cells: Sequence[SheetCell],
+    *,
+    columns: int,
+    title: str,
+    row_labels: Sequence[str] = (),
+    column_labels: Sequence[str] = (),
+    thumb: int = 256,
+    manifest: Mapping[str, Any] | None = None,
+) -> bytes:
+    """The PNG bytes of a labelled grid of ``cells`` (placed by their row and column).
+
+    Raises:
+        ImageError: a cell's image cannot be read.
+    """
+    from PIL import Image, ImageDraw
+
+    from fibo_prompts.provenance._png import itxt, replace_texts
+
+    rows = max((c.row for c in cells), default=0) + 1
+    columns = max(columns, max((c.column for c in cells), default=0) + 1)
+    label_lines = max((len(_wrap(c.lines, thumb)) for c in cells), default=1) + (
+        1 if any(c.error for c in cells) else 0
+    )
+    cell_w, cell_h = thumb + _PAD, thumb + _PAD + label_lines * _LINE + 4
+    left = (max((len(x) for x in row_labels), default=0) * 7 + _PAD) if row_labels else 0
+    left = min(left, 220)
+    top = 34 + (_LINE + 6 if column_labels else 0)
+    width = left + columns * cell_w + _PAD
+    height = top + rows * cell_h + _PAD
+    sheet = Image.new("RGB", (width, height), _BACKGROUND)
+    draw = ImageDraw.Draw(sheet)
+    draw.text((_PAD, 10), title, fill=_TEXT, font=_font(16))
+    for col, label in enumerate(column_labels[:columns]):
+        text = _wrap([label], thumb)[0]
+        draw.text((left + col * cell_w + _PAD, 34), text, fill=_MUTED, font=_font(12))
+    for row, label in enumerate(row_labels[:rows]):
+        y = top + row * cell_h + thumb // 2
+        text = textwrap.shorten(label, max(8, (left - _PAD) // 7), placeholder="…")
+        draw.text((_PAD, y), text, fill=_MUTED, font=_font(12))
+    for cell in cells:
+        x = left + cell.column * cell_w + _PAD
+        y = top + cell.row * cell_h
+        if cell.image is not None:
+            image = _thumbnail(cell.image, thumb)
+            sheet.paste(image, (x + (thumb - image.width) // 2, y + (thumb - image.height) // 2))
+        else:
+            draw.rectangle((x, y, x + thumb - 1, y + thumb - 1), fill=_FAILED)
+            draw.text((x + 8, y + 8), "FAILED", fill=_TEXT, font=_font(14))
+        lines = _wrap(cell.lines, thumb)
+        if cell.error:
+            lines.append(textwrap.shorten(cell.error, max(8, thumb // 7), placeholder="…"))
+        labelled = len(_wrap(cell.lines, thumb))
+        for n, line in enumerate(lines):
+            colour = _TEXT if n < labelled else (255, 140, 140)
+            draw.text((x, y + thumb + 4 + n * _LINE), line, fill=colour, font=_font(12))
+    out = io.BytesIO()
+    sheet.save(out, format="PNG", compress_level=3)
+    content = out.getvalue()
+    if manifest is not None:
+        text = json.dumps(dict(manifest), ensure_ascii=False, separators=(",", ":"))
+        content = replace_texts(content, {KEY_SHEET: itxt(KEY_SHEET, text)}, frozenset())
+    return content

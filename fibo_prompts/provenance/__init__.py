@@ -1,0 +1,361 @@
+"""Images that carry their own recipe: write, read and check generation provenance.
+
+Every image fibo-prompts stores carries:
+
+- PNG: iTXt ``fibo:structured_prompt`` (the exact wire string sent), iTXt ``fibo:generation``
+  (the JSON record of :mod:`.record`), iTXt ``fibo:returned_prompt`` where the service
+  returned a structured prompt, and an A1111-style ``parameters`` chunk that common image
+  browsers show (prompt summary, seed, size, model).
+- JPEG: the same three values as one JSON document in EXIF UserComment, or, where that does
+  not fit (64 KB) or the file already has EXIF, a sidecar ``<image>.json``.
+- Other formats (WebP...): the sidecar.
+
+The chunks are spliced in without re-encoding, so :func:`strip_provenance` gives back the
+service's bytes exactly and ``received_sha256`` in the record can be verified.
+
+Example::
+
+    from fibo_prompts.provenance import read_provenance
+    info = read_provenance("hero.png")
+    info.wire        # the exact string that was sent
+    info.seed, info.backend, info.request_id
+    info.to_request()   # a GenerationRequest that regenerates it
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+from fibo_prompts.errors import (
+    ConfigurationError,
+    FileAccessError,
+    ImageError,
+    ProvenanceMissingError,
+    ProvenanceVersionError,
+)
+from fibo_prompts.provenance import _jpeg, _png
+from fibo_prompts.provenance.record import FORMAT_VERSION, build_record, infotext
+
+if TYPE_CHECKING:
+    from fibo_prompts.generate.models import GenerationRequest
+    from fibo_prompts.prompt import StructuredPrompt
+
+__all__ = [
+    "FORMAT_VERSION",
+    "KEY_GENERATION",
+    "KEY_PARAMETERS",
+    "KEY_PROMPT",
+    "KEY_RETURNED",
+    "Provenance",
+    "build_record",
+    "embed_provenance",
+    "infotext",
+    "read_provenance",
+    "sidecar_path",
+    "strip_provenance",
+]
+
+KEY_PROMPT: Final = "fibo:structured_prompt"
+KEY_GENERATION: Final = "fibo:generation"
+KEY_RETURNED: Final = "fibo:returned_prompt"
+KEY_PARAMETERS: Final = "parameters"
+_KEYS: Final = frozenset({KEY_PROMPT, KEY_GENERATION, KEY_RETURNED, KEY_PARAMETERS})
+_MAX_IMAGE: Final = 200 * 1024 * 1024
+
+Source = Literal["png", "exif", "sidecar"]
+
+
+def sidecar_path(image: str | os.PathLike[str]) -> Path:
+    """Where an image's sidecar record lives: ``hero.jpg`` → ``hero.jpg.json``.
+
+    The full file name is kept so the sidecar never collides with a prompt ``hero.json``.
+    """
+    path = Path(image)
+    return path.with_name(path.name + ".json")
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """What an image says about how it was made.
+
+    Attributes:
+        wire: the exact structured-prompt string that was sent (``None``: text-only request).
+        record: the ``fibo:generation`` JSON record.
+        returned_prompt: the structured prompt the service returned, as its exact string.
+        parameters_text: the A1111-style ``parameters`` text.
+        source: where it was found: ``png`` chunks, ``exif`` UserComment, or a ``sidecar``.
+        path: the image file, when read from one.
+    """
+
+    wire: str | None
+    record: Mapping[str, Any]
+    returned_prompt: str | None
+    parameters_text: str | None
+    source: Source
+    path: str | None = None
+
+    @property
+    def format(self) -> int:
+        """The record's format version."""
+        return int(self.record["format"])
+
+    @property
+    def seed(self) -> int:
+        """The seed the image was made with."""
+        return int(self.record["seed"])
+
+    @property
+    def backend(self) -> str:
+        """The backend that made it (``bria``, ``segmind``, ``preview``...)."""
+        return str(self.record["backend"])
+
+    @property
+    def request_id(self) -> str:
+        """The service's request id."""
+        return str(self.record["request_id"])
+
+    @property
+    def preview(self) -> bool:
+        """Whether this is a layout preview, not a FIBO render."""
+        return bool(self.record.get("preview"))
+
+    @property
+    def library(self) -> Mapping[str, str] | None:
+        """``{"name": ..., "version": "sha256:..."}`` once the generation was saved."""
+        value = self.record.get("library")
+        return value if isinstance(value, Mapping) else None
+
+    def prompt(self) -> StructuredPrompt | None:
+        """The sent prompt, parsed leniently; its ``wire`` is :attr:`wire`, byte for byte."""
+        from fibo_prompts.prompt import StructuredPrompt
+
+        return None if self.wire is None else StructuredPrompt.parse(self.wire, lenient=True)
+
+    def to_request(self) -> GenerationRequest:
+        """A request that regenerates the image: the same wire string, seed and parameters.
+
+        Raises:
+            ConfigurationError: the image was made from reference images, which are not
+                stored in its metadata.
+        """
+        from fibo_prompts.generate.models import GenerationRequest
+
+        params = dict(self.record.get("parameters") or {})
+        if params.pop("images", None):
+            raise ConfigurationError(
+                "this image was generated from reference images, which its metadata does not "
+                "store; build a GenerationRequest from info.wire and info.seed with the images"
+            )
+        params.pop("webhook_url", None)  # a reproduction should not call someone's webhook
+        fields = {k: self.record.get(k) for k in ("steps", "guidance", "aspect_ratio")}
+        fields["negative_prompt"] = self.record.get("negative_prompt")
+        known = set(GenerationRequest.model_fields)
+        extra = {k: v for k, v in params.items() if k in known}
+        return GenerationRequest(
+            prompt=self.prompt(),
+            text=self.record.get("text"),
+            seed=self.seed,
+            **{k: v for k, v in fields.items() if v is not None},
+            **extra,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything as plain JSON data (``fibo inspect --format json``)."""
+        return {
+            "path": self.path,
+            "source": self.source,
+            KEY_GENERATION: dict(self.record),
+            KEY_PROMPT: self.wire,
+            KEY_RETURNED: self.returned_prompt,
+            KEY_PARAMETERS: self.parameters_text,
+        }
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def _document(wire: str | None, record: Mapping[str, Any], returned: str | None) -> dict[str, Any]:
+    doc: dict[str, Any] = {KEY_GENERATION: dict(record), KEY_PROMPT: wire}
+    if returned is not None:
+        doc[KEY_RETURNED] = returned
+    return doc
+
+
+def embed_provenance(
+    content: bytes,
+    *,
+    record: Mapping[str, Any],
+    wire: str | None,
+    returned_prompt: str | None = None,
+    summary: str | None = None,
+) -> tuple[bytes, str | None]:
+    """The image with its provenance, and the sidecar JSON text where the image cannot hold it.
+
+    PNG: the chunks replace any earlier fibo chunks. JPEG: an EXIF segment, unless the file
+    already has EXIF or the record is over 64 KB. Any other format: sidecar only.
+
+    Raises:
+        ImageError: a damaged PNG.
+    """
+    if _png.is_png(content):
+        entries: dict[str, bytes] = {}
+        if wire is not None:
+            entries[KEY_PROMPT] = _png.itxt(KEY_PROMPT, wire)
+        text = json.dumps(dict(record), ensure_ascii=False, separators=(",", ":"))
+        entries[KEY_GENERATION] = _png.itxt(KEY_GENERATION, text)
+        if returned_prompt is not None:
+            entries[KEY_RETURNED] = _png.itxt(KEY_RETURNED, returned_prompt)
+        entries[KEY_PARAMETERS] = _png.text_chunk(KEY_PARAMETERS, infotext(record, summary))
+        return _png.replace_texts(strip_provenance(content), entries, _KEYS), None
+    doc = _document(wire, record, returned_prompt)
+    doc[KEY_PARAMETERS] = infotext(record, summary)
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    if _jpeg.is_jpeg(content):
+        base = strip_provenance(content)
+        segment = None if _jpeg.has_exif(base) else _jpeg.user_comment_segment(text)
+        if segment is not None:
+            return _jpeg.insert(base, segment), None
+        return base, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+    return content, json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def strip_provenance(content: bytes) -> bytes:
+    """The image without fibo-prompts' metadata: the bytes the service sent.
+
+    Raises:
+        ImageError: a damaged PNG.
+    """
+    if _png.is_png(content):
+        if not any(key.encode() in content for key in (KEY_GENERATION, KEY_PARAMETERS)):
+            return content
+        return _png.replace_texts(content, {}, _KEYS)
+    if _jpeg.is_jpeg(content):
+        segment = _jpeg.leading_segment(content)
+        if segment is not None and KEY_GENERATION.encode("utf-16-be") in segment:
+            return content[:2] + content[2 + len(segment) :]
+    return content
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def _load_record(text: str, where: str | None) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+    except ValueError as exc:
+        raise ImageError(f"the {KEY_GENERATION} record is not JSON ({exc})", path=where) from exc
+    if not isinstance(record, dict) or not isinstance(record.get("format"), int):
+        raise ImageError(f"the {KEY_GENERATION} record has no format number", path=where)
+    found = record["format"]
+    if found > FORMAT_VERSION:
+        raise ProvenanceVersionError(
+            f"its provenance record uses format {found}, newer than the {FORMAT_VERSION} this "
+            "fibo-prompts reads; upgrade fibo-prompts (pip install -U fibo-prompts)",
+            path=where,
+            found=found,
+            supported=FORMAT_VERSION,
+        )
+    for key in ("seed", "backend", "request_id"):
+        if key not in record:
+            raise ImageError(f"the {KEY_GENERATION} record has no {key!r}", path=where)
+    return record
+
+
+def _from_document(text: str, source: Source, where: str | None) -> Provenance:
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise ImageError(f"the provenance document is not JSON ({exc})", path=where) from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get(KEY_GENERATION), dict):
+        raise ProvenanceMissingError(f"no {KEY_GENERATION} record in its {source}", path=where)
+    record = _load_record(json.dumps(doc[KEY_GENERATION]), where)
+    wire, returned = doc.get(KEY_PROMPT), doc.get(KEY_RETURNED)
+    params = doc.get(KEY_PARAMETERS)
+    return Provenance(
+        wire=wire if isinstance(wire, str) else None,
+        record=record,
+        returned_prompt=returned if isinstance(returned, str) else None,
+        parameters_text=params if isinstance(params, str) else None,
+        source=source,
+        path=where,
+    )
+
+
+def _missing(where: str | None) -> ProvenanceMissingError:
+    return ProvenanceMissingError(
+        f"no {KEY_GENERATION} provenance: the image was not made by fibo-prompts, or its "
+        "metadata was stripped (uploads and format conversions drop it); find it in your "
+        "library by its prompt, or regenerate from the prompt file",
+        path=where,
+    )
+
+
+def read_provenance(source: str | os.PathLike[str] | bytes) -> Provenance:
+    """Read an image's provenance from its metadata (or its sidecar ``<image>.json``).
+
+    Args:
+        source: an image path, or the image's bytes.
+
+    Raises:
+        FileAccessError: the file cannot be read.
+        ImageError: not an image fibo-prompts can read, or a damaged one.
+        ProvenanceMissingError: a readable image without a record.
+        ProvenanceVersionError: a record written by a newer fibo-prompts.
+    """
+    where: str | None = None
+    if isinstance(source, bytes):
+        content = source
+    else:
+        where = str(source)
+        try:
+            if os.path.getsize(source) > _MAX_IMAGE:
+                raise ImageError(f"larger than {_MAX_IMAGE // 2**20} MB", path=where)
+            content = Path(source).read_bytes()
+        except OSError as exc:
+            raise FileAccessError(
+                f"{where}: cannot read the image ({exc.strerror or exc})", path=where
+            ) from exc
+    if _png.is_png(content):
+        found = _png.texts(content, where)
+        if KEY_GENERATION in found:
+            record = _load_record(found[KEY_GENERATION], where)
+            return Provenance(
+                wire=found.get(KEY_PROMPT),
+                record=record,
+                returned_prompt=found.get(KEY_RETURNED),
+                parameters_text=found.get(KEY_PARAMETERS),
+                source="png",
+                path=where,
+            )
+    elif _jpeg.is_jpeg(content):
+        comment = _jpeg.read_user_comment(content, where)
+        if comment is not None and KEY_GENERATION in comment:
+            return _from_document(comment, "exif", where)
+    elif not _looks_like_image(content):
+        raise ImageError("not an image fibo-prompts can read (PNG, JPEG or WebP)", path=where)
+    if where is not None:
+        sidecar = sidecar_path(where)
+        if sidecar.is_file():
+            try:
+                text = sidecar.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise FileAccessError(
+                    f"{sidecar}: cannot read the sidecar record ({exc})", path=str(sidecar)
+                ) from exc
+            return _from_document(text, "sidecar", where)
+    raise _missing(where)
+
+
+def _looks_like_image(content: bytes) -> bool:
+    return content[:4] == b"RIFF" and content[8:12] == b"WEBP"
+
+
+def received_sha256(content: bytes) -> str:
+    """``sha256:<hex>`` of the image as the service sent it (metadata stripped)."""
+    return "sha256:" + hashlib.sha256(strip_provenance(content)).hexdigest()
