@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from fibo_prompts.cli import _brand, _diff, _generate, _library, _prompt, _schema
+from fibo_prompts.cli import _brand, _diff, _generate, _library, _prompt, _schema, _variation
 from fibo_prompts.cli._common import HELP_OPTIONS
 
 app = typer.Typer(
@@ -27,6 +27,7 @@ _prompt.register(app)
 _brand.register(app)
 _diff.register(app)
 _generate.register(app)
+_variation.register(app)
 _library.register(app)
 _schema.register(app)
 

@@ -57,6 +57,7 @@ __all__ = [
     "embed_provenance",
     "infotext",
     "read_provenance",
+    "received_sha256",
     "sidecar_path",
     "strip_provenance",
 ]

@@ -52,8 +52,9 @@ def chunks(content: bytes, path: str | None = None) -> Iterator[Chunk]:
         length, kind = struct.unpack(">I4s", content[pos : pos + 8])
         end = pos + 12 + length
         if end > size:
+            name = kind.decode("latin-1", "replace")
             raise ImageError(
-                f"corrupt PNG: chunk {kind!r} at byte {pos} runs past the end of the file",
+                f"corrupt PNG: truncated in chunk {name} at byte {pos}; the file is incomplete",
                 path=path,
             )
         data = content[pos + 8 : pos + 8 + length]

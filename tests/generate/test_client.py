@@ -201,10 +201,10 @@ async def test_preview_backend_is_deterministic_and_labelled(make_client: Any) -
     c = await client.generate(GenerationRequest(text="a cat", seed=4, aspect_ratio="3:2"))
     assert a.preview and a.image_sha256 == b.image_sha256 != c.image_sha256
     assert (a.width, a.height) == (512, 341)
-    from PIL import Image
+    from fibo_prompts.provenance import read_provenance
 
-    with Image.open(a.image_path) as image:
-        assert image.text["fibo_prompts:preview"] == "true"
+    info = read_provenance(a.image_path)
+    assert info.preview and info.record["model"] == "layout-preview"
 
 
 def test_signature_parity() -> None:
@@ -225,6 +225,10 @@ def test_signature_parity() -> None:
         "generate_many",
         "structured_prompt",
         "resume",
+        "sweep",
+        "vary",
+        "grid",
+        "refine",
     } <= sync.keys()
     for name in sync:
         assert list(sync[name].parameters) == list(async_[name].parameters), name

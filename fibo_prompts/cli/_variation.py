@@ -1,0 +1,549 @@
+"""``fibo sweep|vary|grid|refine`` (controlled variation) and ``fibo inspect|reproduce``
+(images that carry their own recipe).
+
+Everything works offline on the ``preview`` backend. Runs write their images (with
+provenance), ``contact_sheet.png`` and ``run.json`` into one folder and print where.
+"""
+
+import json
+import shutil
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from fibo_prompts.cli._common import fail, load, user_errors
+from fibo_prompts.cli._generate import PREVIEW_NOTE, pick_backend
+from fibo_prompts.cli._library import Format, LibraryPath
+
+if TYPE_CHECKING:
+    from fibo_prompts.generate import Client, Generation, GenerationRequest
+    from fibo_prompts.generate.variation import VariationRun
+    from fibo_prompts.library import Library
+
+Backend = Annotated[
+    str | None,
+    typer.Option("--backend", "-b", help="bria, segmind, segmind-v1, inferencesh or preview."),
+]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Override the service URL.")]
+Steps = Annotated[int | None, typer.Option(help="Diffusion steps.")]
+Guidance = Annotated[float | None, typer.Option(help="Guidance scale.")]
+AspectRatio = Annotated[str | None, typer.Option("--aspect-ratio", help="For example 16:9.")]
+Negative = Annotated[str | None, typer.Option("--negative", help="Negative prompt.")]
+OutDir = Annotated[
+    Path | None,
+    typer.Option("--out-dir", "-o", help="Folder for the images, contact sheet and run.json."),
+]
+OutputFormat = Annotated[
+    Format, typer.Option("--format", help="text for people, json for scripts.")
+]
+Concurrency = Annotated[int, typer.Option(min=1, help="Generations in flight at once.")]
+Timeout = Annotated[float, typer.Option(help="Give up waiting for a job after this many seconds.")]
+Save = Annotated[
+    str | None,
+    typer.Option("--save", help="Record every generation in the library under this prompt name."),
+]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option("--set", help="PATH=VALUE (JSON if valid JSON, else text); repeatable."),
+]
+
+
+def parse_assignment(item: str) -> tuple[str, Any]:
+    """``PATH=VALUE`` → (path, value); the value is JSON where it parses, else text."""
+    path, sep, raw = item.partition("=")
+    if not sep or not path.strip():
+        fail(f"expected PATH=VALUE, got {item!r}", code=2)
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return path.strip(), value
+
+
+def _axes(items: list[str] | None) -> dict[str, list[Any]]:
+    axes: dict[str, list[Any]] = {}
+    for item in items or []:
+        path, value = parse_assignment(item)
+        axes.setdefault(path, []).append(value)
+    return axes
+
+
+def _seeds(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        fail(f"--seeds takes comma-separated integers, got {text!r}", code=2)
+
+
+def _client(
+    stack: ExitStack, backend: str | None, base_url: str | None, timeout: float
+) -> "Client":
+    from fibo_prompts.generate import Client, PollPolicy
+
+    name, fallback = pick_backend(backend)
+    if fallback:
+        typer.echo(f"note: {PREVIEW_NOTE}", err=True)
+    return stack.enter_context(Client(name, base_url=base_url, poll=PollPolicy(timeout=timeout)))
+
+
+def _library(stack: ExitStack, path: Path | None, save: str | None) -> "Library | None":
+    if save is None:
+        return None
+    from fibo_prompts.library import Library
+
+    return stack.enter_context(Library(path))
+
+
+def _base_request(
+    prompt: str,
+    *,
+    seed: int | None = None,
+    steps: int | None,
+    guidance: float | None,
+    aspect_ratio: str | None,
+    negative: str | None,
+) -> "GenerationRequest":
+    from fibo_prompts.generate import GenerationRequest
+
+    return GenerationRequest(
+        prompt=load(prompt, lenient=False, max_bytes=1_000_000),
+        seed=seed,
+        steps=steps,
+        guidance=guidance,
+        aspect_ratio=aspect_ratio,
+        negative_prompt=negative,
+    )
+
+
+def _default_dir(kind: str) -> Path:
+    return Path(f"fibo-{kind}-{time.strftime('%Y%m%d-%H%M%S')}")
+
+
+def _run(kind: str, total: int, start: Any) -> "VariationRun":
+    """Run ``start(on_result)`` with a progress bar on stderr (hidden when not a terminal)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    console = Console(stderr=True, highlight=False)
+    columns = (TextColumn(f"{kind}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(kind, total=total)
+        run: VariationRun = start(lambda _i, _o: progress.advance(task))
+    return run
+
+
+def _report(run: "VariationRun", output_format: Format) -> None:
+    if output_format is Format.json:
+        data = run.manifest()
+        data["out_dir"] = None if run.out_dir is None else str(run.out_dir)
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        what = "PREVIEW images (not FIBO renders)" if run.preview else "images"
+        typer.echo(f"{len(run.generations)} of {len(run.cells)} {what} in {run.out_dir}/")
+        for cell in run.cells:
+            name = cell.image_path.name if cell.image_path is not None else "FAILED"
+            seed = "" if "seed" in cell.values else f"  seed {cell.seed}"
+            typer.echo(f"  {name}  {cell.label}{seed}")
+        if run.contact_sheet is not None:
+            typer.echo(f"contact sheet: {run.contact_sheet}")
+    for error in run.errors:
+        typer.echo(f"error: {error}", err=True)
+    if run.errors:
+        raise typer.Exit(1)
+
+
+def sweep(
+    prompt: Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")],
+    seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds: 1,2,3.")] = None,
+    count: Annotated[int | None, typer.Option(min=1, help="Draw this many seeds.")] = None,
+    backend: Backend = None,
+    base_url: BaseUrl = None,
+    steps: Steps = None,
+    guidance: Guidance = None,
+    aspect_ratio: AspectRatio = None,
+    negative: Negative = None,
+    out_dir: OutDir = None,
+    output_format: OutputFormat = Format.text,
+    concurrency: Concurrency = 8,
+    timeout: Timeout = 600,
+    save: Save = None,
+    library: LibraryPath = None,
+) -> None:
+    """The same prompt with different seeds, and a contact sheet of the results."""
+    if (seeds is None) == (count is None):
+        fail("give --seeds 1,2,3 or --count N (one of them)", code=2)
+    seed_list = _seeds(seeds) if seeds is not None else None
+    target = out_dir or _default_dir("sweep")
+    with user_errors(), ExitStack() as stack:
+        request = _base_request(
+            prompt, steps=steps, guidance=guidance, aspect_ratio=aspect_ratio, negative=negative
+        )
+        client = _client(stack, backend, base_url, timeout)
+        lib = _library(stack, library, save)
+        total = len(seed_list) if seed_list is not None else int(count or 0)
+        run = _run(
+            "sweep",
+            total,
+            lambda progress: client.sweep(
+                request,
+                seeds=seed_list,
+                count=count,
+                out_dir=target,
+                library=lib,
+                name=save,
+                concurrency=concurrency,
+                on_result=progress,
+            ),
+        )
+    _report(run, output_format)
+
+
+def vary(
+    prompt: Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")],
+    assignments: SetOption = None,
+    seed: Annotated[
+        int | None, typer.Option(help="The fixed seed (drawn once if omitted).")
+    ] = None,
+    backend: Backend = None,
+    base_url: BaseUrl = None,
+    steps: Steps = None,
+    guidance: Guidance = None,
+    aspect_ratio: AspectRatio = None,
+    negative: Negative = None,
+    out_dir: OutDir = None,
+    output_format: OutputFormat = Format.text,
+    concurrency: Concurrency = 8,
+    timeout: Timeout = 600,
+    save: Save = None,
+    library: LibraryPath = None,
+) -> None:
+    """One generation per --set value with the seed fixed; each differs from the prompt only
+    at its path. Repeat --set with the same PATH for several values of it."""
+    axes = _axes(assignments)
+    if not axes:
+        fail("give at least one --set PATH=VALUE", code=2)
+    target = out_dir or _default_dir("vary")
+    with user_errors(), ExitStack() as stack:
+        request = _base_request(
+            prompt, steps=steps, guidance=guidance, aspect_ratio=aspect_ratio, negative=negative
+        )
+        client = _client(stack, backend, base_url, timeout)
+        lib = _library(stack, library, save)
+        run = _run(
+            "vary",
+            sum(len(v) for v in axes.values()),
+            lambda progress: client.vary(
+                request,
+                axes,
+                seed=seed,
+                out_dir=target,
+                library=lib,
+                name=save,
+                concurrency=concurrency,
+                on_result=progress,
+            ),
+        )
+    _report(run, output_format)
+
+
+def grid(
+    prompt: Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")],
+    row: Annotated[
+        list[str] | None, typer.Option("--row", help="Row axis NAME=VALUE; repeat per value.")
+    ] = None,
+    column: Annotated[
+        list[str] | None,
+        typer.Option("--column", help="Column axis NAME=VALUE; repeat per value."),
+    ] = None,
+    seeds: Annotated[
+        str | None, typer.Option(help="Seeds as the row axis (instead of --row): 1,2,3.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="The fixed seed where no axis is seed.")] = None,
+    backend: Backend = None,
+    base_url: BaseUrl = None,
+    steps: Steps = None,
+    guidance: Guidance = None,
+    aspect_ratio: AspectRatio = None,
+    negative: Negative = None,
+    out_dir: OutDir = None,
+    output_format: OutputFormat = Format.text,
+    concurrency: Concurrency = 8,
+    timeout: Timeout = 600,
+    save: Save = None,
+    library: LibraryPath = None,
+) -> None:
+    """Every combination of two axes (rows × columns), e.g. --seeds 1,2 and
+    --column lighting.conditions="golden hour" --column lighting.conditions=overcast."""
+    rows = _axes(row)
+    if seeds is not None:
+        if rows:
+            fail("give --seeds or --row, not both", code=2)
+        rows = {"seed": list(_seeds(seeds))}
+    columns = _axes(column)
+    if len(rows) != 1 or len(columns) != 1:
+        fail(
+            "a grid needs one row axis (--row NAME=VALUE or --seeds) and one column axis "
+            "(--column NAME=VALUE), each repeated per value",
+            code=2,
+        )
+    target = out_dir or _default_dir("grid")
+    with user_errors(), ExitStack() as stack:
+        request = _base_request(
+            prompt, steps=steps, guidance=guidance, aspect_ratio=aspect_ratio, negative=negative
+        )
+        client = _client(stack, backend, base_url, timeout)
+        lib = _library(stack, library, save)
+        total = len(next(iter(rows.values()))) * len(next(iter(columns.values())))
+        run = _run(
+            "grid",
+            total,
+            lambda progress: client.grid(
+                request,
+                rows,
+                columns,
+                seed=seed,
+                out_dir=target,
+                library=lib,
+                name=save,
+                concurrency=concurrency,
+                on_result=progress,
+            ),
+        )
+    _report(run, output_format)
+
+
+def _copy_image(generation: "Generation", target: Path) -> None:
+    from fibo_prompts.provenance import sidecar_path
+
+    try:
+        shutil.copyfile(generation.image_path, target)
+        side = sidecar_path(generation.image_path)
+        if side.is_file():
+            shutil.copyfile(side, sidecar_path(target))
+    except OSError as exc:
+        fail(f"{target}: cannot write the image ({exc.strerror})")
+
+
+def _is_image(path: str) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(12)
+    except OSError:
+        return False
+    return head.startswith((b"\x89PNG", b"\xff\xd8\xff")) or head[8:12] == b"WEBP"
+
+
+def refine(
+    source: Annotated[
+        str, typer.Argument(help="An image made by fibo-prompts, or a structured prompt file.")
+    ],
+    instruction: Annotated[
+        str | None, typer.Option("--instruction", "-i", help="Bria's refine instruction.")
+    ] = None,
+    assignments: SetOption = None,
+    patch: Annotated[
+        Path | None, typer.Option("--patch", help="A JSON Patch or diff file to apply.")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed (default: the image's; drawn for a prompt).")
+    ] = None,
+    backend: Backend = None,
+    base_url: BaseUrl = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The new image.")] = None,
+    prompt_output: Annotated[
+        Path | None, typer.Option("--prompt-output", help="Write the refined prompt here.")
+    ] = None,
+    output_format: OutputFormat = Format.text,
+    timeout: Timeout = 600,
+) -> None:
+    """Refine an image's prompt (or a prompt file) and generate again with the same seed;
+    print the prompt diff. --instruction needs a backend with Bria's structured-prompt
+    service; --set/--patch work everywhere."""
+    from fibo_prompts.diff import render_text
+    from fibo_prompts.provenance import read_provenance
+
+    edits = dict(parse_assignment(item) for item in assignments or []) or None
+    with user_errors(), ExitStack() as stack:
+        base: Any
+        if _is_image(source):
+            info = read_provenance(source)
+            base = info
+            backend = backend or info.backend
+        else:
+            base = load(source, lenient=False, max_bytes=1_000_000)
+        patch_data = None
+        if patch is not None:
+            from fibo_prompts.diff import load_patch
+
+            try:
+                patch_data = load_patch(patch.read_bytes())
+            except OSError as exc:
+                fail(f"{patch}: cannot read the patch ({exc.strerror})")
+        client = _client(stack, backend, base_url, timeout)
+        result = client.refine(
+            base, instruction=instruction, edits=edits, patch=patch_data, seed=seed
+        )
+        generation = result.generation
+        target = output or Path(f"fibo-refined-{generation.seed}{generation.image_path.suffix}")
+        _copy_image(generation, target)
+        if prompt_output is not None and result.prompt is not None:
+            from fibo_prompts.cli._common import write_output
+
+            write_output(result.prompt.wire, file=source, output=prompt_output, in_place=False)
+    if output_format is Format.json:
+        data = {
+            "image": str(target),
+            "seed": generation.seed,
+            "backend": generation.backend,
+            "request_id": generation.request_id,
+            "preview": generation.preview,
+            "changes": [c.path for c in result.diff.changes],
+            "wire": None if result.prompt is None else result.prompt.wire,
+        }
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
+    typer.echo(
+        f"{kind} written to {target} (backend {generation.backend}, same seed "
+        f"{generation.seed}, request {generation.request_id})"
+    )
+    typer.echo(render_text(result.diff))
+
+
+def inspect(
+    image: Annotated[str, typer.Argument(help="An image written by fibo-prompts.")],
+    wire: Annotated[
+        bool, typer.Option("--wire", help="Print only the exact wire string, byte for byte.")
+    ] = False,
+    output_format: OutputFormat = Format.text,
+) -> None:
+    """Print an image's provenance: the exact structured prompt sent, seed, parameters,
+    backend, request id, timings and library version."""
+    from fibo_prompts.provenance import read_provenance, received_sha256
+
+    with user_errors():
+        info = read_provenance(image)
+        content = Path(image).read_bytes() if info.source != "sidecar" else None
+    if wire:
+        if info.wire is None:
+            fail(f"{image}: a text-only generation; it has no structured prompt")
+        sys.stdout.write(info.wire)
+        return
+    intact = None
+    if content is not None:
+        intact = received_sha256(content) == info.record.get("received_sha256")
+    if output_format is Format.json:
+        data = info.to_json()
+        data["image_intact"] = intact
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    record = info.record
+    rows: list[tuple[str, Any]] = [
+        ("image", f"{image}{'  (layout PREVIEW, not a FIBO render)' if info.preview else ''}"),
+        (
+            "stored in",
+            {
+                "png": "PNG iTXt chunks",
+                "exif": "EXIF UserComment",
+                "sidecar": f"sidecar {image}.json",
+            }[info.source],
+        ),
+        ("backend", f"{record.get('backend')} (model {record.get('model')})"),
+        ("request", record.get("request_id")),
+        ("seed", record.get("seed")),
+    ]
+    for key in ("steps", "guidance", "aspect_ratio", "negative_prompt", "text"):
+        if record.get(key) is not None:
+            rows.append((key.replace("_", " "), record[key]))
+    for key, value in (record.get("parameters") or {}).items():
+        rows.append(
+            (key.replace("_", " "), json.dumps(value) if not isinstance(value, str) else value)
+        )
+    rows.append(
+        ("size", f"{record.get('width')}x{record.get('height')} {record.get('media_type')}")
+    )
+    timings = {k: v for k, v in (record.get("timings") or {}).items() if v is not None}
+    if timings:
+        rows.append(("timings", ", ".join(f"{k[:-2]} {v:.2f}s" for k, v in timings.items())))
+    if record.get("cost") is not None:
+        rows.append(("cost", record["cost"]))
+    if record.get("created_at"):
+        rows.append(("created", record["created_at"]))
+    if record.get("prompt"):
+        rows.append(("content", record["prompt"].get("content_hash")))
+    if info.library:
+        rows.append(("library", f"{info.library.get('name')} {info.library.get('version')}"))
+    if intact is not None:
+        rows.append(
+            (
+                "pixels",
+                "as the service sent them"
+                if intact
+                else "CHANGED since generation (received_sha256 does not match)",
+            )
+        )
+    rows.append(("format", f"fibo:generation v{info.format} ({record.get('tool')})"))
+    for key, value in rows:
+        typer.echo(f"{key + ':':<11} {value}")
+    if info.wire is not None:
+        typer.echo("")
+        sys.stdout.write(info.wire if info.wire.endswith("\n") else info.wire + "\n")
+
+
+def reproduce(
+    image: Annotated[str, typer.Argument(help="An image written by fibo-prompts.")],
+    backend: Backend = None,
+    base_url: BaseUrl = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="The new image.")] = None,
+    output_format: OutputFormat = Format.text,
+    timeout: Timeout = 600,
+) -> None:
+    """Generate again from an image's own record: the same wire string, seed and parameters
+    (on its backend unless --backend is given)."""
+    from fibo_prompts.generate import Client, PollPolicy
+    from fibo_prompts.provenance import read_provenance
+
+    with user_errors():
+        info = read_provenance(image)
+        request = info.to_request()
+        name = backend or info.backend
+        with Client(name, base_url=base_url, poll=PollPolicy(timeout=timeout)) as client:
+            generation = client.generate(request)
+        target = output or Path(f"fibo-reproduced-{generation.seed}{generation.image_path.suffix}")
+        _copy_image(generation, target)
+    same = generation.record.get("received_sha256") == info.record.get("received_sha256")
+    if output_format is Format.json:
+        data = {
+            "image": str(target),
+            "backend": generation.backend,
+            "seed": generation.seed,
+            "request_id": generation.request_id,
+            "wire_identical": generation.wire == info.wire,
+            "pixels_identical": same,
+        }
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
+    typer.echo(
+        f"{kind} written to {target} (backend {generation.backend}, seed {generation.seed}, "
+        f"request {generation.request_id}); same wire string: "
+        f"{'yes' if generation.wire == info.wire else 'NO'}; identical image: "
+        f"{'yes' if same else 'no'}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the variation and provenance commands to the ``fibo`` app."""
+    app.command("sweep")(sweep)
+    app.command("vary")(vary)
+    app.command("grid")(grid)
+    app.command("refine")(refine)
+    app.command("inspect")(inspect)
+    app.command("reproduce")(reproduce)
+
+
+__all__ = ["parse_assignment", "register"]
