@@ -11,18 +11,34 @@ $(BIN)/fibo: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(BIN)/fibo
 
-# The main job on the embedded default: no key, no network. Outputs go to build/demo/.
+# The main job on the embedded default: no key, no network. An offline end-to-end tour:
+# render a brand template with a brand kit, lint it, generate with a fixed seed, vary one
+# lighting attribute with the same seed, diff, and check that an image carries its own recipe.
 DEMO := build/demo
 BRAND := templates/brands/northwind.yaml
+FIBO := FIBO_PROMPTS_HOME=$(DEMO)/home $(BIN)/fibo
 demo: $(BIN)/fibo
-	mkdir -p $(DEMO)
-	$(BIN)/fibo validate examples/*.json
-	$(BIN)/fibo render product_hero --brand $(BRAND) --var product="a 250 g bag of house-blend coffee beans" -o $(DEMO)/hero.json
-	$(BIN)/fibo lint $(DEMO)/hero.json --brand $(BRAND)
-	$(BIN)/fibo set $(DEMO)/hero.json lighting.conditions "golden hour" -o $(DEMO)/hero.golden.json
-	$(BIN)/fibo diff $(DEMO)/hero.json $(DEMO)/hero.golden.json || test $$? -eq 1
-	$(BIN)/fibo generate $(DEMO)/hero.golden.json --backend preview --seed 7 -o $(DEMO)/hero.golden.png
-	$(BIN)/fibo fmt $(DEMO)/hero.golden.json --style pretty
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(FIBO) validate examples/*.json
+	$(FIBO) render product_hero --brand $(BRAND) --var product="a 250 g bag of house-blend coffee beans" -o $(DEMO)/hero.json
+	$(FIBO) lint $(DEMO)/hero.json --brand $(BRAND)
+	$(FIBO) generate $(DEMO)/hero.json --backend preview --seed 7 -o $(DEMO)/hero.png
+	$(FIBO) vary $(DEMO)/hero.json --backend preview --seed 7 --set lighting.conditions="golden hour" --set lighting.conditions="overcast" -o $(DEMO)/vary
+	$(FIBO) set $(DEMO)/hero.json lighting.conditions "golden hour" -o $(DEMO)/hero.golden.json
+	$(FIBO) diff $(DEMO)/hero.json $(DEMO)/hero.golden.json || test $$? -eq 1
+	$(FIBO) inspect $(DEMO)/vary/01_conditions-golden-hour.png --wire | cmp - $(DEMO)/hero.golden.json
+	$(FIBO) reproduce $(DEMO)/hero.png -o $(DEMO)/hero.reproduced.png
+	cmp $(DEMO)/hero.png $(DEMO)/hero.reproduced.png
+	@echo
+	@echo "Everything is in $(DEMO)/ (layout PREVIEW images: no key, no network):"
+	@echo "  hero.json                   product_hero rendered with the northwind brand kit (lint-clean)"
+	@echo "  hero.png                    its preview, seed 7; the image carries the exact prompt and seed"
+	@echo "  vary/                       lighting.conditions = golden hour | overcast, same seed 7"
+	@echo "  vary/contact_sheet.png      both variations side by side, labelled"
+	@echo "  vary/run.json               what each image is: seed, changed value, request id"
+	@echo "  hero.golden.json            the golden-hour prompt; 'fibo inspect' of its image gives these exact bytes"
+	@echo "  hero.reproduced.png         'fibo reproduce hero.png': identical bytes"
+	@echo "Try: $(BIN)/fibo inspect $(DEMO)/hero.png"
 
 # Lint, types, and the whole test suite (what CI runs).
 test: $(BIN)/fibo

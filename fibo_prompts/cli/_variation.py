@@ -130,7 +130,9 @@ def _run(kind: str, total: int, start: Any) -> "VariationRun":
 
     console = Console(stderr=True, highlight=False)
     columns = (TextColumn(f"{kind}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as progress:
         task = progress.add_task(kind, total=total)
         run: VariationRun = start(lambda _i, _o: progress.advance(task))
     return run
