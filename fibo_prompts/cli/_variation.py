@@ -10,6 +10,7 @@ import shutil
 import sys
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -158,6 +159,54 @@ def _report(run: "VariationRun", output_format: Format) -> None:
         raise typer.Exit(1)
 
 
+@dataclass(frozen=True)
+class _Settings:
+    """The options every run command shares."""
+
+    backend: str | None
+    base_url: str | None
+    steps: int | None
+    guidance: float | None
+    aspect_ratio: str | None
+    negative: str | None
+    out_dir: Path | None
+    output_format: Format
+    concurrency: int
+    timeout: float
+    save: str | None
+    library: Path | None
+
+
+def _execute(kind: str, prompt: str, total: int, settings: _Settings, **axes: Any) -> None:
+    """Load the prompt, run ``client.<kind>(...)`` with a progress bar, report the run."""
+    target = settings.out_dir or _default_dir(kind)
+    with user_errors(), ExitStack() as stack:
+        request = _base_request(
+            prompt,
+            steps=settings.steps,
+            guidance=settings.guidance,
+            aspect_ratio=settings.aspect_ratio,
+            negative=settings.negative,
+        )
+        client = _client(stack, settings.backend, settings.base_url, settings.timeout)
+        lib = _library(stack, settings.library, settings.save)
+        method = getattr(client, kind)
+        run = _run(
+            kind,
+            total,
+            lambda progress: method(
+                request,
+                out_dir=target,
+                library=lib,
+                name=settings.save,
+                concurrency=settings.concurrency,
+                on_result=progress,
+                **axes,
+            ),
+        )
+    _report(run, settings.output_format)
+
+
 def sweep(
     prompt: Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")],
     seeds: Annotated[str | None, typer.Option(help="Comma-separated seeds: 1,2,3.")] = None,
@@ -179,29 +228,22 @@ def sweep(
     if (seeds is None) == (count is None):
         fail("give --seeds 1,2,3 or --count N (one of them)", code=2)
     seed_list = _seeds(seeds) if seeds is not None else None
-    target = out_dir or _default_dir("sweep")
-    with user_errors(), ExitStack() as stack:
-        request = _base_request(
-            prompt, steps=steps, guidance=guidance, aspect_ratio=aspect_ratio, negative=negative
-        )
-        client = _client(stack, backend, base_url, timeout)
-        lib = _library(stack, library, save)
-        total = len(seed_list) if seed_list is not None else int(count or 0)
-        run = _run(
-            "sweep",
-            total,
-            lambda progress: client.sweep(
-                request,
-                seeds=seed_list,
-                count=count,
-                out_dir=target,
-                library=lib,
-                name=save,
-                concurrency=concurrency,
-                on_result=progress,
-            ),
-        )
-    _report(run, output_format)
+    total = len(seed_list) if seed_list is not None else int(count or 0)
+    settings = _Settings(
+        backend,
+        base_url,
+        steps,
+        guidance,
+        aspect_ratio,
+        negative,
+        out_dir,
+        output_format,
+        concurrency,
+        timeout,
+        save,
+        library,
+    )
+    _execute("sweep", prompt, total, settings, seeds=seed_list, count=count)
 
 
 def vary(
@@ -228,28 +270,21 @@ def vary(
     axes = _axes(assignments)
     if not axes:
         fail("give at least one --set PATH=VALUE", code=2)
-    target = out_dir or _default_dir("vary")
-    with user_errors(), ExitStack() as stack:
-        request = _base_request(
-            prompt, steps=steps, guidance=guidance, aspect_ratio=aspect_ratio, negative=negative
-        )
-        client = _client(stack, backend, base_url, timeout)
-        lib = _library(stack, library, save)
-        run = _run(
-            "vary",
-            sum(len(v) for v in axes.values()),
-            lambda progress: client.vary(
-                request,
-                axes,
-                seed=seed,
-                out_dir=target,
-                library=lib,
-                name=save,
-                concurrency=concurrency,
-                on_result=progress,
-            ),
-        )
-    _report(run, output_format)
+    settings = _Settings(
+        backend,
+        base_url,
+        steps,
+        guidance,
+        aspect_ratio,
+        negative,
+        out_dir,
+        output_format,
+        concurrency,
+        timeout,
+        save,
+        library,
+    )
+    _execute("vary", prompt, sum(len(v) for v in axes.values()), settings, changes=axes, seed=seed)
 
 
 def grid(
@@ -292,30 +327,22 @@ def grid(
             "(--column NAME=VALUE), each repeated per value",
             code=2,
         )
-    target = out_dir or _default_dir("grid")
-    with user_errors(), ExitStack() as stack:
-        request = _base_request(
-            prompt, steps=steps, guidance=guidance, aspect_ratio=aspect_ratio, negative=negative
-        )
-        client = _client(stack, backend, base_url, timeout)
-        lib = _library(stack, library, save)
-        total = len(next(iter(rows.values()))) * len(next(iter(columns.values())))
-        run = _run(
-            "grid",
-            total,
-            lambda progress: client.grid(
-                request,
-                rows,
-                columns,
-                seed=seed,
-                out_dir=target,
-                library=lib,
-                name=save,
-                concurrency=concurrency,
-                on_result=progress,
-            ),
-        )
-    _report(run, output_format)
+    total = len(next(iter(rows.values()))) * len(next(iter(columns.values())))
+    settings = _Settings(
+        backend,
+        base_url,
+        steps,
+        guidance,
+        aspect_ratio,
+        negative,
+        out_dir,
+        output_format,
+        concurrency,
+        timeout,
+        save,
+        library,
+    )
+    _execute("grid", prompt, total, settings, rows=rows, columns=columns, seed=seed)
 
 
 def _copy_image(generation: "Generation", target: Path) -> None:

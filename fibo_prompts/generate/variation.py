@@ -480,21 +480,51 @@ def _sweep_seeds(
     return [host._draw_seed() for _ in range(count)]
 
 
-def _prepare(library: Library | None, name: str | None, base: GenerationRequest) -> None:
+@dataclass(frozen=True)
+class _Options:
+    """How a run is carried out and where it goes (the same for every kind of run)."""
+
+    out_dir: str | Path | None
+    contact_sheet: bool
+    library: Library | None
+    name: str | None
+    concurrency: int
+    on_result: Progress | None
+
+
+def _start(prompt: GenerationRequest | StructuredPrompt, options: _Options) -> GenerationRequest:
+    """The base request, after refusing (before anything is paid for) a run whose
+    generations could not be recorded in the library asked for."""
     from fibo_prompts.generate._base import check_library_target
 
-    check_library_target(base, library, name)
+    base = _as_request(prompt)
+    check_library_target(base, options.library, options.name)
+    return base
+
+
+def _execute(host: _SyncHost, plan: _Plan, options: _Options) -> VariationRun:
+    outcomes = host.generate_many(
+        [c.request for c in plan.cells],
+        concurrency=options.concurrency,
+        on_result=options.on_result,
+    )
+    return _assemble(host, plan, outcomes, options)
+
+
+async def _aexecute(host: _AsyncHost, plan: _Plan, options: _Options) -> VariationRun:
+    outcomes = await host.generate_many(
+        [c.request for c in plan.cells],
+        concurrency=options.concurrency,
+        on_result=options.on_result,
+    )
+    return _assemble(host, plan, outcomes, options)
 
 
 def _assemble(
     host: _SyncHost | _AsyncHost,
     plan: _Plan,
     outcomes: Sequence[Outcome],
-    *,
-    out_dir: str | Path | None,
-    library: Library | None,
-    name: str | None,
-    contact_sheet: bool,
+    options: _Options,
 ) -> VariationRun:
     cells: list[VariationCell] = []
     for cell, outcome in zip(plan.cells, outcomes, strict=True):
@@ -502,7 +532,7 @@ def _assemble(
             cells.append(_replace(cell, error=outcome))
             continue
         try:
-            outcome = host._record_in_library(outcome, library, name)
+            outcome = host._record_in_library(outcome, options.library, options.name)
         except FiboPromptsError as exc:  # the image is stored: keep it, report the error
             cells.append(_replace(cell, generation=outcome, error=exc))
             continue
@@ -517,8 +547,8 @@ def _assemble(
         backend=host.backend.name,
         preview=host.backend.preview,
     )
-    if out_dir is not None:
-        run = write_run(run, Path(out_dir), contact_sheet=contact_sheet)
+    if options.out_dir is not None:
+        run = write_run(run, Path(options.out_dir), contact_sheet=options.contact_sheet)
     return run
 
 
@@ -678,21 +708,9 @@ class VariationMethods:
         with ``library`` and ``name`` every generation is recorded. A failed cell keeps its
         error in the run; the others go on.
         """
-        base = _as_request(prompt)
-        _prepare(library, name, base)
-        plan = plan_sweep(base, _sweep_seeds(self, seeds, count))
-        outcomes = self.generate_many(
-            [c.request for c in plan.cells], concurrency=concurrency, on_result=on_result
-        )
-        return _assemble(
-            self,
-            plan,
-            outcomes,
-            out_dir=out_dir,
-            library=library,
-            name=name,
-            contact_sheet=contact_sheet,
-        )
+        options = _Options(out_dir, contact_sheet, library, name, concurrency, on_result)
+        base = _start(prompt, options)
+        return _execute(self, plan_sweep(base, _sweep_seeds(self, seeds, count)), options)
 
     def vary(
         self: _SyncHost,
@@ -711,21 +729,9 @@ class VariationMethods:
         "overcast"]}``. Each cell's prompt differs from the base only at its path, and carries
         its diff from the base. The seed is ``seed``, else the base request's, else drawn once.
         """
-        base = _as_request(prompt)
-        _prepare(library, name, base)
-        plan = plan_vary(base, changes, _seed_for(self, base, seed))
-        outcomes = self.generate_many(
-            [c.request for c in plan.cells], concurrency=concurrency, on_result=on_result
-        )
-        return _assemble(
-            self,
-            plan,
-            outcomes,
-            out_dir=out_dir,
-            library=library,
-            name=name,
-            contact_sheet=contact_sheet,
-        )
+        options = _Options(out_dir, contact_sheet, library, name, concurrency, on_result)
+        base = _start(prompt, options)
+        return _execute(self, plan_vary(base, changes, _seed_for(self, base, seed)), options)
 
     def grid(
         self: _SyncHost,
@@ -743,21 +749,9 @@ class VariationMethods:
     ) -> VariationRun:
         """Every combination of two axes, e.g. ``rows={"seed": [1, 2]}``,
         ``columns={"lighting.conditions": [...]}``; the seed fixed unless an axis varies it."""
-        base = _as_request(prompt)
-        _prepare(library, name, base)
-        plan = plan_grid(base, rows, columns, _seed_for(self, base, seed))
-        outcomes = self.generate_many(
-            [c.request for c in plan.cells], concurrency=concurrency, on_result=on_result
-        )
-        return _assemble(
-            self,
-            plan,
-            outcomes,
-            out_dir=out_dir,
-            library=library,
-            name=name,
-            contact_sheet=contact_sheet,
-        )
+        options = _Options(out_dir, contact_sheet, library, name, concurrency, on_result)
+        base = _start(prompt, options)
+        return _execute(self, plan_grid(base, rows, columns, _seed_for(self, base, seed)), options)
 
     def refine(
         self: _SyncHost,
@@ -818,21 +812,9 @@ class AsyncVariationMethods:
         on_result: Progress | None = None,
     ) -> VariationRun:
         """See :meth:`VariationMethods.sweep`."""
-        base = _as_request(prompt)
-        _prepare(library, name, base)
-        plan = plan_sweep(base, _sweep_seeds(self, seeds, count))
-        outcomes = await self.generate_many(
-            [c.request for c in plan.cells], concurrency=concurrency, on_result=on_result
-        )
-        return _assemble(
-            self,
-            plan,
-            outcomes,
-            out_dir=out_dir,
-            library=library,
-            name=name,
-            contact_sheet=contact_sheet,
-        )
+        options = _Options(out_dir, contact_sheet, library, name, concurrency, on_result)
+        base = _start(prompt, options)
+        return await _aexecute(self, plan_sweep(base, _sweep_seeds(self, seeds, count)), options)
 
     async def vary(
         self: _AsyncHost,
@@ -848,21 +830,9 @@ class AsyncVariationMethods:
         on_result: Progress | None = None,
     ) -> VariationRun:
         """See :meth:`VariationMethods.vary`."""
-        base = _as_request(prompt)
-        _prepare(library, name, base)
-        plan = plan_vary(base, changes, _seed_for(self, base, seed))
-        outcomes = await self.generate_many(
-            [c.request for c in plan.cells], concurrency=concurrency, on_result=on_result
-        )
-        return _assemble(
-            self,
-            plan,
-            outcomes,
-            out_dir=out_dir,
-            library=library,
-            name=name,
-            contact_sheet=contact_sheet,
-        )
+        options = _Options(out_dir, contact_sheet, library, name, concurrency, on_result)
+        base = _start(prompt, options)
+        return await _aexecute(self, plan_vary(base, changes, _seed_for(self, base, seed)), options)
 
     async def grid(
         self: _AsyncHost,
@@ -879,20 +849,10 @@ class AsyncVariationMethods:
         on_result: Progress | None = None,
     ) -> VariationRun:
         """See :meth:`VariationMethods.grid`."""
-        base = _as_request(prompt)
-        _prepare(library, name, base)
-        plan = plan_grid(base, rows, columns, _seed_for(self, base, seed))
-        outcomes = await self.generate_many(
-            [c.request for c in plan.cells], concurrency=concurrency, on_result=on_result
-        )
-        return _assemble(
-            self,
-            plan,
-            outcomes,
-            out_dir=out_dir,
-            library=library,
-            name=name,
-            contact_sheet=contact_sheet,
+        options = _Options(out_dir, contact_sheet, library, name, concurrency, on_result)
+        base = _start(prompt, options)
+        return await _aexecute(
+            self, plan_grid(base, rows, columns, _seed_for(self, base, seed)), options
         )
 
     async def refine(
