@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         BrandKitError,
         ConfigurationError,
         ContentModerationError,
+        DependencyMissingError,
         FiboPromptsError,
         FileAccessError,
         GenerationFailedError,
@@ -60,8 +61,11 @@ if TYPE_CHECKING:
         LibraryError,
         LibraryLockedError,
         LibraryVersionError,
+        LocalBackendError,
         MigrationError,
         MissingVariablesError,
+        ModelNotFoundError,
+        OutOfMemoryError,
         PatchConflictError,
         PatchError,
         PollTimeoutError,
@@ -73,6 +77,8 @@ if TYPE_CHECKING:
         PromptPathError,
         PromptTooLargeError,
         PromptValidationError,
+        ProvenanceMissingError,
+        ProvenanceVersionError,
         RateLimitError,
         ResponseFormatError,
         ServerError,
@@ -95,6 +101,11 @@ if TYPE_CHECKING:
         RetryPolicy,
         Timings,
     )
+    from fibo_prompts.generate.variation import (
+        Refinement,
+        VariationCell,
+        VariationRun,
+    )
     from fibo_prompts.library import (
         GenerationEntry,
         LabelEvent,
@@ -112,6 +123,10 @@ if TYPE_CHECKING:
         StructuredPrompt,
         TextRender,
         WireStyle,
+    )
+    from fibo_prompts.provenance import (
+        Provenance,
+        read_provenance,
     )
 
 __version__ = "0.1.0"
@@ -133,6 +148,7 @@ _LAZY: dict[str, str] = {
     "ConfigurationError": "fibo_prompts.errors",
     "ContentModerationError": "fibo_prompts.errors",
     "DEFAULT_STYLE": "fibo_prompts.prompt",
+    "DependencyMissingError": "fibo_prompts.errors",
     "DiffOptions": "fibo_prompts.diff",
     "FiboPromptsError": "fibo_prompts.errors",
     "FileAccessError": "fibo_prompts.errors",
@@ -160,8 +176,11 @@ _LAZY: dict[str, str] = {
     "LibraryLockedError": "fibo_prompts.errors",
     "LibraryVersionError": "fibo_prompts.errors",
     "Lighting": "fibo_prompts.prompt",
+    "LocalBackendError": "fibo_prompts.errors",
     "MigrationError": "fibo_prompts.errors",
     "MissingVariablesError": "fibo_prompts.errors",
+    "ModelNotFoundError": "fibo_prompts.errors",
+    "OutOfMemoryError": "fibo_prompts.errors",
     "PatchConflictError": "fibo_prompts.errors",
     "PatchError": "fibo_prompts.errors",
     "PhotographicCharacteristics": "fibo_prompts.prompt",
@@ -179,7 +198,11 @@ _LAZY: dict[str, str] = {
     "PromptTooLargeError": "fibo_prompts.errors",
     "PromptValidationError": "fibo_prompts.errors",
     "PromptVersion": "fibo_prompts.library",
+    "Provenance": "fibo_prompts.provenance",
+    "ProvenanceMissingError": "fibo_prompts.errors",
+    "ProvenanceVersionError": "fibo_prompts.errors",
     "RateLimitError": "fibo_prompts.errors",
+    "Refinement": "fibo_prompts.generate.variation",
     "ResponseFormatError": "fibo_prompts.errors",
     "RetryPolicy": "fibo_prompts.generate",
     "ServerError": "fibo_prompts.errors",
@@ -192,6 +215,8 @@ _LAZY: dict[str, str] = {
     "TextRender": "fibo_prompts.prompt",
     "Timings": "fibo_prompts.generate",
     "UnprocessableError": "fibo_prompts.errors",
+    "VariationCell": "fibo_prompts.generate.variation",
+    "VariationRun": "fibo_prompts.generate.variation",
     "VersionConflictError": "fibo_prompts.errors",
     "VersionInfo": "fibo_prompts.library",
     "WireStyle": "fibo_prompts.prompt",
@@ -201,6 +226,7 @@ _LAZY: dict[str, str] = {
     "lint": "fibo_prompts.brand",
     "list_templates": "fibo_prompts.brand",
     "load_template": "fibo_prompts.brand",
+    "read_provenance": "fibo_prompts.provenance",
 }
 
 __all__ = [
@@ -220,6 +246,7 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ContentModerationError",
+    "DependencyMissingError",
     "DiffOptions",
     "FiboPromptsError",
     "FileAccessError",
@@ -247,8 +274,11 @@ __all__ = [
     "LibraryLockedError",
     "LibraryVersionError",
     "Lighting",
+    "LocalBackendError",
     "MigrationError",
     "MissingVariablesError",
+    "ModelNotFoundError",
+    "OutOfMemoryError",
     "PatchConflictError",
     "PatchError",
     "PhotographicCharacteristics",
@@ -266,7 +296,11 @@ __all__ = [
     "PromptTooLargeError",
     "PromptValidationError",
     "PromptVersion",
+    "Provenance",
+    "ProvenanceMissingError",
+    "ProvenanceVersionError",
     "RateLimitError",
+    "Refinement",
     "ResponseFormatError",
     "RetryPolicy",
     "ServerError",
@@ -279,6 +313,8 @@ __all__ = [
     "TextRender",
     "Timings",
     "UnprocessableError",
+    "VariationCell",
+    "VariationRun",
     "VersionConflictError",
     "VersionInfo",
     "WireStyle",
@@ -289,6 +325,7 @@ __all__ = [
     "lint",
     "list_templates",
     "load_template",
+    "read_provenance",
 ]
 
 
