@@ -16,7 +16,9 @@ PUBLIC_MODULES = [
     "fibo_prompts.diff",
     "fibo_prompts.errors",
     "fibo_prompts.library",
+    "fibo_prompts.notebook",
     "fibo_prompts.prompt",
+    "fibo_prompts.provenance",
     "fibo_prompts.schemas",
 ]
 

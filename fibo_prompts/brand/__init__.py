@@ -19,7 +19,7 @@ from fibo_prompts.brand.kit import (
     RequiredElement,
     TypeStyle,
 )
-from fibo_prompts.brand.lint import RULES, Finding, lint
+from fibo_prompts.brand.lint import RULES, Finding, LintReport, lint
 from fibo_prompts.brand.schema import brand_kit_schema, brand_kit_schema_text
 from fibo_prompts.brand.templates import (
     AppliedChange,
@@ -36,6 +36,7 @@ __all__ = [
     "BrandKit",
     "Finding",
     "LightingDefaults",
+    "LintReport",
     "LintSettings",
     "PaletteColor",
     "PhotographicDefaults",

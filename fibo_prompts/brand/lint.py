@@ -38,7 +38,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from fibo_prompts.brand.kit import BrandKit
     from fibo_prompts.prompt import StructuredPrompt
 
-__all__ = ["RULES", "Finding", "lint"]
+__all__ = ["RULES", "Finding", "LintReport", "lint"]
 
 Severity = Literal["error", "warning", "info"]
 
@@ -147,6 +147,27 @@ class Finding:
 
     def __str__(self) -> str:
         return self.format()
+
+
+class LintReport(list[Finding]):
+    """The findings of one :func:`lint` call: a plain list of :class:`Finding` (``== []``
+    when the prompt is on brand) that displays as a table in Jupyter."""
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """Jupyter display: a headline and one row per finding (``text/html``),
+        ``text/plain``, and ``application/json`` when ``include`` asks for it."""
+        from fibo_prompts.notebook.findings import findings_bundle
+
+        return findings_bundle(self, include, exclude)
+
+    def _repr_pretty_(self, printer: Any, _cycle: bool) -> None:
+        """IPython's text: the same as ``text/plain`` above (IPython would otherwise print
+        it as a list, since its list printer outranks the bundle's text)."""
+        from fibo_prompts.notebook.findings import findings_text
+
+        printer.text(findings_text(self).rstrip("\n"))
 
 
 def plural_pattern(term: str) -> str:
@@ -273,9 +294,7 @@ def _strings(data: dict[str, Any]) -> Iterator[tuple[str, str]]:
                     yield f"{key}[{index}]", item
 
 
-def lint(
-    prompt: StructuredPrompt, kit: BrandKit, *, aspect_ratio: str | None = None
-) -> list[Finding]:
+def lint(prompt: StructuredPrompt, kit: BrandKit, *, aspect_ratio: str | None = None) -> LintReport:
     """Every place where ``prompt`` breaks ``kit``, in document order of the rules.
 
     Args:
@@ -317,7 +336,7 @@ def lint(
                 "use one of: " + ", ".join(kit.aspect_ratios),
             )
         )
-    return findings
+    return LintReport(findings)
 
 
 def _forbidden(rules: _Rules, data: dict[str, Any], findings: list[Finding]) -> None:

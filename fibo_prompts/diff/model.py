@@ -280,8 +280,9 @@ class PromptDiff:
 
     def _repr_mimebundle_(
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
-    ) -> dict[str, str]:
-        """Jupyter display: ``text/plain`` and ``text/html`` (inline styles, no scripts)."""
-        from fibo_prompts.diff.render import mimebundle
+    ) -> dict[str, Any]:
+        """Jupyter display: ``text/plain`` and the side-by-side ``text/html`` (inline styles,
+        no scripts), and ``application/json`` when ``include`` asks for it."""
+        from fibo_prompts.notebook.diff import diff_bundle
 
-        return mimebundle(self.to_text, self.to_html, include=include, exclude=exclude)
+        return diff_bundle(self, include, exclude)

@@ -175,3 +175,10 @@ class Generation(BaseModel):
         if self.returned_prompt is None:
             return None
         return StructuredPrompt.parse(self.returned_prompt, lenient=True)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """Jupyter display: a thumbnail beside the seed, parameters and provenance
+        (``text/html``), the thumbnail as ``image/png``, and ``text/plain``."""
+        from fibo_prompts.notebook.generation import generation_bundle
+
+        return generation_bundle(self, include, exclude)

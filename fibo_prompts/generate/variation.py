@@ -207,12 +207,13 @@ class VariationRun:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Jupyter: the contact sheet, with a one-line text summary."""
-        del include, exclude
         from fibo_prompts.notebook import image_bundle
 
         ok = len(self.generations)
         text = f"<VariationRun {self.kind}: {ok}/{len(self.cells)} images on {self.backend}>"
-        return image_bundle(self.contact_sheet_png(), title=self.title, text=text)
+        return image_bundle(
+            self.contact_sheet_png(), title=self.title, text=text, include=include, exclude=exclude
+        )
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from fibo_prompts.library.models import (
     PromptInfo,
     PromptVersion,
     VersionInfo,
+    VersionLog,
 )
 
 __all__ = [
@@ -64,5 +65,6 @@ __all__ = [
     "PromptVersion",
     "VersionConflictError",
     "VersionInfo",
+    "VersionLog",
     "default_library_path",
 ]

@@ -50,6 +50,7 @@ from fibo_prompts.library.models import (
     PromptInfo,
     PromptVersion,
     VersionInfo,
+    VersionLog,
     format_time,
     parse_time,
 )
@@ -627,7 +628,7 @@ class Library:
 
     def log(
         self, ref: str | VersionInfo, *, limit: int | None = None, all_versions: bool = False
-    ) -> list[VersionInfo]:
+    ) -> VersionLog:
         """The lineage of a version, newest first, each with its one-line diff summary.
 
         Args:
@@ -653,7 +654,7 @@ class Library:
                     f"ORDER BY v.id DESC{limit_sql}",
                     (version_id,),
                 )
-            return self._infos(cur, rows)
+            return VersionLog(self._infos(cur, rows))
 
     def diff(self, a: str | VersionInfo, b: str | VersionInfo) -> PromptDiff:
         """What changed from version ``a`` to version ``b`` (any two references)."""

@@ -6,6 +6,7 @@ construction cost shows in the 50 ms budget.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,7 @@ __all__ = [
     "PromptInfo",
     "PromptVersion",
     "VersionInfo",
+    "VersionLog",
 ]
 
 
@@ -86,6 +88,27 @@ class VersionInfo:
             "tags": list(self.tags),
             "labels": list(self.labels),
         }
+
+
+class VersionLog(list[VersionInfo]):
+    """What :meth:`Library.log` returns: a plain list of :class:`VersionInfo`, newest first,
+    that displays as a timeline in Jupyter."""
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """Jupyter display: a timeline of versions with their diff summaries (``text/html``),
+        ``text/plain``, and ``application/json`` when ``include`` asks for it."""
+        from fibo_prompts.notebook.log import log_bundle
+
+        return log_bundle(self, include, exclude)
+
+    def _repr_pretty_(self, printer: Any, _cycle: bool) -> None:
+        """IPython's text: the same as ``text/plain`` above (IPython would otherwise print
+        it as a list, since its list printer outranks the bundle's text)."""
+        from fibo_prompts.notebook.log import log_text
+
+        printer.text(log_text(self).rstrip("\n"))
 
 
 @dataclass(frozen=True, kw_only=True)

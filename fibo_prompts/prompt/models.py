@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator
@@ -413,6 +413,15 @@ class StructuredPrompt(PromptModel):
 
     def __str__(self) -> str:
         return self.wire
+
+    def _repr_mimebundle_(
+        self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """Jupyter display: an annotated, foldable tree with the warnings (``text/html``),
+        ``text/plain``, and ``application/json`` when ``include`` asks for it."""
+        from fibo_prompts.notebook.prompt import prompt_bundle
+
+        return prompt_bundle(self, include, exclude)
 
 
 # Imported last: _parse imports the models above. A module-level name keeps the hot path of

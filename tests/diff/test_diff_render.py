@@ -227,13 +227,16 @@ def test_html_side_by_side_with_word_highlights_and_folded_fields(refinement: Pr
 
 
 def test_mimebundle_honours_include_and_exclude(refinement: PromptDiff) -> None:
+    from fibo_prompts.notebook import diff_html
+
     bundle = refinement._repr_mimebundle_()
-    assert bundle == {"text/plain": refinement.to_text(), "text/html": refinement.to_html()}
+    assert bundle == {"text/plain": refinement.to_text(), "text/html": diff_html(refinement)}
+    assert bundle["text/html"].endswith(refinement.to_html() + "</div>")
     assert refinement._repr_mimebundle_(include=["text/plain"]) == {
         "text/plain": refinement.to_text()
     }
     assert refinement._repr_mimebundle_(exclude=["text/plain"]) == {
-        "text/html": refinement.to_html()
+        "text/html": diff_html(refinement)
     }
 
 
