@@ -98,9 +98,12 @@ if TYPE_CHECKING:
         Job,
         JobJournal,
         JobState,
+        Layout,
         PollPolicy,
         RetryPolicy,
         Timings,
+        plan_layout,
+        render_layout,
     )
     from fibo_prompts.generate.variation import (
         Refinement,
@@ -175,6 +178,7 @@ _LAZY: dict[str, str] = {
     "JobJournal": "fibo_prompts.generate",
     "JobState": "fibo_prompts.generate",
     "LabelEvent": "fibo_prompts.library",
+    "Layout": "fibo_prompts.generate",
     "Library": "fibo_prompts.library",
     "LibraryCorruptError": "fibo_prompts.errors",
     "LibraryError": "fibo_prompts.errors",
@@ -234,7 +238,9 @@ _LAZY: dict[str, str] = {
     "lint": "fibo_prompts.brand",
     "list_templates": "fibo_prompts.brand",
     "load_template": "fibo_prompts.brand",
+    "plan_layout": "fibo_prompts.generate",
     "read_provenance": "fibo_prompts.provenance",
+    "render_layout": "fibo_prompts.generate",
 }
 
 __all__ = [
@@ -276,6 +282,7 @@ __all__ = [
     "JobJournal",
     "JobState",
     "LabelEvent",
+    "Layout",
     "Library",
     "LibraryCorruptError",
     "LibraryError",
@@ -336,7 +343,9 @@ __all__ = [
     "lint",
     "list_templates",
     "load_template",
+    "plan_layout",
     "read_provenance",
+    "render_layout",
 ]
 
 

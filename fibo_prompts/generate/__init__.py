@@ -12,6 +12,15 @@ rules that keep a paid request from being sent twice.
 """
 
 from fibo_prompts.generate import backends
+from fibo_prompts.generate._layout import (
+    Box,
+    Layout,
+    Lighting,
+    PlacedObject,
+    PlacedText,
+    plan_layout,
+)
+from fibo_prompts.generate._render import PREVIEW_SIZE, render_layout, render_layout_bytes
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend, ParameterRanges, register
 from fibo_prompts.generate.client import AsyncClient, Client
@@ -19,8 +28,10 @@ from fibo_prompts.generate.journal import JobJournal, JournalEntry
 from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
 
 __all__ = [
+    "PREVIEW_SIZE",
     "AsyncClient",
     "Backend",
+    "Box",
     "Client",
     "Generation",
     "GenerationRequest",
@@ -28,10 +39,17 @@ __all__ = [
     "JobJournal",
     "JobState",
     "JournalEntry",
+    "Layout",
+    "Lighting",
     "ParameterRanges",
+    "PlacedObject",
+    "PlacedText",
     "PollPolicy",
     "RetryPolicy",
     "Timings",
     "backends",
+    "plan_layout",
     "register",
+    "render_layout",
+    "render_layout_bytes",
 ]

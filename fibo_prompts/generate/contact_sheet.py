@@ -112,6 +112,8 @@ def render_contact_sheet(
     height = top + rows * cell_h + _PAD
     sheet = Image.new("RGB", (width, height), _BACKGROUND)
     draw = ImageDraw.Draw(sheet)
+    # about 8 px per character at 16 px: keep the title inside narrow sheets
+    title = textwrap.shorten(title, max(20, (width - 2 * _PAD) // 8), placeholder="…")
     draw.text((_PAD, 10), title, fill=_TEXT, font=_font(16))
     for col, label in enumerate(column_labels[:columns]):
         text = _wrap([label], thumb)[0]

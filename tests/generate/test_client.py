@@ -200,7 +200,7 @@ async def test_preview_backend_is_deterministic_and_labelled(make_client: Any) -
     b = await client.generate(GenerationRequest(text="a cat", seed=3, aspect_ratio="3:2"))
     c = await client.generate(GenerationRequest(text="a cat", seed=4, aspect_ratio="3:2"))
     assert a.preview and a.image_sha256 == b.image_sha256 != c.image_sha256
-    assert (a.width, a.height) == (512, 341)
+    assert (a.width, a.height) == (1024, 683)
     from fibo_prompts.provenance import read_provenance
 
     info = read_provenance(a.image_path)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from fibo_prompts.generate._derive import derive_structured_prompt
-from fibo_prompts.generate._render import ASPECT_RATIOS, render_preview
+from fibo_prompts.generate._render import ASPECT_RATIOS, PREVIEW_SIZE, render_preview
 from fibo_prompts.generate.backends._base import Backend, ParameterRanges, json_body
 from fibo_prompts.generate.models import GenerationRequest, Job, JobState
 
@@ -34,7 +34,11 @@ def _handler(request: httpx.Request) -> httpx.Response:
         )
         return httpx.Response(200, json={"structured_prompt": derived, "seed": seed})
     image = render_preview(
-        body.get("structured_prompt"), body.get("prompt"), seed, body.get("aspect_ratio")
+        body.get("structured_prompt"),
+        body.get("prompt"),
+        seed,
+        body.get("aspect_ratio"),
+        longest=PREVIEW_SIZE,
     )
     rid = "preview-" + hashlib.sha256(image).hexdigest()[:16]
     headers = {"content-type": "image/png", "x-seed-value": str(seed), "x-request-id": rid}
