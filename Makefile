@@ -40,8 +40,15 @@ demo: $(BIN)/fibo
 	@echo "  hero.reproduced.png         'fibo reproduce hero.png': identical bytes"
 	@echo "Try: $(BIN)/fibo inspect $(DEMO)/hero.png"
 
+# The diffusers backend's tests: the CPU build of torch first (on disk on these machines;
+# never let pip resolve torch itself, which takes a CUDA build), then the `local` extra.
+$(VENV)/.local-extra: $(BIN)/fibo
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	$(BIN)/python -m pip install --quiet -e '.[dev,local]'
+	touch $@
+
 # Lint, types, and the whole test suite (what CI runs).
-test: $(BIN)/fibo
+test: $(BIN)/fibo $(VENV)/.local-extra
 	$(BIN)/ruff check fibo_prompts tests bench
 	$(BIN)/ruff format --check fibo_prompts tests bench
 	$(BIN)/mypy
@@ -50,9 +57,11 @@ test: $(BIN)/fibo
 schemas: $(BIN)/fibo
 	$(BIN)/fibo schema --export schemas
 
-bench: $(BIN)/fibo
+bench: $(BIN)/fibo $(VENV)/.local-extra
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/variation.py
+	$(BIN)/python bench/local.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

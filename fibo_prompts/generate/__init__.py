@@ -23,6 +23,7 @@ from fibo_prompts.generate._layout import (
 from fibo_prompts.generate._render import PREVIEW_SIZE, render_layout, render_layout_bytes
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend, ParameterRanges, register
+from fibo_prompts.generate.backends.diffusers import DiffusersBackend, PromptTruncationWarning
 from fibo_prompts.generate.client import AsyncClient, Client
 from fibo_prompts.generate.journal import JobJournal, JournalEntry
 from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
@@ -33,6 +34,7 @@ __all__ = [
     "Backend",
     "Box",
     "Client",
+    "DiffusersBackend",
     "Generation",
     "GenerationRequest",
     "Job",
@@ -45,6 +47,7 @@ __all__ = [
     "PlacedObject",
     "PlacedText",
     "PollPolicy",
+    "PromptTruncationWarning",
     "RetryPolicy",
     "Timings",
     "backends",

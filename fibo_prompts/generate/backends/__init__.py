@@ -91,6 +91,7 @@ def create(name: str, **kwargs: Any) -> Backend:
 
 def _register_builtins() -> None:
     from fibo_prompts.generate.backends.bria import BriaBackend
+    from fibo_prompts.generate.backends.diffusers import DiffusersBackend
     from fibo_prompts.generate.backends.inferencesh import InferenceShBackend
     from fibo_prompts.generate.backends.preview import PreviewBackend
     from fibo_prompts.generate.backends.segmind import SegmindBackend
@@ -100,6 +101,7 @@ def _register_builtins() -> None:
     register("segmind-v1", partial(SegmindBackend, mode="sync"), aliases=("segmind-sync",))
     register("inferencesh", InferenceShBackend, aliases=("inference.sh", "inference-sh"))
     register("preview", PreviewBackend)
+    register("diffusers", DiffusersBackend)
 
 
 _register_builtins()
