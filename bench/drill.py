@@ -3,7 +3,8 @@
     .venv/bin/python bench/drill.py [--jobs 1000] [--duration 0.5]
 
 Fault mix (per request unless noted): 10% 429, 5% 5xx, 2% connection resets on GETs, 1%
-resets after an accepted submit, 1% FAILED jobs; slow pollers meet expiry (phase 3). Job
+resets after an accepted submit, 1% FAILED jobs; slow pollers meet expiry (phase 3);
+inference.sh task streams broken mid-job (phase 4: 20% of streams). Job
 durations are log-normal around ``--duration`` seconds (scaled down from FIBO's ~20 s so a run
 takes well under two minutes). Phase 2 kills a child process mid-run (SIGKILL) and resumes
 its journal. Prints the figures; exits 1 if an invariant fails.
@@ -24,7 +25,12 @@ from pathlib import Path
 import anyio
 import httpx
 
-from fibo_prompts.errors import FiboPromptsError, SubmitOutcomeUnknownError
+from fibo_prompts.errors import (
+    FiboPromptsError,
+    RateLimitError,
+    ServerError,
+    SubmitOutcomeUnknownError,
+)
 from fibo_prompts.generate import AsyncClient, GenerationRequest, PollPolicy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +84,38 @@ async def resume(url: str, journal: Path, duration: float) -> list[object]:
         return list(await client.resume())
 
 
+def stream_phase(work: Path, n: int, duration: float) -> bool:
+    """inference.sh jobs: up to 64 follow their task streams (a fifth of which break), the
+    rest poll; every job must end with its image and no task may be submitted twice."""
+    faults = {"stream_break": 0.2, "rate_limit": 0.05, "reset_poll": 0.02, "retry_after_s": 0.2}
+    config = {"duration_s": duration, "duration_sigma": 0.3, "seed": 4, "image_size": 64}
+    proc, url = start_emulator({**config, "faults": faults}, work)
+    try:
+
+        async def batch() -> list[object]:
+            poll = PollPolicy(expected_duration=duration, timeout=60)
+            async with AsyncClient(
+                "inferencesh", api_key="k", base_url=url, journal=False, poll=poll
+            ) as client:
+                return list(await client.generate_many(requests(n), concurrency=n))
+
+        results = anyio.run(batch)
+        stats = httpx.get(f"{url}/_emulator/stats", timeout=30).json()
+    finally:
+        stop(proc)
+    images = sum(1 for r in results if not isinstance(r, FiboPromptsError))
+    jobs = stats["jobs"].values()
+    streamed = sum(1 for j in jobs if j.get("streams"))
+    fell_back = sum(1 for j in jobs if j.get("streams") and j.get("polls"))
+    print(
+        f"phase 4: {n} inference.sh jobs: {images} images; {streamed} followed a task stream "
+        f"({stats['counts'].get('fault.stream_break', 0)} streams broken, {fell_back} jobs "
+        f"finished by polling after a stream ended), {n - streamed} polled; double-billed "
+        f"{sum(1 for j in jobs if j['submits'] != 1)}"
+    )
+    return images == n and all(j["submits"] == 1 for j in jobs) and streamed > 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=1000)
@@ -111,14 +149,18 @@ def main() -> int:
         errors = [r for r in results if isinstance(r, FiboPromptsError)]
         with_id = [e for e in errors if e.request_id is not None]
         unknown = [e for e in errors if isinstance(e, SubmitOutcomeUnknownError)]
-        other = [e for e in errors if e.request_id is None and e not in unknown]
+        without_id = [e for e in errors if e.request_id is None and e not in unknown]
+        # a submit answered 429/5xx (or not connected) on every try was never accepted: an
+        # error without a request id is right for it, and nothing was billed
+        refused = [e for e in without_id if isinstance(e, RateLimitError | ServerError)]
+        other = [e for e in without_id if e not in refused]
         accepted = stats["accepted"]
         double = sum(1 for j in stats["jobs"].values() if j["submits"] != 1)
         orphans = accepted - len(images) - len(with_id)
         print(
             f"phase 1: {args.jobs} jobs in {wall:.1f} s: {len(images)} images, "
             f"{len(with_id)} failures with request id, {len(unknown)} submit outcome unknown, "
-            f"{len(other)} other"
+            f"{len(refused)} submits refused on every retry (not billed), {len(other)} other"
         )
         print(
             f"  emulator accepted {accepted} (reset after accept: "
@@ -131,6 +173,7 @@ def main() -> int:
             kinds[type(e).__name__] = kinds.get(type(e).__name__, 0) + 1
         print(f"  errors by type: {kinds}")
         ok &= double == 0 and orphans == len(unknown) and not other
+        ok &= accepted + len(refused) == args.jobs  # every job accepted once, or refused
         # ---- phase 2: kill mid-run, resume
         n2 = max(10, args.jobs // 5)
         config2 = {"duration_s": args.duration * 4, "seed": 2, "image_size": 64}
@@ -184,6 +227,8 @@ def main() -> int:
             stop(proc)
         print(f"phase 3: slow poller got {type(late).__name__}: {late}")
         ok &= type(late).__name__ == "JobExpiredError"
+        # ---- phase 4: inference.sh task streams that break, beside jobs that poll
+        ok &= stream_phase(work, max(20, args.jobs // 5), args.duration * 2)
     print("invariants hold" if ok else "INVARIANT FAILED")
     return 0 if ok else 1
 

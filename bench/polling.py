@@ -1,6 +1,6 @@
 """Polling efficiency: our AsyncClient vs the segmind SDK's ``wait()`` on the same jobs.
 
-    .venv/bin/python bench/polling.py [--jobs 1000] [--sdk-jobs 300] [--duration 5]
+    .venv/bin/python bench/polling.py [--jobs 1000] [--sdk-jobs 300] [--duration 5] [--repeat 3]
 
 The emulator (a separate process) runs jobs with log-normal durations around ``--duration``
 seconds (sigma 0.25). Both sides do the same work per job, like for like: submit, poll until
@@ -17,6 +17,8 @@ job, so its figure includes its threads). ``--sdk-jobs`` runs the SDK on fewer j
 thread each) when the machine cannot hold ``--jobs`` threads; the figures are per job.
 A long-lived client would have learned the service's job durations already, so our side
 first runs 50 jobs at once (not measured); the SDK, which learns nothing, runs 5.
+``--repeat N`` runs both sides N times, alternating, against one emulator, and judges the
+medians (CPU figures swing with whatever else the machine runs; each ratio is same-run).
 """
 
 from __future__ import annotations
@@ -100,14 +102,18 @@ def sdk(url: str, n: int) -> Run | None:
     client = segmind.SegmindClient(api_key="k", base_url=f"{url}/v1")
     http: Any = client._client  # the SDK's own httpx.Client, for the image download
     detected: dict[str, float] = {}
+    failed: list[str] = []
 
     def one(i: int) -> None:
-        job = client.submit_async("bria-fibo-generate", structured_prompt=WIRE, seed=i + 1)
-        result = job.wait()  # defaults: 1.0 s interval, 600 s timeout
-        detected[job.request_id] = time.time()
-        image = http.get(result["output"])
-        image.raise_for_status()
-        assert image.content
+        try:
+            job = client.submit_async("bria-fibo-generate", structured_prompt=WIRE, seed=i + 1)
+            result = job.wait()  # defaults: 1.0 s interval, 600 s timeout
+            detected[job.request_id] = time.time()
+            image = http.get(result["output"])
+            image.raise_for_status()
+            assert image.content
+        except Exception as exc:  # the SDK retries nothing: one transient error loses a job
+            failed.append(f"{type(exc).__name__}: {exc}")
 
     for i in range(5):
         one(100_000 + i)
@@ -115,7 +121,10 @@ def sdk(url: str, n: int) -> Run | None:
     c0, t0 = time.process_time(), time.perf_counter()
     with ThreadPoolExecutor(max_workers=n) as pool:
         list(pool.map(one, range(n)))
-    return detected, time.process_time() - c0, time.perf_counter() - t0
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    if failed:
+        print(f"segmind SDK: {len(failed)} of {n} jobs failed (first: {failed[0]})")
+    return detected, cpu, wall
 
 
 def main() -> int:
@@ -123,27 +132,48 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--sdk-jobs", type=int, default=None, help="default: --jobs")
     parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     config = {"duration_s": args.duration, "duration_sigma": 0.25, "seed": 3, "image_size": 64}
+    runs: list[tuple[dict[str, float], dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_emulator(config, Path(tmp))
         try:
-            mine = figures(
-                url,
-                anyio.run(ours, url, args.jobs, args.duration, Path(tmp) / "images"),
-                "fibo_prompts AsyncClient",
-            )
-            result = sdk(url, args.sdk_jobs or args.jobs)
-            if result is None:
-                return 0
-            theirs = figures(url, result, "segmind 1.3.0 wait()    ")
+            for i in range(args.repeat):
+                if args.repeat > 1:
+                    print(f"run {i + 1} of {args.repeat}")
+                mine = figures(
+                    url,
+                    anyio.run(ours, url, args.jobs, args.duration, Path(tmp) / f"images{i}"),
+                    "fibo_prompts AsyncClient",
+                )
+                result = sdk(url, args.sdk_jobs or args.jobs)
+                if result is None:
+                    return 0
+                theirs = figures(url, result, "segmind 1.3.0 wait()    ")
+                print(f"  CPU/job ratio ours/SDK {mine['cpu_ms'] / theirs['cpu_ms']:.2f}")
+                runs.append((mine, theirs))
         finally:
             stop(proc)
+
+    def median(side: int, key: str) -> float:
+        return statistics.median(run[side][key] for run in runs)
+
+    cpu_ratio = statistics.median(m["cpu_ms"] / t["cpu_ms"] for m, t in runs)
+    over = statistics.median(m["wall"] - m["longest"] for m, _ in runs)
+    if args.repeat > 1:
+        print(
+            f"medians of {args.repeat} runs: polls/job {median(0, 'polls'):.2f} vs "
+            f"{median(1, 'polls'):.2f}, median lag {median(0, 'lag50'):.3f} vs "
+            f"{median(1, 'lag50'):.3f} s, CPU/job {median(0, 'cpu_ms'):.2f} vs "
+            f"{median(1, 'cpu_ms'):.2f} ms (ratio {cpu_ratio:.2f}), our wall - longest "
+            f"{over:+.2f} s"
+        )
     checks = {
-        "polls/job <= half the SDK's": mine["polls"] <= theirs["polls"] / 2,
-        "median lag <= the SDK's": mine["lag50"] <= theirs["lag50"],
-        "CPU/job <= half the SDK's": mine["cpu_ms"] <= theirs["cpu_ms"] / 2,
-        f"{mine['jobs']} jobs within longest + 2 s": mine["wall"] <= mine["longest"] + 2.0,
+        "polls/job <= half the SDK's": median(0, "polls") <= median(1, "polls") / 2,
+        "median lag <= the SDK's": median(0, "lag50") <= median(1, "lag50"),
+        "CPU/job <= half the SDK's": cpu_ratio <= 0.5,
+        f"{args.jobs} jobs within longest + 2 s": over <= 2.0,
     }
     for name, met in checks.items():
         print(f"  {'met    ' if met else 'NOT MET'}  {name}")

@@ -1,4 +1,4 @@
-"""``fibo generate``, ``fibo jobs list|resume`` and ``fibo emulator``.
+"""``fibo generate``, ``fibo jobs list|resume|cancel`` and ``fibo emulator``.
 
 Nothing heavy is imported at module level (pydantic, httpx, rich, PIL load inside the
 commands), so ``fibo --help`` stays fast.
@@ -30,7 +30,7 @@ PREVIEW_NOTE = (
     "preview backend; the image is a layout PREVIEW, not a FIBO render"
 )
 
-jobs_app = command_group("jobs", "The job journal: list jobs, finish unfinished ones.")
+jobs_app = command_group("jobs", "The job journal: list jobs, finish or cancel unfinished ones.")
 
 
 def pick_backend(explicit: str | None) -> tuple[str, bool]:
@@ -183,6 +183,39 @@ def jobs_resume(
                         )
     if failed:
         raise typer.Exit(1)
+
+
+@jobs_app.command("cancel")
+def jobs_cancel(
+    request_id: Annotated[str, typer.Argument(help="The job's request id (fibo jobs list).")],
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="When several backends have the id.")
+    ] = None,
+    journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
+) -> None:
+    """Stop a job on its service and mark it cancelled in the journal (key from the
+    environment). Only inference.sh can cancel; Bria and Segmind have no cancel endpoint."""
+    from fibo_prompts.generate import Client, JobJournal, JobState, backends
+
+    with user_errors(), JobJournal(journal) as store:
+        entry = store.get(request_id, backend=backend)
+        if entry is None:
+            fail(f"{request_id}: no such job in {store.path} (see fibo jobs list)")
+        before = entry.job
+        # the job lives where it was sent: its journal base URL, not today's setting
+        service = backends.get(before.backend)(base_url=entry.base_url)
+        service.build_cancel(before)  # a service that cannot cancel says so, key or not
+        with Client(service, journal=store) as client:
+            job = client.cancel(before)
+    if before.state.terminal:
+        typer.echo(f"{job.backend}\t{job.request_id}\talready {job.state.value}: nothing to cancel")
+    elif job.state is JobState.CANCELLED:
+        typer.echo(f"{job.backend}\t{job.request_id}\tcancelled (service status {job.status})")
+    else:
+        typer.echo(
+            f"{job.backend}\t{job.request_id}\talready {job.state.value}: it ended before the "
+            "cancel arrived"
+        )
 
 
 def emulator(

@@ -34,6 +34,8 @@ class Faults:
         reset_poll: a status/result/image GET's connection closed without an answer.
         slow: a request delayed by ``slow_s`` seconds.
         truncate: a GET's body cut short (Content-Length larger than what is sent).
+        stream_break: an inference.sh task stream closed after its first event, before the
+            task ends (the client must fall back to polling).
         failed: a job ends failed (Bria ERROR, Segmind FAILED/422, inference.sh 11).
         unknown: a Bria job ends UNKNOWN.
         moderation: a job ends failed by content moderation.
@@ -48,6 +50,7 @@ class Faults:
     slow: float = 0.0
     slow_s: float = 1.0
     truncate: float = 0.0
+    stream_break: float = 0.0
     failed: float = 0.0
     unknown: float = 0.0
     moderation: float = 0.0
@@ -68,6 +71,8 @@ class EmulatorConfig:
             ``result``); absent keys are unlimited.
         api_keys: the key each service requires; absent: any non-empty key is accepted.
         seed: seed of the fault and duration random source (``None``: random).
+        stream_heartbeat_s: seconds between ``{"type": "heartbeat"}`` lines of a quiet
+            inference.sh task stream.
         faults: see :class:`Faults`.
     """
 
@@ -78,6 +83,7 @@ class EmulatorConfig:
     rate_limits: dict[str, float] = field(default_factory=dict)
     api_keys: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
+    stream_heartbeat_s: float = 10.0
     faults: Faults = field(default_factory=Faults)
 
     @classmethod

@@ -13,8 +13,11 @@ Segmind v2                                 ``POST /v2/{slug}``, ``GET /v2/reques
 Segmind v1                                 ``POST /v1/{slug}`` → JPEG bytes + ``x-seed-value``,
                                            ``x-cost``, ``x-request-id``...
 inference.sh                               ``POST /apps/run``, ``GET /tasks/{id}``,
-                                           ``GET /tasks/{id}/stream`` (NDJSON),
-                                           ``POST /tasks/{id}/cancel``; ``Authorization: Bearer``
+                                           ``GET /tasks/{id}/stream`` (NDJSON: the full task,
+                                           then ``{"data": {"status": N}, "fields":
+                                           ["status"]}`` per change, heartbeats, the full
+                                           task at the end), ``POST /tasks/{id}/cancel``;
+                                           ``Authorization: Bearer``
 emulator                                   ``GET /_emulator/files/{id}.png|jpg`` (result images),
                                            ``GET /_emulator/stats``, ``POST /_emulator/reset``
 =========================================  ====================================================
@@ -87,6 +90,8 @@ class EmuJob:
     error: str | None = None
     counts: Counter[str] = field(default_factory=Counter)
     created_wall: float = field(default_factory=time.time)
+    #: set when the job changes other than by time passing (a cancel), to wake its streams
+    changed: threading.Event = field(default_factory=threading.Event)
 
     def done(self, now: float) -> bool:
         """Whether the job has finished running."""
@@ -783,9 +788,17 @@ class Emulator:
             return self._problem(404, "task_not_found", f"task {job_id} not found")
         if not job.done(time.monotonic()):
             job.outcome = "cancelled"
+            job.changed.set()
         return _json(200, {"data": self._task(job, base), "messages": []})
 
     def _stream(self, job_id: str, base: str, handler: BaseHTTPRequestHandler) -> None:
+        """Serve a task's NDJSON stream until the task ends (then close the connection).
+
+        The first line is the full task, each status change a partial update, the terminal
+        line the full task again (with its output); a quiet stream sends heartbeats. The
+        thread sleeps until the next status change (known from the job's duration) or a
+        cancel, never in a busy loop.
+        """
         job = self._job(job_id, "streams")
         if job is None:
             reply = self._problem(404, "task_not_found", f"task {job_id} not found")
@@ -799,14 +812,45 @@ class Emulator:
         handler.send_header("content-type", "application/x-ndjson")
         handler.send_header("connection", "close")
         handler.end_headers()
-        last = None
+        breaks = self._chance(self.config.faults.stream_break)
+        heartbeat = max(0.01, self.config.stream_heartbeat_s)
         deadline = time.monotonic() + max(5.0, job.duration + 5.0)
+        last: int | None = None
+        beat = time.monotonic() + heartbeat
+
+        def send(data: dict[str, Any]) -> None:
+            handler.wfile.write(json.dumps(data).encode() + b"\n")
+            handler.wfile.flush()
+
         while time.monotonic() < deadline:
             task = self._task(job, base)
-            if task["status"] != last:
-                handler.wfile.write(json.dumps(task).encode() + b"\n")
-                handler.wfile.flush()
-                last = task["status"]
-            if task["status"] >= 10:
-                break
-            time.sleep(0.05)
+            number = task["status"]
+            if number != last:
+                terminal = number >= 10
+                send(task if last is None or terminal else self._partial(number))
+                last = number
+                beat = time.monotonic() + heartbeat
+                if terminal:
+                    return
+                if breaks:
+                    self._count("fault.stream_break")
+                    return
+            now = time.monotonic()
+            if now >= beat:
+                send({"type": "heartbeat"})
+                beat = now + heartbeat
+            wake = min(beat, deadline, self._next_change(job, now))
+            job.changed.wait(max(0.0, wake - now))
+
+    @staticmethod
+    def _partial(number: int) -> dict[str, Any]:
+        return {"data": {"status": number}, "fields": ["status"]}
+
+    @staticmethod
+    def _next_change(job: EmuJob, now: float) -> float:
+        """When the job's emulated status next changes (its progress passes 0.2, 0.85, 1)."""
+        for fraction in (0.2, 0.85, 1.0):
+            at = job.created + job.duration * fraction
+            if at > now:
+                return at
+        return now + 0.05

@@ -1,8 +1,11 @@
 """The submit → poll → result protocol, written once and without I/O.
 
 Each flow is a generator that yields :class:`Send` (do this request, resume me with the
-response) or :class:`Wait` (sleep, resume me with ``None``), and returns its result. Transport
-errors are thrown into the flow (``flow.throw``), so the flow alone decides what is retried.
+response) or :class:`Wait` (sleep, resume me with ``None``), and returns its result; a flow
+that follows a task stream also yields :class:`OpenStream` (resume me with the response, its
+body left open) and :class:`NextLine` (resume me with the stream's next line, ``None`` at its
+end). Transport errors are thrown into the flow (``flow.throw``), so the flow alone decides
+what is retried.
 :func:`drive` (``httpx.Client`` + ``time.sleep``) and :func:`adrive` (``httpx.AsyncClient`` +
 ``anyio.sleep``) are the only code that performs I/O, so the sync and async clients cannot
 diverge, and the flows are tested with scripted responses and no clock.
@@ -18,18 +21,25 @@ The rules for anything that costs money (``design/architecture.md``):
 * :func:`poll_flow` and :func:`result_flow` only GET, which is idempotent: 429, 5xx and
   network errors are retried with capped exponential backoff and jitter, honouring
   ``Retry-After`` and Segmind's ``x-rate-limit-reset-at-utc``.
+* :func:`watch_flow` follows the service's task stream where the backend has one
+  (inference.sh), and falls back to :func:`poll_flow` as soon as the stream breaks, ends
+  without a terminal event, sends nothing but heartbeats for ``PollPolicy.stream_idle``
+  seconds, or sends a line it cannot read.
+* :func:`cancel_flow` asks the service to stop a job (retried like a GET: cancelling twice is
+  cancelling once).
 * Every wait is bounded by the poll deadline.
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -49,20 +59,27 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.generate._log import log_exchange
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy, retry_after
-from fibo_prompts.generate.backends._base import Backend
+from fibo_prompts.generate._transport import AsyncHTTP11Transport
+from fibo_prompts.generate.backends._base import Backend, StatusReport
 from fibo_prompts.generate.models import Job, JobState
 
 __all__ = [
     "DurationEstimator",
+    "PollPlan",
     "Fetched",
+    "NextLine",
+    "OpenStream",
     "RateBudget",
+    "RequestGate",
     "Send",
     "Wait",
     "adrive",
+    "cancel_flow",
     "drive",
     "poll_flow",
     "result_flow",
     "submit_flow",
+    "watch_flow",
 ]
 
 T = TypeVar("T")
@@ -80,7 +97,28 @@ class Wait(NamedTuple):
     seconds: float
 
 
-Flow = Generator[Send | Wait, httpx.Response | None, T]
+class OpenStream(NamedTuple):
+    """Send this request and resume the flow with the response, its body left open.
+
+    A 2xx body stays open for :class:`NextLine` until the flow yields anything else or ends;
+    any other status is read in full and closed at once.
+    """
+
+    request: httpx.Request
+
+
+class NextLine(NamedTuple):
+    """Resume the flow with the open stream's next line (``None`` at its end).
+
+    Waiting longer than ``timeout`` seconds is thrown into the flow as ``httpx.ReadTimeout``.
+    """
+
+    timeout: float
+
+
+Step = Send | Wait | OpenStream | NextLine
+Reply = httpx.Response | str | None
+Flow = Generator[Step, Reply, T]
 
 #: Errors raised while connecting: the request never reached the service.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -93,7 +131,7 @@ class DurationEstimator:
 
     Keeps the last ``window`` durations, each either reported by the service (Segmind's
     ``total_time``) or estimated by the client from when it saw the job pending and done.
-    The poll schedule (:meth:`first_wait`, :meth:`next_wait`) is derived from their
+    A job's poll schedule (:meth:`plan`, fixed when its wait starts) is derived from their
     quantiles: the first poll when the quickest ``first_quantile`` of recent jobs would be
     done, then a short interval (a fraction of the median) through the bulk of the
     distribution, then a growing interval for the stragglers. Most jobs are therefore seen
@@ -127,32 +165,64 @@ class DurationEstimator:
             return self.prior
         return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
+    def plan(self, policy: PollPolicy) -> PollPlan:
+        """The poll schedule of a job starting now, fixed from today's quantiles.
+
+        Fixed per job on purpose: when many jobs run at once, the durations observed while
+        they finish are those of the quickest first and the slowest last, so quantiles read
+        mid-batch would drift towards the stragglers and widen every later job's intervals.
+        """
+        if self.learned:
+            first = self.quantile(policy.first_quantile)
+            typical = self.quantile(0.5)
+            dense_until: float | None = self.quantile(policy.dense_until)
+        else:
+            expected = policy.expected_duration or self.prior
+            first, typical, dense_until = expected * policy.early, expected, None
+        gap = max(policy.min_interval, policy.dense_gap * typical)
+        return PollPlan(first, gap, dense_until, policy.growth, policy.max_interval, policy.tail)
+
     def gap(self, policy: PollPolicy) -> float:
         """The short interval used near the expected end of a job."""
-        typical = self.quantile(0.5) if self.learned else self._expected(policy)
-        return max(policy.min_interval, policy.dense_gap * typical)
-
-    def _expected(self, policy: PollPolicy) -> float:
-        return policy.expected_duration or self.prior
+        return self.plan(policy).gap
 
     def first_wait(self, age: float, policy: PollPolicy) -> float:
         """Seconds to wait before the first poll of a job already ``age`` seconds old."""
-        if self.learned:
-            expected = self.quantile(policy.first_quantile)
-        else:
-            expected = self._expected(policy) * policy.early
-        return max(0.0, expected - age)
+        return self.plan(policy).first_wait(age)
 
     def next_wait(self, age: float, late_polls: int, policy: PollPolicy) -> tuple[float, bool]:
+        """The wait after a pending answer at ``age``, and whether it is a "late" poll
+        (see :meth:`PollPlan.next_wait`)."""
+        return self.plan(policy).next_wait(age, late_polls)
+
+
+class PollPlan(NamedTuple):
+    """One job's poll schedule (from :meth:`DurationEstimator.plan`), in seconds of age."""
+
+    first_at: float
+    gap: float
+    dense_until: float | None
+    growth: float
+    max_interval: float
+    tail: float = 0.1
+
+    def first_wait(self, age: float) -> float:
+        """Seconds to wait before the first poll of a job already ``age`` seconds old."""
+        return max(0.0, self.first_at - age)
+
+    def next_wait(self, age: float, late_polls: int) -> tuple[float, bool]:
         """The wait after a pending answer at ``age``, and whether it is a "late" poll.
 
         ``late_polls`` counts the pending answers already past the dense window; the
-        interval grows by ``policy.growth`` with each, up to ``policy.max_interval``.
+        interval grows by ``growth`` with each, up to ``max_interval``, and never beyond
+        ``tail`` × the job's age (nor below the short interval): a straggler is seen done
+        within a tenth of its own duration, so the slowest job of a batch does not hold the
+        batch up for seconds.
         """
-        gap = self.gap(policy)
-        if self.learned and age + gap <= self.quantile(policy.dense_until):
-            return gap, False
-        return min(policy.max_interval, gap * policy.growth ** (late_polls + 1)), True
+        if self.dense_until is not None and age + self.gap <= self.dense_until:
+            return self.gap, False
+        grown = self.gap * self.growth ** (late_polls + 1)
+        return min(self.max_interval, grown, max(self.gap, self.tail * age)), True
 
 
 class RateBudget:
@@ -217,7 +287,7 @@ def submit_flow(
                 "dashboard or `fibo jobs list` before submitting again",
                 backend=backend.name,
             ) from exc
-        assert response is not None
+        assert isinstance(response, httpx.Response)
         status = response.status_code
         if status == 429 or (status >= 500 and backend.request_id_of(response) is None):
             attempt += 1
@@ -291,7 +361,7 @@ def _get(
             )
             error.__cause__ = exc
         else:
-            assert response is not None
+            assert isinstance(response, httpx.Response)
             if response.status_code != 429 and response.status_code < 500:
                 return response
             error = backend.error_for(response, request_id=job.request_id)
@@ -321,6 +391,8 @@ def poll_flow(
     wall: Callable[[], float] = time.time,
     on_update: Callable[[Job], None] | None = None,
     budget: RateBudget | None = None,
+    immediate: bool = False,
+    start: float | None = None,
 ) -> Flow[Job]:
     """Poll until the job is terminal; return it (a failure is a state, not an exception).
 
@@ -329,15 +401,18 @@ def poll_flow(
     between the last pending answer and the first terminal one, so the midpoint is
     recorded (for a job already done at the first poll, half a short interval before it,
     which pulls a too-late first poll earlier and lets a too-early one drift later).
+    ``immediate`` polls at once (after a broken task stream, whose last news is stale);
+    ``start`` is when the wait began (``clock()``; default now): the deadline counts from it.
 
     Raises :class:`PollTimeoutError` at the deadline (the job may still run) and typed
     status errors (401, …) that retrying cannot fix.
     """
     if job.state.terminal:
         return job
-    start = clock()
+    start = clock() if start is None else start
     deadline = start + poll.timeout
-    wait = estimator.first_wait(max(0.0, wall() - job.submitted_at), poll)
+    plan = estimator.plan(poll)
+    wait = 0.0 if immediate else plan.first_wait(max(0.0, wall() - job.submitted_at))
     late = 0
     last_pending: float | None = None
     while True:
@@ -355,7 +430,7 @@ def poll_flow(
             # Jitter de-synchronises jobs submitted together; it is a fraction of the short
             # interval, not of the wait, so a long first wait does not smear the first poll
             # over seconds around the expected end.
-            spread = poll.jitter * min(wait, estimator.gap(poll))
+            spread = poll.jitter * min(wait, plan.gap)
             yield Wait(min(_jittered(wait, spread, rng), remaining))
         response = yield from _get(
             backend,
@@ -370,19 +445,10 @@ def poll_flow(
         )
         report = backend.parse_status(response, job)
         age = wall() - job.submitted_at
-        job = job.model_copy(
-            update={
-                "state": report.state,
-                "status": report.status,
-                "polls": job.polls + 1,
-                "error": report.error,
-                "moderated": report.moderated,
-                **report.updates,
-            }
-        )
+        job = _updated(job, report, polls=job.polls + 1)
         if report.state is JobState.PENDING:
             last_pending = age
-            wait, is_late = estimator.next_wait(age, late, poll)
+            wait, is_late = plan.next_wait(age, late)
             late += is_late
             if on_update is not None:
                 on_update(job)
@@ -390,10 +456,203 @@ def poll_flow(
         job = job.model_copy(update={"completed_at": job.submitted_at + age})
         if report.state is JobState.SUCCEEDED and not backend.reports_duration:
             if last_pending is None:
-                estimator.observe(max(0.0, age - estimator.gap(poll) / 2))
+                estimator.observe(max(0.0, age - plan.gap / 2))
             else:
                 estimator.observe((last_pending + age) / 2)
         return job
+
+
+def _updated(job: Job, report: StatusReport, *, polls: int) -> Job:
+    return job.model_copy(
+        update={
+            "state": report.state,
+            "status": report.status,
+            "polls": polls,
+            "error": report.error,
+            "moderated": report.moderated,
+            **report.updates,
+        }
+    )
+
+
+# ---------------------------------------------------------------------------------- stream
+
+
+def watch_flow(
+    backend: Backend,
+    job: Job,
+    *,
+    stream: bool,
+    estimator: DurationEstimator,
+    poll: PollPolicy,
+    retry: RetryPolicy,
+    rng: random.Random,
+    clock: Callable[[], float],
+    wall: Callable[[], float] = time.time,
+    on_update: Callable[[Job], None] | None = None,
+    budget: RateBudget | None = None,
+) -> Flow[Job]:
+    """Wait for the job to end: follow its task stream when ``stream`` and the backend has
+    one, else (or once the stream breaks) poll. Same result and errors as :func:`poll_flow`.
+
+    A job is seen done within the stream's own latency, with no status GET at all; a stream
+    that fails in any way costs one immediate status GET, then the poll schedule, inside the
+    same deadline.
+    """
+    if job.state.terminal:
+        return job
+    start = clock()
+    request = backend.build_stream(job) if stream else None
+    broken = False
+    if request is not None:
+        job, done = yield from _follow(
+            backend,
+            job,
+            request,
+            start=start,
+            estimator=estimator,
+            poll=poll,
+            clock=clock,
+            wall=wall,
+            on_update=on_update,
+            budget=budget,
+        )
+        if done:
+            return job
+        broken = True
+    return (
+        yield from poll_flow(
+            backend,
+            job,
+            estimator=estimator,
+            poll=poll,
+            retry=retry,
+            rng=rng,
+            clock=clock,
+            wall=wall,
+            on_update=on_update,
+            budget=budget,
+            immediate=broken,
+            start=start,
+        )
+    )
+
+
+def _follow(
+    backend: Backend,
+    job: Job,
+    request: httpx.Request,
+    *,
+    start: float,
+    estimator: DurationEstimator,
+    poll: PollPolicy,
+    clock: Callable[[], float],
+    wall: Callable[[], float],
+    on_update: Callable[[Job], None] | None,
+    budget: RateBudget | None,
+) -> Flow[tuple[Job, bool]]:
+    """Read the task stream until a terminal event: ``(job, True)``; ``(job, False)`` when
+    the stream broke, ended, idled or garbled (the caller polls)."""
+    deadline = start + poll.timeout
+    if budget is not None:
+        delay = budget.reserve(clock())
+        if delay > 0:
+            yield Wait(min(delay, max(0.0, deadline - clock())))
+    # Each read waits at most this long, whatever the driver: the sync one cannot cancel a
+    # blocking read, so the bound is the stream request's own read timeout.
+    read = max(0.001, min(poll.stream_idle, deadline - clock()))
+    timeout = httpx.Timeout(30.0, connect=10.0, pool=60.0, read=read)
+    request.extensions = {**request.extensions, "timeout": timeout.as_dict()}
+    try:
+        response = yield OpenStream(request)
+    except httpx.HTTPError:
+        return job, False
+    assert isinstance(response, httpx.Response)
+    if response.status_code in (401, 403):
+        raise backend.error_for(response, request_id=job.request_id)
+    if not response.is_success:
+        return job, False
+    last_news = clock()
+    while True:
+        now = clock()
+        quiet = poll.stream_idle - (now - last_news)
+        if now >= deadline or quiet <= 0:
+            return job, False
+        try:
+            line = yield NextLine(min(quiet, deadline - now))
+        except httpx.HTTPError:
+            return job, False
+        if line is None:
+            return job, False
+        assert isinstance(line, str)
+        try:
+            report = backend.parse_stream_line(line, job)
+        except ResponseFormatError:
+            return job, False
+        if report is None:  # a heartbeat, a log line, a field that is not the status
+            continue
+        last_news = clock()
+        job = _updated(job, report, polls=job.polls)
+        if report.state is JobState.PENDING:
+            if on_update is not None:
+                on_update(job)
+            continue
+        age = wall() - job.submitted_at
+        job = job.model_copy(update={"completed_at": job.submitted_at + age})
+        if report.state is JobState.SUCCEEDED and not backend.reports_duration:
+            estimator.observe(age)  # streamed: seen done within the stream's latency
+        return job, True
+
+
+# ---------------------------------------------------------------------------------- cancel
+
+
+def cancel_flow(
+    backend: Backend,
+    job: Job,
+    *,
+    poll: PollPolicy,
+    retry: RetryPolicy,
+    rng: random.Random,
+    clock: Callable[[], float],
+    wall: Callable[[], float] = time.time,
+) -> Flow[Job]:
+    """Ask the service to stop ``job``; return the job as the service then reports it.
+
+    A job the service has not finished stopping (inference.sh ``CANCELLING``) is returned
+    ``CANCELLED`` with the service's word in ``status``: the request was accepted, and a
+    cancelled job is not resumed. A job that had already ended keeps its state (a succeeded
+    one can still be collected). A terminal job is returned unchanged, without a request.
+
+    Raises:
+        ConfigurationError: the service has no cancel endpoint (nothing is sent).
+    """
+    build = partial(backend.build_cancel, job)
+    build()  # raises at once where the service cannot cancel, whatever the job's state
+    if job.state.terminal:
+        return job
+    response = yield from _get(
+        backend,
+        build,
+        job=job,
+        retry=retry,
+        rng=rng,
+        clock=clock,
+        deadline=clock() + poll.timeout,
+        wall=wall,
+    )
+    report = backend.parse_cancel(response, job)
+    update: dict[str, Any] = {}
+    if not report.state.terminal:
+        report = StatusReport(
+            JobState.CANCELLED,
+            report.status,
+            f"cancel requested; the service reported {report.status}",
+            updates=report.updates,
+        )
+    if report.state is not JobState.SUCCEEDED:
+        update["completed_at"] = wall()
+    return _updated(job, report, polls=job.polls).model_copy(update=update)
 
 
 # ---------------------------------------------------------------------------------- result
@@ -408,6 +667,14 @@ def raise_for_job(backend: Backend, job: Job) -> None:
         raise JobExpiredError(
             f"{message}: the service no longer has this job's results (retention window "
             "passed); submit again",
+            backend=backend.name,
+            request_id=job.request_id,
+            job=job,
+        )
+    if job.state is JobState.CANCELLED:
+        raise GenerationFailedError(
+            f"{message}: the job was cancelled (by cancel() or on the service), so there is "
+            "nothing to collect; submit again to get an image",
             backend=backend.name,
             request_id=job.request_id,
             job=job,
@@ -545,12 +812,18 @@ def content_hash(content: bytes) -> str:
 
 def drive(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep) -> T:
     """Run a flow with a sync httpx client."""
-    reply: httpx.Response | None = None
+    reply: Reply = None
     error: BaseException | None = None
+    stream: httpx.Response | None = None
+    lines: Iterator[str] | None = None
     try:
         while True:
             step = flow.send(reply) if error is None else flow.throw(error)
             reply, error = None, None
+            if stream is not None and not isinstance(step, NextLine):
+                _close_lines(lines)
+                stream.close()
+                stream = lines = None
             if isinstance(step, Send):
                 try:
                     reply = client.send(step.request)
@@ -559,48 +832,178 @@ def drive(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = 
                     error = exc
                 else:
                     log_exchange(step.request, reply)
-            else:
+            elif isinstance(step, Wait):
                 sleep(step.seconds)
+            elif isinstance(step, OpenStream):
+                try:
+                    reply = client.send(step.request, stream=True)
+                    if reply.is_success:
+                        stream, lines = reply, reply.iter_lines()
+                    else:
+                        try:
+                            reply.read()
+                        finally:
+                            reply.close()
+                except httpx.HTTPError as exc:
+                    log_exchange(step.request, None, type(exc).__name__)
+                    error = exc
+                else:
+                    log_exchange(step.request, reply)
+            elif lines is not None:  # NextLine: bounded by the stream request's read timeout
+                try:
+                    reply = next(lines, None)
+                except httpx.HTTPError as exc:
+                    error = exc
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     finally:
+        if stream is not None:
+            _close_lines(lines)
+            stream.close()
         flow.close()
+
+
+def _close_lines(lines: Iterator[str] | None) -> None:
+    close = getattr(lines, "close", None)
+    if close is not None:
+        close()
+
+
+async def _aclose_lines(lines: AsyncIterator[str] | None) -> None:
+    # a line iterator left half-read would otherwise be finalised later by the event loop
+    aclose = getattr(lines, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
+async def _send(
+    client: httpx.AsyncClient, request: httpx.Request, direct: AsyncHTTP11Transport | None
+) -> httpx.Response:
+    """``client.send(request)``, or the same through the client's own transport."""
+    if direct is None:
+        return await client.send(request)
+    if "timeout" not in request.extensions:
+        request.extensions = {**request.extensions, "timeout": client.timeout.as_dict()}
+    start = time.perf_counter()
+    response = await direct.handle_async_request(request)
+    response.request = request
+    try:
+        await response.aread()
+    finally:
+        await response.aclose()
+    response.elapsed = datetime.timedelta(seconds=time.perf_counter() - start)
+    return response
+
+
+class RequestGate:
+    """At most ``slots`` requests in flight across the flows sharing it (asyncio or trio).
+
+    A free slot is taken without yielding to the event loop (``anyio.CapacityLimiter`` spends
+    one loop iteration per acquisition, on every request of every job); a released slot goes
+    straight to the longest waiter, so no task can overtake one that waits.
+    """
+
+    def __init__(self, slots: int) -> None:
+        self.slots = max(1, slots)
+        self._free = self.slots
+        self._waiters: deque[anyio.Event] = deque()
+
+    async def __aenter__(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        granted = anyio.Event()
+        self._waiters.append(granted)
+        try:
+            await granted.wait()
+        except BaseException:
+            if granted.is_set():
+                self._release()  # the slot was handed over as this task was cancelled
+            else:
+                self._waiters.remove(granted)
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._release()
+
+    def _release(self) -> None:
+        if self._waiters:
+            self._waiters.popleft().set()
+        else:
+            self._free += 1
 
 
 async def adrive(
     flow: Flow[T],
     client: httpx.AsyncClient,
     sleep: Callable[[float], Any] = anyio.sleep,
-    gate: anyio.CapacityLimiter | None = None,
+    gate: RequestGate | None = None,
+    direct: AsyncHTTP11Transport | None = None,
 ) -> T:
     """Run a flow with an async httpx client (``sleep`` may be sync or async).
 
     ``gate``, when given, bounds the requests in flight across every flow sharing it: a
-    request holds a slot from send until its body is read.
+    request holds a slot from send until its body is read. An open task stream holds none
+    (it is mostly idle, for as long as the job runs). ``direct`` is the client's own
+    transport, given only when the client is the library's own (no auth, hooks, cookies or
+    redirects configured): plain requests then go to it straight, skipping httpx's client
+    layer, which cost a third of each request's CPU (``bench/polling.py``).
     """
-    reply: httpx.Response | None = None
+    reply: Reply = None
     error: BaseException | None = None
+    stream: httpx.Response | None = None
+    lines: AsyncIterator[str] | None = None
     try:
         while True:
             step = flow.send(reply) if error is None else flow.throw(error)
             reply, error = None, None
+            if stream is not None and not isinstance(step, NextLine):
+                await _aclose_lines(lines)
+                await stream.aclose()
+                stream = lines = None
             if isinstance(step, Send):
                 try:
                     if gate is None:
-                        reply = await client.send(step.request)
+                        reply = await _send(client, step.request, direct)
                     else:
                         async with gate:
-                            reply = await client.send(step.request)
+                            reply = await _send(client, step.request, direct)
                 except httpx.HTTPError as exc:
                     log_exchange(step.request, None, type(exc).__name__)
                     error = exc
                 else:
                     log_exchange(step.request, reply)
-            else:
+            elif isinstance(step, Wait):
                 pending = sleep(step.seconds)
                 if pending is not None and hasattr(pending, "__await__"):
                     await pending
+            elif isinstance(step, OpenStream):
+                try:
+                    reply = await client.send(step.request, stream=True)
+                    if reply.is_success:
+                        stream, lines = reply, reply.aiter_lines()
+                    else:
+                        try:
+                            await reply.aread()
+                        finally:
+                            await reply.aclose()
+                except httpx.HTTPError as exc:
+                    log_exchange(step.request, None, type(exc).__name__)
+                    error = exc
+                else:
+                    log_exchange(step.request, reply)
+            elif lines is not None:  # NextLine
+                try:
+                    with anyio.fail_after(step.timeout):
+                        reply = await anext(lines, None)
+                except TimeoutError:
+                    error = httpx.ReadTimeout("no stream line within the wait")
+                except httpx.HTTPError as exc:
+                    error = exc
     except StopIteration as done:
         return done.value  # type: ignore[no-any-return]
     finally:
+        if stream is not None:
+            await _aclose_lines(lines)
+            await stream.aclose()
         flow.close()

@@ -51,7 +51,8 @@ class PollPolicy:
     Once a few jobs of the backend have completed, the schedule follows their durations: the
     first poll when the quickest ``first_quantile`` of them would be done, then polls
     ``dense_gap`` × the median apart until the ``dense_until`` quantile has passed, then an
-    interval growing by ``growth`` up to ``max_interval``. Before that, the first poll is at
+    interval growing by ``growth`` up to ``max_interval`` and at most ``tail`` × the job's
+    age. Before that, the first poll is at
     ``early`` × ``expected_duration`` (or the backend's typical duration) and the interval
     grows from ``dense_gap`` × that. Every wait is jittered by ±``jitter`` × the short interval
     (at most), and no interval is shorter than ``min_interval``.
@@ -64,6 +65,9 @@ class PollPolicy:
         min_interval: shortest wait between two polls.
         max_interval: longest wait between two polls.
         growth: factor applied to the interval after each late pending answer.
+        tail: a late interval is at most this fraction of the job's age (never below the
+            short interval), so a straggler is seen done within about that share of its
+            duration.
         jitter: jitter of each wait, as a fraction of the short interval.
         expected_duration: prior job duration before any job has completed.
         early: fraction of the expected duration to wait before the first poll (prior).
@@ -72,12 +76,17 @@ class PollPolicy:
         dense_until: the learned-duration quantile until which the short interval is kept.
         rate_limit: at most this many status polls and result fetches per second across
             all jobs of one client (``None``: the backend's default, usually no limit).
+        stream: follow the service's task stream where the backend has one (inference.sh)
+            instead of polling; any failure of the stream falls back to polling.
+        stream_idle: seconds of stream without news (heartbeats only, or nothing) after
+            which the client stops listening and polls (the inference.sh SDK's figure).
     """
 
     timeout: float = 600.0
     min_interval: float = 0.1
     max_interval: float = 5.0
     growth: float = 1.25
+    tail: float = 0.1
     jitter: float = 0.2
     expected_duration: float | None = None
     early: float = 0.85
@@ -85,6 +94,8 @@ class PollPolicy:
     dense_gap: float = 0.1
     dense_until: float = 0.97
     rate_limit: float | None = None
+    stream: bool = True
+    stream_idle: float = 30.0
 
 
 def retry_after(response: httpx.Response, now: float) -> float | None:

@@ -35,8 +35,17 @@ from fibo_prompts.generate._base import (
     check_library_target,
     coerce_wire,
 )
-from fibo_prompts.generate._poll import Flow, adrive, drive, raise_for_job
+from fibo_prompts.generate._poll import (
+    Flow,
+    RequestGate,
+    adrive,
+    cancel_flow,
+    drive,
+    raise_for_job,
+    watch_flow,
+)
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
+from fibo_prompts.generate._transport import AsyncHTTP11Transport, lean_transport_applies
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import JobJournal
 from fibo_prompts.generate.models import Generation, Job
@@ -56,6 +65,62 @@ Resumed = Generation | StructuredPrompt | FiboPromptsError
 
 def _limits(connections: int) -> httpx.Limits:
     return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+
+
+class _StreamSlots:
+    """At most ``limit`` task streams open at once in one client (threads or tasks alike).
+
+    A stream holds a connection for as long as its job runs, so streams are counted apart
+    from the request slots; a job that finds no stream slot free simply polls.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._free = max(0, limit)
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Take a slot if one is free."""
+        with self._lock:
+            if self._free <= 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give(self) -> None:
+        """Return a slot."""
+        with self._lock:
+            self._free += 1
+
+
+def _stream_limit(client: BaseClient, max_streams: int) -> int:
+    """How many task streams the client may open (0 where it polls only)."""
+    return max_streams if client.poll_policy.stream and client.backend.streams else 0
+
+
+def _wait_flow(client: BaseClient, job: Job, *, stream: bool) -> Flow[Job]:
+    """Follow the job's task stream (``stream``) or poll it, until it ends."""
+    return watch_flow(
+        client.backend,
+        job,
+        stream=stream,
+        estimator=client._estimator(job.kind),
+        poll=client.poll_policy,
+        retry=client.retry_policy,
+        rng=client._rng,
+        clock=client._clock,
+        budget=client._budget,
+    )
+
+
+def _cancel_flow(client: BaseClient, job: Job) -> Flow[Job]:
+    return cancel_flow(
+        client.backend,
+        job,
+        poll=client.poll_policy,
+        retry=client.retry_policy,
+        rng=client._rng,
+        clock=client._clock,
+    )
 
 
 def _fast_fail_sniffio() -> None:
@@ -93,6 +158,9 @@ class Client(VariationMethods, BaseClient):
         max_connections: HTTP connections of the client's own pool; the async client also
             keeps at most this many requests in flight, whatever the number of jobs (a
             blocking backend such as ``segmind-v1`` thus renders at most this many at once).
+        max_streams: task streams open at once (inference.sh), each on a connection of its
+            own beside the pool's; jobs beyond it poll. ``PollPolicy(stream=False)`` polls
+            every job.
 
     Raises:
         ConfigurationError: no key for a backend that needs one, or a bad base URL.
@@ -116,6 +184,7 @@ class Client(VariationMethods, BaseClient):
         http_client: httpx.Client | None = None,
         max_image_bytes: int = 50 * 1024 * 1024,
         max_connections: int = 32,
+        max_streams: int = 64,
     ) -> None:
         super().__init__(
             backend,
@@ -131,6 +200,8 @@ class Client(VariationMethods, BaseClient):
             max_image_bytes=max_image_bytes,
         )
         self._sleep = sleep
+        streams = _stream_limit(self, max_streams)
+        self._streams = _StreamSlots(streams)
         transport = getattr(self.backend, "transport", None)
         self._own_http = http_client is None or transport is not None
         if transport is not None:
@@ -138,7 +209,9 @@ class Client(VariationMethods, BaseClient):
         elif http_client is not None:
             self._http = http_client
         else:
-            self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections))
+            self._http = httpx.Client(
+                timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections + streams)
+            )
 
     def submit(self, request: RequestLike) -> Job:
         """Check and send one paid request; record it in the journal; return the job.
@@ -155,10 +228,34 @@ class Client(VariationMethods, BaseClient):
     def poll(self, job: Job) -> Job:
         """Wait until the job is terminal (within the poll deadline) and return it.
 
+        Where the service streams task updates (inference.sh) the job's stream is followed
+        instead, falling back to polling if it breaks.
+
         Raises:
             PollTimeoutError: the deadline passed; the job may still run (resume later).
         """
-        job = drive(self._poll_flow(job), self._http, self._sleep)
+        streamed = not job.state.terminal and self._streams.take()
+        try:
+            job = drive(_wait_flow(self, job, stream=streamed), self._http, self._sleep)
+        finally:
+            if streamed:
+                self._streams.give()
+        self._record(job)
+        return job
+
+    def cancel(self, job: Job) -> Job:
+        """Ask the service to stop a job; record the outcome in the journal; return the job.
+
+        The job comes back ``CANCELLED`` (``status`` keeps the service's word, e.g.
+        ``CANCELLING`` while it stops), or in its own terminal state when it had already
+        ended: a succeeded job can still be collected with :meth:`result`. A job that was
+        already terminal is returned unchanged, without a request.
+
+        Raises:
+            ConfigurationError: the service has no cancel endpoint (Bria, Segmind, the
+                preview); nothing is sent.
+        """
+        job = drive(_cancel_flow(self, job), self._http, self._sleep)
         self._record(job)
         return job
 
@@ -299,6 +396,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         http_client: httpx.AsyncClient | None = None,
         max_image_bytes: int = 50 * 1024 * 1024,
         max_connections: int = 32,
+        max_streams: int = 64,
     ) -> None:
         super().__init__(
             backend,
@@ -320,18 +418,28 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         # socket check each) on every request and response, and scans its queue against
         # them, so its cost per request grows with the number of connections and of queued
         # requests; a small pool behind this gate keeps both short.
-        self._gate = anyio.CapacityLimiter(max(1, max_connections))
+        self._gate = RequestGate(max_connections)
+        #: our own transport of our own client, which the flows may call directly
+        self._direct: AsyncHTTP11Transport | None = None
+        streams = _stream_limit(self, max_streams)
+        self._streams = _StreamSlots(streams)
         transport = getattr(self.backend, "transport", None)
         self._own_http = http_client is None or transport is not None
         if transport is not None:
             self._http = httpx.AsyncClient(transport=transport())
         elif http_client is not None:
             self._http = http_client
+        elif lean_transport_applies():
+            # httpcore's pool cost ~1 ms of CPU per request here (see ._transport)
+            self._direct = AsyncHTTP11Transport(max_connections=max_connections + streams)
+            self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=self._direct)
         else:
-            self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections))
+            self._http = httpx.AsyncClient(
+                timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections + streams)
+            )
 
     async def _adrive(self, flow: Flow[T]) -> T:
-        return await adrive(flow, self._http, self._sleep, gate=self._gate)
+        return await adrive(flow, self._http, self._sleep, gate=self._gate, direct=self._direct)
 
     async def submit(self, request: RequestLike) -> Job:
         """Check and send one paid request; record it in the journal; return the job."""
@@ -341,8 +449,22 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         return job
 
     async def poll(self, job: Job) -> Job:
-        """Wait until the job is terminal (within the poll deadline) and return it."""
-        job = await self._adrive(self._poll_flow(job))
+        """Wait until the job is terminal (within the poll deadline) and return it.
+
+        Follows the job's task stream where the service has one (as :meth:`Client.poll`).
+        """
+        streamed = not job.state.terminal and self._streams.take()
+        try:
+            job = await self._adrive(_wait_flow(self, job, stream=streamed))
+        finally:
+            if streamed:
+                self._streams.give()
+        self._record(job)
+        return job
+
+    async def cancel(self, job: Job) -> Job:
+        """Ask the service to stop a job (as :meth:`Client.cancel`)."""
+        job = await self._adrive(_cancel_flow(self, job))
         self._record(job)
         return job
 

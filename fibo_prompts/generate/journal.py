@@ -167,6 +167,31 @@ class JobJournal:
         ]
         return [e for e in result if not e.finished] if unfinished else result
 
+    def get(self, request_id: str, *, backend: str | None = None) -> JournalEntry | None:
+        """The row of one request id (of ``backend`` when given), or ``None``.
+
+        Raises:
+            ConfigurationError: several backends have a job with this id; give ``backend``.
+        """
+        sql = "SELECT job, base_url, image_path, updated_at FROM jobs WHERE request_id = ?"
+        args: list[Any] = [request_id]
+        if backend is not None:
+            sql += " AND backend = ?"
+            args.append(backend)
+        with self._write() as db:
+            rows = db.execute(sql, args).fetchall()
+        if len(rows) > 1:
+            from fibo_prompts.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"request id {request_id!r} is in the journal for several backends; "
+                "say which one (--backend)"
+            )
+        if not rows:
+            return None
+        job, base, image, updated = rows[0]
+        return JournalEntry(Job.model_validate_json(job), base, image, updated)
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -72,16 +73,62 @@ def test_rate_limits_carry_each_services_signal() -> None:
     assert stats["accepted"] == 3 and stats["counts"]["rate_limited"] == 3
 
 
-def test_inferencesh_stream_and_status(emulator: Emulator) -> None:
-    with httpx.Client(base_url=emulator.url, headers=INF) as http:
-        body = {"app": "bria/generate-lite", "input": {"prompt": "x", "seed": 1}}
-        task = http.post("/apps/run", json=body).json()["data"]
-        with http.stream("GET", f"/tasks/{task['id']}/stream") as r:
-            lines = [json.loads(line) for line in r.iter_lines() if line]
-        assert lines[-1]["status"] == 10
-        assert [t["status"] for t in lines] == sorted(t["status"] for t in lines)
-        got = http.get(f"/tasks/{task['id']}").json()["data"]
-        assert got["output"]["image"]["uri"].endswith(".png")
+def _stream(http: httpx.Client, task_id: str) -> tuple[httpx.Response, list[dict[str, Any]]]:
+    with http.stream("GET", f"/tasks/{task_id}/stream") as r:
+        return r, [json.loads(line) for line in r.iter_lines() if line]
+
+
+def _run(http: httpx.Client) -> str:
+    body = {"app": "bria/generate-lite", "input": {"prompt": "x", "seed": 1}}
+    return str(http.post("/apps/run", json=body).json()["data"]["id"])
+
+
+def test_inferencesh_stream_and_status() -> None:
+    with Emulator(EmulatorConfig(duration_s=1.0, seed=1, image_size=64)) as emu:
+        with httpx.Client(base_url=emu.url, headers=INF) as http:
+            task_id = _run(http)
+            response, lines = _stream(http, task_id)
+            got = http.get(f"/tasks/{task_id}").json()["data"]
+            stats = http.get("/_emulator/stats").json()["jobs"][task_id]
+    assert response.headers["content-type"] == "application/x-ndjson"
+    first, *middle, last = lines
+    # the full task first, each change as a partial update, the full task at the end
+    assert set(first) == {"id", "status", "app", "input", "output", "error", "logs"}
+    assert first["status"] in (2, 7)
+    assert middle and all(set(m) == {"data", "fields"} for m in middle)
+    assert all(m["fields"] == ["status"] for m in middle)
+    statuses = [first["status"], *(m["data"]["status"] for m in middle), last["status"]]
+    assert statuses == sorted(set(statuses)) and statuses[-2:] == [9, 10]
+    assert last["output"] == {"image": {"uri": got["output"]["image"]["uri"]}, "seed": 1}
+    assert got["output"]["image"]["uri"] == f"{emu.url}/_emulator/files/{task_id}.png"
+    assert stats["streams"] == 1 and stats["polls"] == 1
+
+
+def test_inferencesh_stream_heartbeats_and_breaks() -> None:
+    config = EmulatorConfig(duration_s=0.3, stream_heartbeat_s=0.05, image_size=64)
+    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=INF) as http:
+        _, lines = _stream(http, _run(http))
+    beats = [line for line in lines if line == {"type": "heartbeat"}]
+    assert len(beats) >= 2 and lines[-1]["status"] == 10
+    config = EmulatorConfig(duration_s=0.3, faults=Faults(stream_break=1.0), image_size=64)
+    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=INF) as http:
+        _, lines = _stream(http, _run(http))
+        counts = http.get("/_emulator/stats").json()["counts"]
+    assert len(lines) == 1 and lines[0]["status"] == 2  # cut after the first event
+    assert counts["fault.stream_break"] == 1
+
+
+def test_inferencesh_cancel_wakes_the_stream() -> None:
+    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
+        with httpx.Client(base_url=emu.url, headers=INF, timeout=10) as http:
+            task_id = _run(http)
+            with http.stream("GET", f"/tasks/{task_id}/stream") as r:
+                lines = r.iter_lines()
+                assert json.loads(next(lines))["status"] == 2
+                cancelled = http.post(f"/tasks/{task_id}/cancel").json()["data"]
+                rest = [json.loads(line) for line in lines if line]
+    assert cancelled["status"] == 12
+    assert rest == [{**cancelled}]
 
 
 def test_drop_faults_close_without_answer() -> None:

@@ -248,9 +248,11 @@ def test_prior_schedule_before_any_job_is_seen() -> None:
     policy = PollPolicy()
     assert est.first_wait(0.0, policy) == pytest.approx(17.0)  # 85 % of the prior
     assert est.gap(policy) == pytest.approx(2.0)  # a tenth of the prior
-    waits = [est.next_wait(20.0, late, policy)[0] for late in range(20)]
+    waits = [est.next_wait(40.0, late, policy)[0] for late in range(20)]
     assert waits[0] == pytest.approx(2.5) and waits == sorted(waits)
-    assert waits[-1] == policy.max_interval
+    assert waits[-1] == pytest.approx(4.0)  # a tenth of the job's age
+    assert est.next_wait(20.0, 5, policy)[0] == pytest.approx(2.0)  # never below the gap
+    assert est.next_wait(90.0, 50, policy)[0] == policy.max_interval
 
 
 def test_learned_schedule_first_at_quantile_dense_then_growing() -> None:
@@ -264,7 +266,8 @@ def test_learned_schedule_first_at_quantile_dense_then_growing() -> None:
     assert est.next_wait(5.0, 0, policy) == (pytest.approx(0.51), False)  # dense window
     wait, late = est.next_wait(9.8, 0, policy)  # past the 97th percentile: growing
     assert late and wait == pytest.approx(0.51 * 1.25)
-    assert est.next_wait(9.8, 3, policy)[0] == pytest.approx(0.51 * 1.25**4)
+    assert est.next_wait(12.0, 2, policy)[0] == pytest.approx(0.51 * 1.25**3)
+    assert est.next_wait(12.0, 3, policy)[0] == pytest.approx(1.2)  # capped: a tenth of 12 s
     assert est.next_wait(60.0, 50, policy)[0] == policy.max_interval
 
 
@@ -311,9 +314,11 @@ def test_poll_teaches_the_estimator_the_midpoint_of_the_last_interval() -> None:
         wall=lambda: job.submitted_at + script.now,
     )
     done = script.run(flow)
-    assert done.state is JobState.SUCCEEDED and script.waits == pytest.approx([0.85, 0.125])
-    assert est.quantile(0.5) == pytest.approx(0.85 + 0.125 / 2)
-    assert done.completed_at == pytest.approx(job.submitted_at + 0.975)
+    # first poll at 85 % of the prior; then the short interval (the tail cap, a tenth of
+    # 0.85 s, is below it)
+    assert done.state is JobState.SUCCEEDED and script.waits == pytest.approx([0.85, 0.1])
+    assert est.quantile(0.5) == pytest.approx(0.85 + 0.1 / 2)
+    assert done.completed_at == pytest.approx(job.submitted_at + 0.95)
 
 
 def test_backend_reporting_durations_is_not_taught_by_the_flow() -> None:

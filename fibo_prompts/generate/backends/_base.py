@@ -38,6 +38,7 @@ __all__ = ["Backend", "ParameterRanges", "StatusReport"]
 #: A long per-request timeout for the calls that block while the image is made.
 BLOCKING_TIMEOUT: dict[str, float | None] = httpx.Timeout(300.0, connect=10.0).as_dict()
 _MAX_BODY_IN_ERROR = 2000
+_PARSED_URLS = 4096
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,10 @@ class Backend:
     #: default budget of status polls + result fetches per second per client (None: none;
     #: no service documents a limit for its status endpoint, see ``PollPolicy.rate_limit``)
     poll_rate_limit: ClassVar[float | None] = None
+    #: whether the service streams task updates (:meth:`build_stream`)
+    streams: ClassVar[bool] = False
+    #: whether the service can stop a job (:meth:`build_cancel`)
+    cancels: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -152,6 +157,11 @@ class Backend:
             )
         self.base_url = url
         self._origin = (parsed.scheme, parsed.host, parsed.port)
+        # every poll asks "same origin?": a URL starting with the base's own scheme://netloc/
+        # is, without parsing it (anything else is parsed and compared)
+        self._origin_prefix = "/".join(url.split("/", 3)[:3]) + "/"
+        # a job's status URL is requested again and again: parse each URL once
+        self._parsed: dict[str, httpx.URL] = {}
 
     # ------------------------------------------------------------------ keys, URLs, headers
 
@@ -185,7 +195,12 @@ class Backend:
 
     def same_origin(self, url: str) -> bool:
         """Whether ``url`` is on the configured host (only then does the key go along)."""
-        parsed = httpx.URL(url)
+        if url.startswith(self._origin_prefix):
+            return True
+        try:
+            parsed = httpx.URL(url)
+        except httpx.InvalidURL:
+            return False
         return (parsed.scheme, parsed.host, parsed.port) == self._origin
 
     def request(
@@ -195,18 +210,24 @@ class Backend:
         *,
         body: Any = None,
         extensions: dict[str, Any] | None = None,
+        accept: str = "application/json",
     ) -> httpx.Request:
         """A request to the service; the key is attached only for the configured host."""
         url = self.url(path_or_url)
-        headers = {"accept": "application/json", "user-agent": "fibo-prompts"}
+        headers = {"accept": accept, "user-agent": "fibo-prompts"}
         if self.same_origin(url):
             headers.update(self.auth_headers())
         content = None
         if body is not None:
             content = json.dumps(body, ensure_ascii=False).encode("utf-8")
             headers["content-type"] = "application/json"
+        parsed = self._parsed.get(url)
+        if parsed is None:
+            if len(self._parsed) >= _PARSED_URLS:
+                self._parsed.clear()
+            parsed = self._parsed[url] = httpx.URL(url)
         return httpx.Request(
-            method, url, headers=headers, content=content, extensions=extensions or {}
+            method, parsed, headers=headers, content=content, extensions=extensions or {}
         )
 
     def __repr__(self) -> str:
@@ -303,6 +324,35 @@ class Backend:
         """The job updated from its result response."""
         del response
         return job
+
+    def build_stream(self, job: Job) -> httpx.Request | None:
+        """The GET of a job's update stream, or ``None`` where the service has none."""
+        del job
+        return None
+
+    def parse_stream_line(self, line: str, job: Job) -> StatusReport | None:
+        """One line of the update stream: a status report, or ``None`` for a line that says
+        nothing about the status (a heartbeat). Raises :class:`ResponseFormatError` for a line
+        that cannot be read, or a terminal event too incomplete to act on; the flow then
+        polls instead."""
+        del line, job
+        return None
+
+    def build_cancel(self, job: Job) -> httpx.Request:
+        """The request that stops a job.
+
+        Raises:
+            ConfigurationError: the service has no cancel endpoint (the default).
+        """
+        raise ConfigurationError(
+            f"{self.name}: the service has no cancel endpoint "
+            f"(request {job.request_id}); the job runs to its end and may be billed. "
+            "Backends that can cancel: inferencesh"
+        )
+
+    def parse_cancel(self, response: httpx.Response, job: Job) -> StatusReport:
+        """A cancel response normalised (by default read like a status response)."""
+        return self.parse_status(response, job)
 
     def request_id_of(self, response: httpx.Response) -> str | None:
         """The request id in a response (header or body), if any."""

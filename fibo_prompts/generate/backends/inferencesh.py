@@ -1,9 +1,15 @@
-"""inference.sh: ``POST /apps/run`` with the app ``bria/generate-lite``, then ``GET /tasks/{id}``.
+"""inference.sh: ``POST /apps/run`` with the app ``bria/generate-lite``, then the task's update
+stream ``GET /tasks/{id}/stream`` (falling back to polling ``GET /tasks/{id}``).
 
 Responses are wrapped in ``{"data": ..., "messages": [...]}``; errors are problem+json. Task
 statuses are integers (SDK 0.36.0): 0-9 pending (**9 is UPLOADING, not done**), 10 COMPLETED,
 11 FAILED, 12 CANCELLED, 13 REJECTED; lowercase names are accepted too. The key travels as
 ``Authorization: Bearer``.
+
+The stream is NDJSON (``Accept: application/x-ndjson``, ``reference/hosted-apis.md`` §4.1):
+each line a full task object, ``{"type": "heartbeat"}``, a partial update ``{"data": {...},
+"fields": [...]}`` or another event; lines in SSE form (``data: {...}``) are read too. A task
+is stopped with ``POST /tasks/{id}/cancel``.
 
 The app's input field names are not verified (``reference/hosted-apis.md`` §4.2), so the
 mapping from our request fields to the app's inputs is a table, :data:`DEFAULT_INPUT_MAP`,
@@ -28,6 +34,7 @@ string, a ``{"uri"|"url": ...}`` object, or a list of either).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -120,6 +127,8 @@ class InferenceShBackend(Backend):
         webhook=True,
     )
     expected_duration = 8.0
+    streams = True
+    cancels = True
 
     def __init__(
         self,
@@ -206,7 +215,57 @@ class InferenceShBackend(Backend):
             return StatusReport(JobState.EXPIRED, "NOT_FOUND", self.error_message(response))
         if not response.is_success:
             raise self.error_for(response, request_id=job.request_id)
-        task = self._task(response, job.request_id)
+        return self._report(self._task(response, job.request_id), job)
+
+    def build_stream(self, job: Job) -> httpx.Request:
+        """``GET /tasks/{id}/stream`` (NDJSON)."""
+        base = job.status_url or f"/tasks/{job.request_id}"
+        return self.request("GET", f"{base}/stream", accept="application/x-ndjson")
+
+    def parse_stream_line(self, line: str, job: Job) -> StatusReport | None:
+        """A full task, a partial ``{"data", "fields"}`` update or an event; heartbeats and
+        events without a status are ``None``."""
+        text = line.strip()
+        if not text or text.startswith((":", "event:", "id:", "retry:")):
+            return None
+        if text.startswith("data:"):
+            text = text[5:].strip()
+        try:
+            event = json.loads(text)
+        except ValueError as exc:
+            raise ResponseFormatError(
+                f"unreadable stream line {text[:60]!r}",
+                backend=self.name,
+                request_id=job.request_id,
+            ) from exc
+        if not isinstance(event, dict) or event.get("type") == "heartbeat":
+            return None
+        inner = event.get("data")
+        task = inner if isinstance(inner, dict) else event
+        if "status" not in task:
+            return None
+        return self._report(task, job)
+
+    def build_cancel(self, job: Job) -> httpx.Request:
+        """``POST /tasks/{id}/cancel``."""
+        base = job.status_url or f"/tasks/{job.request_id}"
+        return self.request("POST", f"{base}/cancel")
+
+    def parse_cancel(self, response: httpx.Response, job: Job) -> StatusReport:
+        """The task after the cancel; an answer without one means "cancel requested"."""
+        if response.status_code == 404:
+            return StatusReport(JobState.EXPIRED, "NOT_FOUND", self.error_message(response))
+        if not response.is_success:
+            raise self.error_for(response, request_id=job.request_id)
+        try:
+            task = self._task(response, job.request_id)
+        except ResponseFormatError:
+            return StatusReport(JobState.PENDING, "CANCELLING")
+        if "status" not in task:
+            return StatusReport(JobState.PENDING, "CANCELLING")
+        return self._report(task, job)
+
+    def _report(self, task: dict[str, Any], job: Job) -> StatusReport:
         raw = task.get("status")
         number: int | None
         if isinstance(raw, int) and raw in TASK_STATUSES:

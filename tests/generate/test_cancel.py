@@ -1,0 +1,202 @@
+"""Cancelling jobs: inference.sh through the emulator, the other services refusing clearly,
+the journal, and ``fibo jobs cancel``."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from fibo_prompts.cli._generate import register
+from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.errors import ConfigurationError, GenerationFailedError
+from fibo_prompts.generate import (
+    GenerationRequest,
+    Job,
+    JobJournal,
+    JobState,
+    PollPolicy,
+    RetryPolicy,
+)
+from fibo_prompts.generate._poll import Send, Wait, cancel_flow, raise_for_job
+from fibo_prompts.generate.backends import get
+
+REQ = GenerationRequest(text="a slow pear", seed=5)
+
+
+def stats(emu: Emulator) -> dict[str, Any]:
+    return httpx.get(f"{emu.url}/_emulator/stats").json()  # type: ignore[no-any-return]
+
+
+def requests_since(emu: Emulator, before: int) -> int:
+    """Requests the emulator got since ``before``, not counting this look at its stats."""
+    return int(stats(emu)["counts"]["requests"]) - before - 1
+
+
+@pytest.mark.anyio
+async def test_cancel_stops_an_inferencesh_job(make_client: Any, tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite3"
+    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
+        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=journal)
+        job = await client.submit(REQ)
+        cancelled = await client.cancel(job)
+        # the original job object, polled, now ends cancelled on the service too
+        polled = await client.poll(job)
+        counts = stats(emu)["jobs"][job.request_id]
+    assert (cancelled.state, cancelled.status, cancelled.error) == (
+        JobState.CANCELLED,
+        "CANCELLED",
+        "cancelled",
+    )
+    assert cancelled.completed_at is not None
+    assert polled.state is JobState.CANCELLED
+    assert counts["cancels"] == 1 and counts["outcome"] == "cancelled"
+    with JobJournal(journal) as store:
+        [entry] = store.entries()
+        assert entry.job.state is JobState.CANCELLED and entry.finished
+        assert store.entries(unfinished=True) == []
+    with pytest.raises(GenerationFailedError) as info:
+        raise_for_job(get("inferencesh")(api_key="k"), polled)
+    assert str(info.value) == (
+        f"inferencesh request {job.request_id}: cancelled: the job was cancelled (by cancel() "
+        "or on the service), so there is nothing to collect; submit again to get an image"
+    )
+
+
+@pytest.mark.anyio
+async def test_cancel_after_the_end_keeps_the_result(make_client: Any) -> None:
+    with Emulator(EmulatorConfig(duration_s=0.0, image_size=64)) as emu:
+        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
+        job = await client.submit(REQ)
+        done = await client.cancel(job)  # the service had finished: nothing to stop
+        gen = await client.result(done)
+    assert done.state is JobState.SUCCEEDED and gen.image_path.is_file()
+
+
+@pytest.mark.anyio
+async def test_terminal_job_is_returned_without_a_request(make_client: Any) -> None:
+    with Emulator(EmulatorConfig(duration_s=0.0, image_size=64)) as emu:
+        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
+        job = await client.poll(await client.submit(REQ))
+        before = stats(emu)["counts"]["requests"]
+        assert await client.cancel(job) == job
+        assert requests_since(emu, before) == 0
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("backend", ["bria", "segmind", "preview"])
+async def test_services_without_cancel_say_so_and_send_nothing(
+    backend: str, make_client: Any
+) -> None:
+    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
+        client = make_client(backend, api_key="k", base_url=emu.url, journal=False)
+        job = await client.submit(REQ)
+        before = stats(emu)["counts"]["requests"]
+        with pytest.raises(ConfigurationError) as info:
+            await client.cancel(job)
+        assert requests_since(emu, before) == 0
+    assert str(info.value) == (
+        f"{backend}: the service has no cancel endpoint (request {job.request_id}); the job "
+        "runs to its end and may be billed. Backends that can cancel: inferencesh"
+    )
+
+
+def _cancel(replies: list[httpx.Response]) -> tuple[Job, list[httpx.Request]]:
+    backend = get("inferencesh")(api_key="k", base_url="http://svc.test")
+    job = Job(backend="inferencesh", request_id="t1", submitted_at=0.0)
+    flow = cancel_flow(
+        backend,
+        job,
+        poll=PollPolicy(),
+        retry=RetryPolicy(),
+        rng=random.Random(0),
+        clock=lambda: 0.0,
+        wall=lambda: 100.0,
+    )
+    sent: list[httpx.Request] = []
+    reply: Any = None
+    try:
+        while True:
+            step = flow.send(reply)
+            reply = None
+            if isinstance(step, Send):
+                sent.append(step.request)
+                reply = replies.pop(0)
+            else:
+                assert isinstance(step, Wait)
+    except StopIteration as done:
+        return done.value, sent
+
+
+def test_cancel_still_stopping_is_recorded_cancelled() -> None:
+    job, sent = _cancel([httpx.Response(200, json={"data": {"id": "t1", "status": 8}})])
+    assert (job.state, job.status, job.error, job.completed_at) == (
+        JobState.CANCELLED,
+        "CANCELLING",
+        "cancel requested; the service reported CANCELLING",
+        100.0,
+    )
+    [request] = sent
+    assert (request.method, str(request.url)) == ("POST", "http://svc.test/tasks/t1/cancel")
+
+
+def test_cancel_answer_without_a_task_means_requested() -> None:
+    job, _ = _cancel([httpx.Response(204)])
+    assert (job.state, job.status) == (JobState.CANCELLED, "CANCELLING")
+
+
+def test_cancel_is_retried_like_a_get() -> None:
+    job, sent = _cancel(
+        [httpx.Response(503), httpx.Response(200, json={"data": {"id": "t1", "status": 12}})]
+    )
+    assert job.state is JobState.CANCELLED and len(sent) == 2
+
+
+# ------------------------------------------------------------------ fibo jobs cancel
+
+
+@pytest.fixture
+def app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def test_cli_cancel(app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fibo_prompts.generate import Client
+
+    monkeypatch.setenv("INFERENCE_API_KEY", "k")
+    journal = tmp_path / "j.sqlite3"
+    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
+        with Client("inferencesh", base_url=emu.url, journal=journal) as client:
+            job = client.submit(REQ)
+        args = ["jobs", "cancel", job.request_id, "--journal", str(journal)]
+        first = CliRunner().invoke(app, args)
+        again = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert first.output == f"inferencesh\t{job.request_id}\tcancelled (service status CANCELLED)\n"
+    assert again.output == f"inferencesh\t{job.request_id}\talready cancelled: nothing to cancel\n"
+    listing = CliRunner().invoke(app, ["jobs", "list", "--journal", str(journal)])
+    assert listing.output == f"inferencesh\t{job.request_id}\tcancelled\t-\n"
+
+
+def test_cli_cancel_refusals(app: typer.Typer, tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite3"
+    unknown = CliRunner().invoke(app, ["jobs", "cancel", "nope", "--journal", str(journal)])
+    assert unknown.exit_code == 1
+    assert unknown.output == f"error: nope: no such job in {journal} (see fibo jobs list)\n"
+    with JobJournal(journal) as store:
+        job = Job(backend="bria", request_id="b1", submitted_at=0.0)
+        store.record(job, base_url="https://engine.prod.bria-api.com")
+    # no key needed to learn that Bria cannot cancel
+    bria = CliRunner().invoke(app, ["jobs", "cancel", "b1", "--journal", str(journal)])
+    assert bria.exit_code == 1
+    assert bria.output == (
+        "error: bria: the service has no cancel endpoint (request b1); the job runs to its end "
+        "and may be billed. Backends that can cancel: inferencesh\n"
+    )
