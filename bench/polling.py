@@ -169,14 +169,20 @@ def main() -> int:
             f"{median(1, 'cpu_ms'):.2f} ms (ratio {cpu_ratio:.2f}), our wall - longest "
             f"{over:+.2f} s"
         )
+    same = (args.sdk_jobs or args.jobs) == args.jobs
     checks = {
         "polls/job <= half the SDK's": median(0, "polls") <= median(1, "polls") / 2,
-        "median lag <= the SDK's": median(0, "lag50") <= median(1, "lag50"),
+        # detection lag grows with the number of jobs in flight on this machine: compared
+        # only on the same jobs
+        "median lag <= the SDK's": median(0, "lag50") <= median(1, "lag50") if same else None,
         "CPU/job <= half the SDK's": cpu_ratio <= 0.5,
         f"{args.jobs} jobs within longest + 2 s": over <= 2.0,
     }
     for name, met in checks.items():
-        print(f"  {'met    ' if met else 'NOT MET'}  {name}")
+        verdict = "not judged (different job counts)" if met is None else ""
+        print(
+            f"  {'met    ' if met else 'NOT MET' if met is False else '-      '}  {name} {verdict}"
+        )
     return 0
 
 

@@ -27,6 +27,7 @@ from fibo_prompts.generate.backends.diffusers import DiffusersBackend, PromptTru
 from fibo_prompts.generate.client import AsyncClient, Client
 from fibo_prompts.generate.journal import JobJournal, JournalEntry
 from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
+from fibo_prompts.generate.webhooks import verify_webhook
 
 __all__ = [
     "PREVIEW_SIZE",
@@ -55,4 +56,5 @@ __all__ = [
     "register",
     "render_layout",
     "render_layout_bytes",
+    "verify_webhook",
 ]

@@ -9,6 +9,7 @@ credentials (signed URLs carry tokens there).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -24,7 +25,9 @@ FORMAT_VERSION: Final = 1
 _TOP_LEVEL: Final = ("steps", "guidance", "aspect_ratio", "negative_prompt")
 
 
+@functools.cache
 def _tool() -> str:
+    # looked up once: importlib.metadata costs about 1 ms, on every generation otherwise
     from importlib.metadata import PackageNotFoundError, version
 
     try:
