@@ -44,7 +44,6 @@ from fibo_prompts.provenance import (
     build_record,
     embed_provenance,
     sidecar_path,
-    strip_provenance,
 )
 
 if TYPE_CHECKING:
@@ -253,6 +252,7 @@ class BaseClient:
             total_s=None if self.backend.preview else total,
         )
         seed = job.seed if job.seed is not None else 0
+        prompt_hash, summary = _prompt_facts(job.wire)
         record = build_record(
             backend=self.backend.name,
             model=self._model_name(),
@@ -262,7 +262,7 @@ class BaseClient:
             parameters=params,
             text=text,
             wire=job.wire,
-            content_hash=_content_hash(job.wire),
+            content_hash=prompt_hash,
             width=fetched.width,
             height=fetched.height,
             media_type=media_type,
@@ -271,7 +271,9 @@ class BaseClient:
             completed_at=job.completed_at,
             received_sha256=content_hash(content),
         )
-        path, digest = self._store_with_provenance(content, media_type, record, job.wire, text)
+        path, digest = self._store_with_provenance(
+            content, media_type, record, job.wire, summary or text
+        )
         self._record(job, image_path=str(path))
         self._learn(job)
         return Generation(
@@ -299,7 +301,7 @@ class BaseClient:
         media_type: str,
         record: Mapping[str, Any],
         wire: str | None,
-        text: str | None,
+        summary: str | None,
         returned: str | None = None,
     ) -> tuple[Path, str]:
         embedded, sidecar = embed_provenance(
@@ -307,7 +309,7 @@ class BaseClient:
             record=record,
             wire=wire,
             returned_prompt=returned,
-            summary=_summary(wire) or text,
+            summary=summary,
         )
         path, digest = self._store_image(embedded, media_type)
         if sidecar is not None:
@@ -327,13 +329,13 @@ class BaseClient:
         record = dict(generation.record)
         wire_hash = hashlib.sha256(generation.wire.encode("utf-8")).hexdigest()
         record["library"] = {"name": name, "version": f"sha256:{wire_hash}"}
-        content = strip_provenance(generation.read_bytes())
+        # embed_provenance replaces the earlier chunks: the image bytes are read as stored
         path, digest = self._store_with_provenance(
-            content,
+            generation.read_bytes(),
             generation.media_type,
             record,
             generation.wire,
-            generation.text,
+            _prompt_facts(generation.wire)[1] or generation.text,
             generation.returned_prompt,
         )
         updated = generation.model_copy(
@@ -385,24 +387,17 @@ def check_library_target(request: RequestLike, library: Library | None, name: st
         )
 
 
-def _content_hash(wire: str | None) -> str | None:
+def _prompt_facts(wire: str | None) -> tuple[str | None, str | None]:
+    """The prompt's content hash and its short description (the first line of the A1111
+    ``parameters`` text), from one parse; ``None`` where the wire cannot be read."""
     if wire is None:
-        return None
+        return None, None
     try:
-        return StructuredPrompt.parse(wire, lenient=True).content_hash()
+        prompt = StructuredPrompt.parse(wire, lenient=True)
     except FiboPromptsError:  # a service may return a prompt we cannot parse; still record
-        return None
-
-
-def _summary(wire: str | None) -> str | None:
-    """The prompt's short description: the first line of the A1111 ``parameters`` text."""
-    if wire is None:
-        return None
-    try:
-        value = StructuredPrompt.parse(wire, lenient=True).to_dict().get("short_description")
-    except FiboPromptsError:
-        return None
-    return value if isinstance(value, str) else None
+        return None, None
+    summary = prompt.to_dict().get("short_description")
+    return prompt.content_hash(), summary if isinstance(summary, str) else None
 
 
 def write_text_atomic(path: Path, text: str) -> None:

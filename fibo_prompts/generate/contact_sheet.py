@@ -132,9 +132,9 @@ def render_contact_sheet(
             draw.rectangle((x, y, x + thumb - 1, y + thumb - 1), fill=_FAILED)
             draw.text((x + 8, y + 8), "FAILED", fill=_TEXT, font=_font(14))
         lines = _wrap(cell.lines, thumb)
+        labelled = len(lines)
         if cell.error:
             lines.append(textwrap.shorten(cell.error, max(8, thumb // 7), placeholder="…"))
-        labelled = len(_wrap(cell.lines, thumb))
         for n, line in enumerate(lines):
             colour = _TEXT if n < labelled else (255, 140, 140)
             draw.text((x, y + thumb + 4 + n * _LINE), line, fill=colour, font=_font(12))

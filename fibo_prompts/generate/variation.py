@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
@@ -530,14 +530,14 @@ def _assemble(
     cells: list[VariationCell] = []
     for cell, outcome in zip(plan.cells, outcomes, strict=True):
         if isinstance(outcome, FiboPromptsError):
-            cells.append(_replace(cell, error=outcome))
+            cells.append(replace(cell, error=outcome))
             continue
         try:
             outcome = host._record_in_library(outcome, options.library, options.name)
         except FiboPromptsError as exc:  # the image is stored: keep it, report the error
-            cells.append(_replace(cell, generation=outcome, error=exc))
+            cells.append(replace(cell, generation=outcome, error=exc))
             continue
-        cells.append(_replace(cell, generation=outcome))
+        cells.append(replace(cell, generation=outcome))
     run = VariationRun(
         kind=plan.kind,
         base=plan.base,
@@ -551,12 +551,6 @@ def _assemble(
     if options.out_dir is not None:
         run = write_run(run, Path(options.out_dir), contact_sheet=options.contact_sheet)
     return run
-
-
-def _replace(cell: VariationCell, **changes: Any) -> VariationCell:
-    from dataclasses import replace
-
-    return replace(cell, **changes)
 
 
 def write_run(run: VariationRun, out_dir: Path, *, contact_sheet: bool = True) -> VariationRun:
@@ -585,15 +579,13 @@ def write_run(run: VariationRun, out_dir: Path, *, contact_sheet: bool = True) -
             side = sidecar_path(gen.image_path)
             if side.is_file():
                 shutil.copyfile(side, sidecar_path(target))
-            cells.append(_replace(cell, image_path=target))
+            cells.append(replace(cell, image_path=target))
     except OSError as exc:
         where = getattr(exc, "filename", None) or str(out_dir)
         raise FileAccessError(
             f"{where}: cannot write the run's images ({exc.strerror})", path=str(where)
         ) from exc
     sheet = out_dir / "contact_sheet.png" if contact_sheet else None
-    from dataclasses import replace
-
     run = replace(run, cells=tuple(cells), out_dir=out_dir, contact_sheet=sheet)
     if sheet is not None:
         try:
