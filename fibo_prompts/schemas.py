@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from fibo_prompts._files import write_file
 from fibo_prompts.errors import FileAccessError
 
 __all__ = ["export_schemas", "schema_files"]
@@ -33,12 +34,10 @@ def export_schemas(directory: str | Path) -> list[Path]:
     written: list[Path] = []
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        for name, text in schema_files().items():
-            path = folder / name
-            path.write_text(text(), encoding="utf-8")
-            written.append(path)
     except OSError as exc:
         raise FileAccessError(
             f"{folder}: cannot write schemas ({exc.strerror})", path=str(folder)
         ) from None
+    for name, text in schema_files().items():
+        written.append(write_file(folder / name, text(), what="schema"))
     return written

@@ -177,7 +177,9 @@ def render(
             if base is not None:
                 fail(f"{loaded.name} is a {loaded.kind} template: --base is for edit templates", 2)
             result = loaded.render(kit, variables)
-        write_output(result.wire, file=STDIN, output=output, in_place=False)
+        write_output(
+            result.wire, file=STDIN, output=output, in_place=False, max_bytes=max_bytes
+        )
 
 
 def _read_vars(path: Path) -> dict[str, Any]:
@@ -319,7 +321,9 @@ def brand_apply(
             typer.echo(f"filled: {change.path}", err=True)
         if not changes:
             typer.echo("nothing to fill", err=True)
-        write_output(result.wire, file=file, output=output, in_place=in_place)
+        write_output(
+            result.wire, file=file, output=output, in_place=in_place, max_bytes=max_bytes
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -71,39 +69,41 @@ def load(file: str, *, lenient: bool, max_bytes: int) -> StructuredPrompt:
     return StructuredPrompt.parse(raw, lenient=lenient, max_bytes=max_bytes, source_name=name)
 
 
-def write_output(text: str, *, file: str, output: Path | None, in_place: bool) -> None:
-    """Write to ``-o``, over the input file (``--in-place``), or to stdout."""
-    from fibo_prompts.errors import FileAccessError
+def write_output(
+    text: str,
+    *,
+    file: str,
+    output: Path | None,
+    in_place: bool,
+    max_bytes: int | None = None,
+    what: str = "prompt",
+) -> None:
+    """Write to ``-o`` (``-o -`` is stdout), over the input file (``--in-place``), or to
+    stdout, through :func:`fibo_prompts._files.write_file` (devices and FIFOs written
+    through, symlinks edited at their target, new files honouring the umask).
+
+    ``max_bytes`` is the command's ``--max-bytes``: a result the command would refuse to read
+    back is refused here too, before anything is written.
+    """
+    from fibo_prompts._files import write_file
 
     if in_place and output is not None:
         fail("use either --in-place or -o/--output, not both", code=2)
     if in_place and file == STDIN:
         fail("--in-place needs a file, not stdin", code=2)
     target = Path(file) if in_place else output
-    if target is None:
+    to_stdout = target is None or str(target) == STDIN
+    if max_bytes is not None:
+        size = len(text.encode("utf-8"))
+        if size > max_bytes:
+            where = "<stdout>" if to_stdout else str(target)
+            fail(
+                f"{where}: the result is {size:,} bytes, over the {max_bytes:,}-byte limit; "
+                "nothing was written (raise --max-bytes to write it)"
+            )
+    if to_stdout or target is None:
         sys.stdout.write(text)
         if not text.endswith("\n"):
             sys.stdout.write("\n")
         return
-    try:
-        _atomic_write(target, text)
-    except OSError as exc:
-        raise FileAccessError(
-            f"{target}: cannot write ({exc.strerror})", path=str(target)
-        ) from None
-
-
-def _atomic_write(target: Path, text: str) -> None:
-    # write beside the target and rename, so a failure never leaves a half-written prompt
-    directory = target.parent if str(target.parent) else Path(".")
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        if target.exists():
-            os.chmod(temp, target.stat().st_mode & 0o777)
-        os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
+    write_file(target, text, what=what)

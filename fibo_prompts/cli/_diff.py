@@ -131,7 +131,7 @@ def diff_command(
             ignore_whitespace=ignore_whitespace,
         )
         text = _render(result, output_format, color)
-        write_output(text, file=b, output=output, in_place=False)
+        write_output(text, file=b, output=output, in_place=False, what="diff")
     except FiboPromptsError as exc:
         fail(str(exc), code=2)
     raise typer.Exit(1 if result.changes else 0)
@@ -163,7 +163,9 @@ def apply_command(
     with user_errors():
         prompt = load(base, lenient=lenient, max_bytes=max_bytes)
         result = apply(prompt, _read_patch(patch, max_bytes))
-        write_output(result.wire, file=base, output=output, in_place=False)
+        write_output(
+            result.wire, file=base, output=output, in_place=False, max_bytes=max_bytes
+        )
 
 
 def revert_command(
@@ -185,7 +187,9 @@ def revert_command(
     with user_errors():
         prompt = load(target, lenient=lenient, max_bytes=max_bytes)
         result = revert(prompt, _read_patch(patch, max_bytes))
-        write_output(result.wire, file=target, output=output, in_place=False)
+        write_output(
+            result.wire, file=target, output=output, in_place=False, max_bytes=max_bytes
+        )
 
 
 def carry_command(
@@ -209,7 +213,9 @@ def carry_command(
         sibling = load(onto, lenient=lenient, max_bytes=max_bytes)
         refinement = diff(old, new, ignore_nulls=ignore_nulls, ignore_scores=ignore_scores)
         result = carry(refinement, sibling)
-        write_output(result.wire, file=onto, output=output, in_place=False)
+        write_output(
+            result.wire, file=onto, output=output, in_place=False, max_bytes=max_bytes
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -5,7 +5,6 @@ commands), so ``fibo --help`` stays fast.
 """
 
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -100,10 +99,9 @@ def generate(
         ) as client:
             generation = _run(client, request, err)
         target = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
-        try:
-            shutil.copyfile(generation.image_path, target)
-        except OSError as exc:
-            fail(f"{target}: cannot write the image ({exc.strerror})")
+        from fibo_prompts._files import copy_file
+
+        copy_file(generation.image_path, target, what="image")
     kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
     typer.echo(
         f"{kind} written to {target} (backend {generation.backend}, seed {generation.seed}, "

@@ -218,7 +218,9 @@ def set_(
     with user_errors():
         prompt = load(file, lenient=lenient, max_bytes=max_bytes)
         edited = prompt.set(path, parsed)
-        write_output(edited.wire, file=file, output=output, in_place=in_place)
+        write_output(
+            edited.wire, file=file, output=output, in_place=in_place, max_bytes=max_bytes
+        )
 
 
 def fmt(
@@ -236,7 +238,8 @@ def fmt(
     reads, so the same seed may give a different image."""
     with user_errors():
         prompt = load(file, lenient=lenient, max_bytes=max_bytes)
-        write_output(prompt.to_json(style.value), file=file, output=output, in_place=in_place)
+        text = prompt.to_json(style.value)
+        write_output(text, file=file, output=output, in_place=in_place, max_bytes=max_bytes)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,6 @@ provenance), ``contact_sheet.png`` and ``run.json`` into one folder and print wh
 """
 
 import json
-import shutil
 import sys
 import time
 from contextlib import ExitStack
@@ -346,15 +345,13 @@ def grid(
 
 
 def _copy_image(generation: "Generation", target: Path) -> None:
+    from fibo_prompts._files import copy_file
     from fibo_prompts.provenance import sidecar_path
 
-    try:
-        shutil.copyfile(generation.image_path, target)
-        side = sidecar_path(generation.image_path)
-        if side.is_file():
-            shutil.copyfile(side, sidecar_path(target))
-    except OSError as exc:
-        fail(f"{target}: cannot write the image ({exc.strerror})")
+    copy_file(generation.image_path, target, what="image")
+    side = sidecar_path(generation.image_path)
+    if side.is_file():
+        copy_file(side, sidecar_path(target), what="provenance sidecar")
 
 
 def _is_image(path: str) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import random
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from fibo_prompts._files import write_file
 from fibo_prompts.errors import (
     ConfigurationError,
     FiboPromptsError,
-    FileAccessError,
     JobExpiredError,
 )
 from fibo_prompts.generate import backends as registry
@@ -401,15 +400,9 @@ def _prompt_facts(wire: str | None) -> tuple[str | None, str | None]:
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    """Write a small text file via a temporary file and a rename (never half-written)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except OSError as exc:
-        raise FileAccessError(f"{path}: cannot write ({exc.strerror})", path=str(path)) from exc
+    """Write a small text file (a sidecar, run.json) complete or not at all, through
+    :func:`fibo_prompts._files.write_file`."""
+    write_file(path, text, what="file", parents=True)
 
 
 def store_image(image_dir: Path, content: bytes, media_type: str) -> tuple[Path, str]:
@@ -418,14 +411,5 @@ def store_image(image_dir: Path, content: bytes, media_type: str) -> tuple[Path,
     target = image_dir / digest[:2] / (digest + _EXTENSIONS.get(media_type, ".img"))
     if target.exists():
         return target, digest
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-        os.replace(temp, target)
-    except OSError as exc:
-        raise FileAccessError(
-            f"{target}: cannot save the image ({exc.strerror})", path=str(target)
-        ) from exc
+    write_file(target, content, what="image", parents=True)
     return target, digest

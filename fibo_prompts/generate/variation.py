@@ -560,41 +560,34 @@ def write_run(run: VariationRun, out_dir: Path, *, contact_sheet: bool = True) -
     Raises:
         FileAccessError: the folder or a file cannot be written.
     """
-    import shutil
-
+    from fibo_prompts._files import copy_file, write_file
     from fibo_prompts.errors import FileAccessError
-    from fibo_prompts.generate._base import write_text_atomic
     from fibo_prompts.provenance import sidecar_path
 
     cells: list[VariationCell] = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        for cell in run.cells:
-            gen = cell.generation
-            if gen is None:
-                cells.append(cell)
-                continue
-            target = out_dir / f"{cell.index + 1:02d}_{_slug(cell.values)}{gen.image_path.suffix}"
-            shutil.copyfile(gen.image_path, target)
-            side = sidecar_path(gen.image_path)
-            if side.is_file():
-                shutil.copyfile(side, sidecar_path(target))
-            cells.append(replace(cell, image_path=target))
     except OSError as exc:
-        where = getattr(exc, "filename", None) or str(out_dir)
         raise FileAccessError(
-            f"{where}: cannot write the run's images ({exc.strerror})", path=str(where)
-        ) from exc
+            f"{out_dir}: cannot create the run's folder ({exc.strerror})", path=str(out_dir)
+        ) from None
+    for cell in run.cells:
+        gen = cell.generation
+        if gen is None:
+            cells.append(cell)
+            continue
+        target = out_dir / f"{cell.index + 1:02d}_{_slug(cell.values)}{gen.image_path.suffix}"
+        copy_file(gen.image_path, target, what="image")
+        side = sidecar_path(gen.image_path)
+        if side.is_file():
+            copy_file(side, sidecar_path(target), what="provenance sidecar")
+        cells.append(replace(cell, image_path=target))
     sheet = out_dir / "contact_sheet.png" if contact_sheet else None
     run = replace(run, cells=tuple(cells), out_dir=out_dir, contact_sheet=sheet)
     if sheet is not None:
-        try:
-            sheet.write_bytes(run.contact_sheet_png())
-        except OSError as exc:
-            raise FileAccessError(
-                f"{sheet}: cannot write the contact sheet ({exc.strerror})", path=str(sheet)
-            ) from exc
-    write_text_atomic(out_dir / "run.json", json.dumps(run.manifest(), indent=2) + "\n")
+        write_file(sheet, run.contact_sheet_png(), what="contact sheet")
+    manifest = json.dumps(run.manifest(), indent=2) + "\n"
+    write_file(out_dir / "run.json", manifest, what="run manifest")
     return run
 
 

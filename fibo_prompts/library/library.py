@@ -1291,23 +1291,7 @@ def _epoch_text(value: Any) -> str | None:
 
 
 def _atomic_write_bytes(target: Path, data: bytes) -> None:
-    import contextlib
-    import tempfile
+    """Store an image file (complete or not at all; umask-honouring mode)."""
+    from fibo_prompts._files import write_file
 
-    from fibo_prompts.errors import FileAccessError
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
-            os.replace(temp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
-            raise
-    except OSError as exc:
-        raise FileAccessError(
-            f"{target}: cannot store the image ({exc.strerror})", path=str(target)
-        ) from None
+    write_file(target, data, what="image", parents=True)
