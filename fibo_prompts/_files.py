@@ -16,6 +16,10 @@ What :func:`write_file` does depends on what is already at the path:
 
 A hard-linked file is replaced like any regular file, so its other names keep the old
 content (as with ``sed -i``).
+
+:func:`write_tree` writes a folder of files (a library export) the same careful way: the whole
+tree is made first in a fresh folder, then renamed into place (a new folder) or moved file by
+file into an existing one, never through a symlink inside it.
 """
 
 from __future__ import annotations
@@ -26,13 +30,13 @@ import re
 import secrets
 import shutil
 import stat
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from pathlib import Path, PurePosixPath
 from typing import IO, Final, TypeAlias
 
 from fibo_prompts.errors import FileAccessError
 
-__all__ = ["copy_file", "write_file"]
+__all__ = ["copy_file", "write_file", "write_tree"]
 
 # temporary files are created with this mode; the kernel applies the umask (and any default
 # ACL) to it, which is exactly what a shell does for a new file
@@ -189,3 +193,147 @@ def _write_through(path: Path, fill: _Filler) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_CLOEXEC)
     with os.fdopen(fd, "wb") as stream:
         fill(stream)
+
+
+def write_tree(directory: str | os.PathLike[str], files: Sequence[tuple[str, bytes]]) -> list[Path]:
+    """Write ``files`` (POSIX paths relative to ``directory``, and their bytes) into
+    ``directory``; return the paths written, in the order given.
+
+    The complete tree is first written into a fresh hidden folder: beside ``directory`` when
+    it does not exist yet (then renamed to it, so a failure leaves nothing), or inside it when
+    it does (then each file is renamed into place, after a check of every path, so a failure
+    before the moves changes nothing). Files already there that are not in ``files`` are left
+    alone (a git checkout's ``.git``). ``directory`` itself may be a symlink to a folder (it is
+    what the caller named), but inside it a symlink, or anything other than a folder or a
+    regular file where the tree needs one, is refused, never followed.
+
+    Raises:
+        FileAccessError: something is in the way, or a file cannot be written.
+    """
+    root = Path(directory)
+    for relative, _ in files:
+        parts = relative.split("/")
+        if PurePosixPath(relative).is_absolute() or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"not a plain relative path: {relative!r}")
+    try:
+        try:
+            info = os.stat(root)
+        except FileNotFoundError:
+            if os.path.islink(root):
+                raise FileAccessError(
+                    f"{root}: is a symlink to {os.path.realpath(root)}, which does not exist; "
+                    "create the folder or remove the link",
+                    path=str(root),
+                ) from None
+            root.parent.mkdir(parents=True, exist_ok=True)
+            staging = _fresh_folder(root.parent, f".{root.name}.")
+            try:
+                _fill(staging, files)
+                os.rename(staging, root)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            return [root / relative for relative, _ in files]
+        if not stat.S_ISDIR(info.st_mode):
+            raise FileAccessError(f"{root}: is not a folder", path=str(root))
+        # inside the folder, not beside it: the same file system, so every move is a rename
+        staging = _fresh_folder(root, ".fibo-export.")
+        try:
+            _fill(staging, files)
+            _merge(staging, root, [relative for relative, _ in files])
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        raise FileAccessError(
+            f"{root}: cannot write the export ({exc.strerror or exc})", path=str(root)
+        ) from None
+    return [root / relative for relative, _ in files]
+
+
+def _fresh_folder(parent: Path, prefix: str) -> Path:
+    while True:
+        folder = parent / f"{prefix}{secrets.token_hex(6)}.tmp"
+        try:
+            os.mkdir(folder, 0o777)  # the umask applies, as to the folders made inside it
+        except FileExistsError:
+            continue
+        return folder
+
+
+def _fill(staging: Path, files: Sequence[tuple[str, bytes]]) -> None:
+    for relative, data in files:
+        # a module-level lookup (not a captured reference), so a test can make it fail
+        write_file(staging / relative, data, what="export file", parents=True, durable=False)
+
+
+def _merge(staging: Path, root: Path, relatives: Sequence[str]) -> None:
+    """Check every path first (nothing moves if one is in the way), then move the files in."""
+    top = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for move in (False, True):
+            for relative in relatives:
+                *folders, name = relative.split("/")
+                fd = _descend(top, root, folders, create=move)
+                if fd is None:  # a folder still to be made: nothing can be in the way below
+                    continue
+                try:
+                    _check_entry(fd, name, root.joinpath(*folders, name))
+                    if move:
+                        os.replace(staging / relative, name, dst_dir_fd=fd)
+                finally:
+                    if fd != top:
+                        os.close(fd)
+    finally:
+        os.close(top)
+
+
+def _descend(top: int, root: Path, folders: Sequence[str], *, create: bool) -> int | None:
+    """A descriptor of ``root/folders`` opened without following any link, or ``None`` when
+    a folder is missing and ``create`` is false."""
+    fd = top
+    try:
+        for depth, name in enumerate(folders):
+            flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+            try:
+                child = os.open(name, flags, dir_fd=fd)
+            except FileNotFoundError:
+                if not create:
+                    if fd != top:
+                        os.close(fd)
+                    return None
+                os.mkdir(name, 0o777, dir_fd=fd)
+                child = os.open(name, flags, dir_fd=fd)
+            except OSError:
+                _check_entry(fd, name, root.joinpath(*folders[: depth + 1]), folder=True)
+                raise
+            if fd != top:
+                os.close(fd)
+            fd = child
+    except BaseException:
+        if fd != top:
+            os.close(fd)
+        raise
+    return fd
+
+
+def _check_entry(fd: int, name: str, where: Path, *, folder: bool = False) -> None:
+    """Refuse a symlink, or the wrong kind of file, at ``name`` in the folder ``fd``."""
+    try:
+        info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        raise FileAccessError(
+            f"{where} is a symlink; an export never writes through links: remove it, or "
+            "export into a new folder",
+            path=str(where),
+        )
+    if folder and not stat.S_ISDIR(info.st_mode):
+        raise FileAccessError(
+            f"{where} is not a folder; remove it, or export into a new folder", path=str(where)
+        )
+    if not folder and not stat.S_ISREG(info.st_mode):
+        raise FileAccessError(
+            f"{where} is not a regular file; remove it, or export into a new folder",
+            path=str(where),
+        )

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from fibo_prompts.library import LabelEvent, Library, VersionInfo
 
 DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
+MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # mirrors fibo_prompts.library._manifest
 
 
 class Format(enum.StrEnum):
@@ -371,10 +372,18 @@ def export(
 def import_(
     directory: Annotated[Path, typer.Argument(help="A folder written by `fibo lib export`.")],
     library: LibraryPath = None,
+    max_bytes: Annotated[
+        int, typer.Option("--max-bytes", min=1, help="Refuse version files larger than this.")
+    ] = DEFAULT_MAX_BYTES,
+    max_manifest_bytes: Annotated[
+        int,
+        typer.Option("--max-manifest-bytes", min=1, help="Refuse a larger manifest.json."),
+    ] = MAX_MANIFEST_BYTES,
 ) -> None:
-    """Import an export into a library that does not have its prompts yet."""
+    """Import an export into a library that does not have its prompts yet. Only regular
+    files inside the folder are read."""
     with _open(library) as lib, user_errors():
-        count = lib.import_(directory)
+        count = lib.import_(directory, max_bytes=max_bytes, max_manifest_bytes=max_manifest_bytes)
     typer.echo(f"imported {count} versions into {lib.path}")
 
 

@@ -15,19 +15,37 @@ image store).
 Import is into a library that does not have the export's prompts yet (typically an empty
 one); versions are inserted parents first in one transaction, so a failed import writes
 nothing. Export → import into an empty library → export gives identical files.
+
+An export folder is untrusted input to an import (see :mod:`._manifest`): only regular files
+inside it are read, each within a size cap. An export is written through
+:func:`fibo_prompts._files.write_tree`: never through a symlink inside the folder, and a
+failure before the files are moved in leaves the folder as it was.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import heapq
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from fibo_prompts import _files
+from fibo_prompts.errors import FileAccessError
 from fibo_prompts.library._errors import LibraryError, VersionConflictError
+from fibo_prompts.library._manifest import (
+    MAX_MANIFEST_BYTES,
+    OutsideError,
+    TooLargeError,
+    check_manifest,
+    parse_manifest,
+    read_member,
+)
 from fibo_prompts.library._names import check_label, check_prompt_name, check_tag, name_key
 from fibo_prompts.library._search import search_body
+from fibo_prompts.prompt._jsonload import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
     from fibo_prompts.library.library import Library
@@ -51,6 +69,8 @@ def export_library(library: Library, directory: Path) -> list[Path]:
     with backend.read() as cur:
         prompt_rows = cur.all("SELECT id, name, created_at, archived_at FROM prompts ORDER BY name")
         for pid, name, created_at, archived_at in prompt_rows:
+            # the name becomes a folder: a tampered database must not steer the export out
+            check_prompt_name(name)
             versions = []
             for row in cur.all(
                 "SELECT v.id, v.number, v.version_hash, v.content_hash, v.message, v.author, "
@@ -134,46 +154,85 @@ def export_library(library: Library, directory: Path) -> list[Path]:
     manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "prompts": prompts}
     text = json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"
     files.append((MANIFEST, text.encode("utf-8")))
-    written: list[Path] = []
     try:
-        for relative, data in files:
-            target = directory / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
-            written.append(target)
-    except OSError as exc:
-        raise LibraryError(f"cannot write the export ({exc})", path=str(directory)) from None
-    return written
+        return _files.write_tree(directory, files)
+    except FileAccessError as exc:
+        raise LibraryError(str(exc).removeprefix(f"{directory}: "), path=str(directory)) from None
 
 
-def _load_manifest(directory: Path) -> dict[str, Any]:
+def _load_manifest(directory: Path, limit: int) -> dict[str, Any]:
     path = directory / MANIFEST
+    where = str(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_member(Path(os.path.realpath(directory)), MANIFEST, limit)
+    except OutsideError:
+        raw = None
+    except TooLargeError as exc:
+        raise LibraryError(
+            f"the manifest is {exc.size:,} bytes, over the {limit:,}-byte limit; pass "
+            "max_manifest_bytes=... (--max-manifest-bytes) to import it",
+            path=where,
+        ) from None
     except OSError as exc:
         raise LibraryError(
-            f"cannot read the export's manifest ({exc.strerror})", path=str(path)
+            f"cannot read the export's manifest ({exc.strerror})", path=where
         ) from None
-    except ValueError as exc:
-        raise LibraryError(f"the manifest is not JSON ({exc})", path=str(path)) from None
+    if raw is None:
+        reason = "not a regular file in the export folder"
+        if not os.path.lexists(path):
+            reason = os.strerror(errno.ENOENT) if os.path.isdir(directory) else "no such folder"
+        raise LibraryError(f"cannot read the export's manifest ({reason})", path=where)
+    data = parse_manifest(raw, where)
     if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise LibraryError(f"not a {FORMAT} manifest", path=str(path))
+        raise LibraryError(f"not a {FORMAT} manifest", path=where)
     if data.get("format_version") != FORMAT_VERSION:
         raise LibraryError(
             f"export format version {data.get('format_version')!r} is not supported "
             f"(this fibo-prompts reads {FORMAT_VERSION}); upgrade fibo-prompts",
-            path=str(path),
+            path=where,
         )
+    check_manifest(data, where)
     return data
 
 
-def import_library(library: Library, directory: Path) -> int:
-    """Import an export folder into ``library``; return the number of versions imported."""
+def _read_version(root: Path, ref: str, relative: str, limit: int, where: str) -> bytes | None:
+    """The bytes of a version file, ``None`` if there is no regular file there."""
+    try:
+        return read_member(root, relative, limit)
+    except OutsideError:
+        raise LibraryError(
+            f"{ref}: {relative!r} is not a file inside the export folder; an import reads only "
+            "the export's own files",
+            path=where,
+        ) from None
+    except TooLargeError as exc:
+        raise LibraryError(
+            f"{ref}: {relative} is {exc.size:,} bytes, over the {limit:,}-byte limit for a "
+            "prompt; pass max_bytes=... (--max-bytes) to import it",
+            path=where,
+        ) from None
+    except OSError as exc:
+        raise LibraryError(f"{ref}: cannot read {relative} ({exc.strerror})", path=where) from None
+
+
+def import_library(
+    library: Library,
+    directory: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_manifest_bytes: int = MAX_MANIFEST_BYTES,
+) -> int:
+    """Import an export folder into ``library``; return the number of versions imported.
+
+    ``max_bytes`` caps each version file (a prompt's size limit), ``max_manifest_bytes`` the
+    manifest.
+    """
     from fibo_prompts.library.library import summarize
     from fibo_prompts.prompt import StructuredPrompt
 
-    manifest = _load_manifest(directory)
+    manifest = _load_manifest(directory, max_manifest_bytes)
     where = str(directory / MANIFEST)
+    root = Path(os.path.realpath(directory))
     try:
         prompts = list(manifest["prompts"])
         entries: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
@@ -213,18 +272,23 @@ def import_library(library: Library, directory: Path) -> int:
     rows: dict[str, tuple[Any, ...]] = {}
     for ref in order:
         prompt, version = entries[ref]
-        file = directory / version["file"]
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise LibraryError(f"{ref}: cannot read {file} ({exc.strerror})", path=where) from None
+        relative = version["file"]
+        file = directory / relative
+        raw = _read_version(root, ref, relative, max_bytes, where)
+        # missing and mismatched read the same: an import is no probe of which files exist
+        if raw is None or "sha256:" + hashlib.sha256(raw).hexdigest() != version["version_hash"]:
+            raise LibraryError(
+                f"{ref}: {relative} is missing or does not match its version_hash; re-export "
+                "the library, or restore the file",
+                path=where,
+            )
         try:
             wire = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise LibraryError(f"{ref}: {file} is not UTF-8", path=where) from None
-        if "sha256:" + hashlib.sha256(raw).hexdigest() != version["version_hash"]:
-            raise LibraryError(f"{ref}: {file} does not match its version_hash", path=where)
-        structured = StructuredPrompt.parse(wire, lenient=True, source_name=str(file))
+        structured = StructuredPrompt.parse(
+            wire, lenient=True, max_bytes=max_bytes, source_name=str(file)
+        )
         canonical = structured.canonical()
         content_hash = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
         if content_hash != version["content_hash"]:

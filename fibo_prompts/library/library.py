@@ -1195,23 +1195,44 @@ class Library:
         """Write the library as plain files for git (see :mod:`fibo_prompts.library._export`).
 
         Returns the files written. Exporting the same library twice gives identical bytes.
+        A new folder appears complete or not at all; into an existing folder (a git checkout)
+        the files are moved in once all are written, never through a symlink inside it, and
+        other files there are left alone.
         """
         from fibo_prompts.library._export import export_library
 
         return export_library(self, Path(directory))
 
-    def import_(self, directory: str | os.PathLike[str]) -> int:
+    def import_(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        max_bytes: int | None = None,
+        max_manifest_bytes: int | None = None,
+    ) -> int:
         """Import an export into this library (its prompts must not exist here yet).
 
-        Returns the number of versions imported.
+        The folder is untrusted: only regular files inside it are read, a version file up to
+        ``max_bytes`` (default: a prompt's limit, 1,000,000 bytes), the manifest up to
+        ``max_manifest_bytes`` (default 256 MiB). Returns the number of versions imported.
 
         Raises:
             VersionConflictError: a prompt of the export already exists in this library.
-            LibraryError: the export is malformed or a file's hash does not match.
+            LibraryError: the export is malformed, names a file outside its folder, a file is
+                too large, missing or does not match its hash.
         """
         from fibo_prompts.library._export import import_library
+        from fibo_prompts.library._manifest import MAX_MANIFEST_BYTES
+        from fibo_prompts.prompt import DEFAULT_MAX_BYTES
 
-        return import_library(self, Path(directory))
+        return import_library(
+            self,
+            Path(directory),
+            max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes,
+            max_manifest_bytes=(
+                MAX_MANIFEST_BYTES if max_manifest_bytes is None else max_manifest_bytes
+            ),
+        )
 
 
 def _is_plain_name(ref: str) -> bool:
