@@ -57,6 +57,16 @@ from fibo_prompts.errors import (
     ResponseFormatError,
     SubmitOutcomeUnknownError,
 )
+from fibo_prompts.generate._bounded import (
+    RequestDeadline,
+    ResponseTooLarge,
+    abounded_lines,
+    aread_body,
+    bounded_lines,
+    clamp_timeouts,
+    read_body,
+    request_deadline,
+)
 from fibo_prompts.generate._log import log_exchange
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy, retry_after
 from fibo_prompts.generate._transport import AsyncHTTP11Transport
@@ -86,9 +96,17 @@ T = TypeVar("T")
 
 
 class Send(NamedTuple):
-    """Perform this request and resume the flow with its response."""
+    """Perform this request and resume the flow with its response, body read.
+
+    ``timeout`` bounds the whole exchange, body included (seconds; ``None``: only the
+    driver's per-request cap); the driver throws :class:`RequestDeadline` into the flow when
+    it cut the request. ``limit`` caps the body (bytes; ``None``: the driver's limit);
+    :class:`ResponseTooLarge` is thrown when it is passed.
+    """
 
     request: httpx.Request
+    timeout: float | None = None
+    limit: int | None = None
 
 
 class Wait(NamedTuple):
@@ -123,6 +141,19 @@ Flow = Generator[Step, Reply, T]
 #: Errors raised while connecting: the request never reached the service.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: no single HTTP request (a submit included) lasts longer than this, body included, unless
+#: the client's ``request_timeout`` says otherwise
+REQUEST_TIMEOUT = 600.0
+#: a request started at its flow's deadline still gets this long: the last poll, made at the
+#: deadline, can still see a job that ended just in time
+LAST_WORD = 0.5
+#: what a deadline hit says, by what was being fetched
+_LATE = {
+    False: "the deadline passed before the service's answer had arrived in full; the job may "
+    "still be running: resume it later (`fibo jobs resume`)",
+    True: "the deadline passed before the image had arrived in full; the job succeeded: "
+    "collect it later (`fibo jobs resume`) before the service's retention ends",
+}
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 
 
@@ -333,10 +364,16 @@ def _get(
     deadline: float,
     wall: Callable[[], float] = time.time,
     budget: RateBudget | None = None,
+    image: bool = False,
+    limit: int | None = None,
 ) -> Flow[httpx.Response]:
     """An idempotent GET, retried on 429, 5xx and network errors within the deadline.
 
-    Each attempt first takes a slot of the client's request ``budget`` (when given).
+    Each attempt first takes a slot of the client's request ``budget`` (when given), and may
+    take until the deadline (at least :data:`LAST_WORD`), body included; a request still
+    answering then raises :class:`PollTimeoutError`. A body over ``limit`` bytes (``None``:
+    the driver's limit) raises at once, unretried: :class:`ImageError` for an ``image``
+    download, else :class:`ResponseFormatError`.
     Returns the first response that is neither 429 nor 5xx.
     """
     failures = 0
@@ -348,10 +385,17 @@ def _get(
             if delay > 0:
                 yield Wait(min(delay, max(0.0, deadline - clock())))
         try:
-            response = yield Send(build())
+            window = max(LAST_WORD, deadline - clock())
+            response = yield Send(build(), timeout=window, limit=limit)
         except httpx.DecodingError as exc:
             raise ResponseFormatError(
                 f"undecodable response ({exc})", backend=backend.name, request_id=job.request_id
+            ) from exc
+        except ResponseTooLarge as exc:
+            raise _too_large(exc, backend.name, job.request_id, image=image) from exc
+        except RequestDeadline as exc:
+            raise PollTimeoutError(
+                _LATE[image], backend=backend.name, request_id=job.request_id, job=job
             ) from exc
         except httpx.HTTPError as exc:
             error = APIConnectionError(
@@ -374,6 +418,27 @@ def _get(
         if failures > retry.max_retries or clock() + wait > deadline:
             raise error
         yield Wait(wait)
+
+
+def _too_large(
+    exc: ResponseTooLarge, backend: str, request_id: str, *, image: bool
+) -> ImageError | ResponseFormatError:
+    """The error of a body refused or cut at the size limit: what, how big, what to do."""
+    what = "the image" if image else "the service's answer"
+    if exc.declared is not None:
+        told = (
+            f"{what} is {exc.declared} bytes (its Content-Length), over the limit of "
+            f"{exc.limit} bytes, so it was not downloaded"
+        )
+    elif image:
+        told = f"{what} is over the limit of {exc.limit} bytes (the download stopped there)"
+    else:
+        told = f"{what} is over the limit of {exc.limit} bytes (reading stopped there)"
+    things = "images" if image else "answers"
+    advice = f"raise the client's max_image_bytes= if {things} this large are expected"
+    if image:
+        return ImageError(f"{backend} request {request_id}: {told}; {advice}")
+    return ResponseFormatError(f"{told}; {advice}", backend=backend, request_id=request_id)
 
 
 # ---------------------------------------------------------------------------------- poll
@@ -702,7 +767,10 @@ def check_image(
     if not content:
         raise ImageError(f"{backend} request {request_id}: the image is empty")
     if len(content) > limit:
-        raise ImageError(f"{backend} request {request_id}: the image is over {limit} bytes")
+        raise ImageError(
+            f"{backend} request {request_id}: the image is over the limit of {limit} bytes; "
+            "raise the client's max_image_bytes= if images this large are expected"
+        )
     sniffed = next((t for magic, t in _MAGIC.items() if content.startswith(magic)), None)
     declared = (media_type or "").split(";")[0].strip().lower()
     if sniffed is None:
@@ -748,7 +816,9 @@ def result_flow(
     """Fetch the result of a succeeded job and download its image, checked once.
 
     The result GET (an API call) takes a slot of ``budget``; the image download (often
-    another host) does not.
+    another host) does not. Both end by the deadline (``poll.timeout`` from now), and the
+    download stops past ``max_image_bytes`` (refused unread when its ``Content-Length`` is
+    over).
     """
     raise_for_job(backend, job)
     deadline = clock() + poll.timeout
@@ -781,7 +851,13 @@ def result_flow(
                 "no image URL in the result", backend=backend.name, request_id=job.request_id
             )
         url = job.image_url
-        response = yield from _get(backend, lambda: backend.request("GET", url), **common)
+        response = yield from _get(
+            backend,
+            lambda: backend.request("GET", url),
+            image=True,
+            limit=max_image_bytes,
+            **common,
+        )
         if response.status_code in (403, 404, 410):
             raise JobExpiredError(
                 f"the image URL answered HTTP {response.status_code}: it has expired; submit again",
@@ -810,8 +886,83 @@ def content_hash(content: bytes) -> str:
 # ---------------------------------------------------------------------------------- drivers
 
 
-def drive(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = time.sleep) -> T:
-    """Run a flow with a sync httpx client."""
+class _Bound(NamedTuple):
+    """How long one request may take: the flow's deadline (a ``time.monotonic()`` instant)
+    and the client's per-request cap (seconds), whichever ends first."""
+
+    flow_deadline: float | None
+    cap: float | None
+
+    @classmethod
+    def of(cls, step: Send, cap: float | None) -> _Bound:
+        """The bound of ``step``; its flow deadline counts from now."""
+        flow = None if step.timeout is None else time.monotonic() + step.timeout
+        return cls(flow, cap)
+
+    def window(self) -> tuple[float | None, bool]:
+        """Seconds left from now, and whether the flow's deadline (not the cap) sets them."""
+        if self.flow_deadline is not None:
+            left = self.flow_deadline - time.monotonic()
+            if self.cap is None or left <= self.cap:
+                return left, True
+        return self.cap, False
+
+
+#: a timeout this close to the deadline (seconds) was the deadline's doing
+_TIMER_SLACK = 0.01
+
+
+def _deadline_hit(exc: httpx.HTTPError, seconds: float | None, until: float, by_flow: bool) -> bool:
+    """Whether ``exc`` is the flow's deadline cutting the request (not a read timeout)."""
+    return (
+        by_flow
+        and seconds is not None
+        and isinstance(exc, httpx.TimeoutException)
+        and time.monotonic() >= until - _TIMER_SLACK
+    )
+
+
+def _late(exc: httpx.HTTPError) -> RequestDeadline:
+    late = RequestDeadline(f"the flow's deadline passed ({type(exc).__name__}: {exc})")
+    late.__cause__ = exc
+    return late
+
+
+def _send_sync(
+    client: httpx.Client, request: httpx.Request, seconds: float | None, limit: int
+) -> httpx.Response:
+    """``client.send(request)``, the whole exchange within ``seconds``, body within ``limit``."""
+    deadline = None
+    if seconds is not None:
+        if seconds <= 0:
+            raise httpx.ReadTimeout("no time left for the request")
+        clamp_timeouts(request, client.timeout, seconds)
+        deadline = time.monotonic() + seconds
+    with request_deadline(deadline):
+        response = client.send(request, stream=True)
+        try:
+            read_body(response, limit, deadline)
+        finally:
+            response.close()
+    return response
+
+
+def drive(
+    flow: Flow[T],
+    client: httpx.Client,
+    sleep: Callable[[float], None] = time.sleep,
+    *,
+    max_body: int = MAX_IMAGE_BYTES,
+    request_timeout: float | None = REQUEST_TIMEOUT,
+) -> T:
+    """Run a flow with a sync httpx client.
+
+    Every body is read up to ``max_body`` bytes (or the step's ``limit``); every request
+    ends within ``request_timeout`` seconds (``None``: no cap) and its step's ``timeout``,
+    body included. The whole-request bound holds inside socket reads on the client's own
+    pool (:class:`DeadlineHTTPTransport`); on another client it is checked between body
+    chunks, each read bounded by the request's timeouts clamped to the time left.
+    """
     reply: Reply = None
     error: BaseException | None = None
     stream: httpx.Response | None = None
@@ -825,33 +976,40 @@ def drive(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = 
                 stream.close()
                 stream = lines = None
             if isinstance(step, Send):
+                seconds, by_flow = _Bound.of(step, request_timeout).window()
+                until = time.monotonic() + (seconds or 0.0)
                 try:
-                    reply = client.send(step.request)
+                    reply = _send_sync(client, step.request, seconds, step.limit or max_body)
                 except httpx.HTTPError as exc:
                     log_exchange(step.request, None, type(exc).__name__)
-                    error = exc
+                    error = _late(exc) if _deadline_hit(exc, seconds, until, by_flow) else exc
                 else:
                     log_exchange(step.request, reply)
             elif isinstance(step, Wait):
                 sleep(step.seconds)
             elif isinstance(step, OpenStream):
+                # the stream must start answering within its read timeout (the flow sets it
+                # to the time it will listen), head included
+                opening = _stream_open_window(step.request, client.timeout, request_timeout)
                 try:
-                    reply = client.send(step.request, stream=True)
-                    if reply.is_success:
-                        stream, lines = reply, reply.iter_lines()
-                    else:
-                        try:
-                            reply.read()
-                        finally:
-                            reply.close()
+                    with request_deadline(time.monotonic() + opening):
+                        reply = client.send(step.request, stream=True)
+                        if reply.is_success:
+                            stream, lines = reply, bounded_lines(reply.iter_text())
+                        else:
+                            try:
+                                read_body(reply, max_body)
+                            finally:
+                                reply.close()
                 except httpx.HTTPError as exc:
                     log_exchange(step.request, None, type(exc).__name__)
                     error = exc
                 else:
                     log_exchange(step.request, reply)
-            elif lines is not None:  # NextLine: bounded by the stream request's read timeout
+            elif lines is not None:  # NextLine: within its timeout on the client's own pool
                 try:
-                    reply = next(lines, None)
+                    with request_deadline(time.monotonic() + step.timeout):
+                        reply = next(lines, None)
                 except httpx.HTTPError as exc:
                     error = exc
     except StopIteration as done:
@@ -861,6 +1019,14 @@ def drive(flow: Flow[T], client: httpx.Client, sleep: Callable[[float], None] = 
             _close_lines(lines)
             stream.close()
         flow.close()
+
+
+def _stream_open_window(request: httpx.Request, default: httpx.Timeout, cap: float | None) -> float:
+    """Seconds a task stream may take to answer: its read timeout, within the cap."""
+    timeouts = request.extensions.get("timeout") or default.as_dict()
+    read = timeouts.get("read")
+    limits = [t for t in (read, cap) if t is not None]
+    return min(limits) if limits else REQUEST_TIMEOUT
 
 
 def _close_lines(lines: Iterator[str] | None) -> None:
@@ -876,23 +1042,58 @@ async def _aclose_lines(lines: AsyncIterator[str] | None) -> None:
         await aclose()
 
 
-async def _send(
-    client: httpx.AsyncClient, request: httpx.Request, direct: AsyncHTTP11Transport | None
+async def _exchange(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    direct: AsyncHTTP11Transport | None,
+    limit: int,
 ) -> httpx.Response:
-    """``client.send(request)``, or the same through the client's own transport."""
+    """``client.send(request)`` (or through the client's own transport), body read up to
+    ``limit`` bytes."""
     if direct is None:
-        return await client.send(request)
+        response = await client.send(request, stream=True)
+        try:
+            await aread_body(response, limit)
+        finally:
+            await response.aclose()
+        return response
     if "timeout" not in request.extensions:
         request.extensions = {**request.extensions, "timeout": client.timeout.as_dict()}
     start = time.perf_counter()
     response = await direct.handle_async_request(request)
     response.request = request
     try:
-        await response.aread()
+        await aread_body(response, limit)
     finally:
         await response.aclose()
     response.elapsed = datetime.timedelta(seconds=time.perf_counter() - start)
     return response
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    request: httpx.Request,
+    direct: AsyncHTTP11Transport | None,
+    seconds: float | None = None,
+    limit: int = MAX_IMAGE_BYTES,
+) -> httpx.Response:
+    """``client.send(request)``, or the same through the client's own transport, the whole
+    exchange within ``seconds`` (``None``: unbounded) and the body within ``limit`` bytes.
+
+    A request cut by ``seconds`` raises ``httpx.ReadTimeout`` (it may have been sent): the
+    phase timeouts are clamped to ``seconds`` first, so one cut while waiting for a
+    connection still raises its own "not sent" error.
+    """
+    if seconds is None:
+        return await _exchange(client, request, direct, limit)
+    if seconds <= 0:
+        raise httpx.ReadTimeout("no time left for the request")
+    clamp_timeouts(request, client.timeout, seconds)
+    try:
+        with anyio.fail_after(seconds):
+            return await _exchange(client, request, direct, limit)
+    except TimeoutError:
+        raise httpx.ReadTimeout(f"the request took longer than {seconds:.3g} s") from None
 
 
 class RequestGate:
@@ -939,8 +1140,15 @@ async def adrive(
     sleep: Callable[[float], Any] = anyio.sleep,
     gate: RequestGate | None = None,
     direct: AsyncHTTP11Transport | None = None,
+    *,
+    max_body: int = MAX_IMAGE_BYTES,
+    request_timeout: float | None = REQUEST_TIMEOUT,
 ) -> T:
     """Run a flow with an async httpx client (``sleep`` may be sync or async).
+
+    Bodies and requests are bounded as in :func:`drive` (``max_body``,
+    ``request_timeout`` and each step's own ``timeout`` and ``limit``), by a cancel scope
+    around each whole exchange, whatever the transport.
 
     ``gate``, when given, bounds the requests in flight across every flow sharing it: a
     request holds a slot from send until its body is read. An open task stream holds none
@@ -962,15 +1170,26 @@ async def adrive(
                 await stream.aclose()
                 stream = lines = None
             if isinstance(step, Send):
+                bound = _Bound.of(step, request_timeout)
+                limit = step.limit or max_body
+                seconds: float | None = None
+                by_flow = False
+                until = 0.0
                 try:
                     if gate is None:
-                        reply = await _send(client, step.request, direct)
+                        seconds, by_flow = bound.window()
+                        until = time.monotonic() + (seconds or 0.0)
+                        reply = await _send(client, step.request, direct, seconds, limit)
                     else:
                         async with gate:
-                            reply = await _send(client, step.request, direct)
+                            # the cap counts from here: queueing behind other jobs' requests
+                            # is no sign of a slow service (and sends nothing)
+                            seconds, by_flow = bound.window()
+                            until = time.monotonic() + (seconds or 0.0)
+                            reply = await _send(client, step.request, direct, seconds, limit)
                 except httpx.HTTPError as exc:
                     log_exchange(step.request, None, type(exc).__name__)
-                    error = exc
+                    error = _late(exc) if _deadline_hit(exc, seconds, until, by_flow) else exc
                 else:
                     log_exchange(step.request, reply)
             elif isinstance(step, Wait):
@@ -978,13 +1197,21 @@ async def adrive(
                 if pending is not None and hasattr(pending, "__await__"):
                     await pending
             elif isinstance(step, OpenStream):
+                opening = _stream_open_window(step.request, client.timeout, request_timeout)
                 try:
-                    reply = await client.send(step.request, stream=True)
+                    try:
+                        with anyio.fail_after(opening):
+                            reply = await client.send(step.request, stream=True)
+                    except TimeoutError:
+                        raise httpx.ReadTimeout("the task stream did not answer in time") from None
                     if reply.is_success:
-                        stream, lines = reply, reply.aiter_lines()
+                        stream, lines = reply, abounded_lines(reply.aiter_text())
                     else:
                         try:
-                            await reply.aread()
+                            with anyio.fail_after(opening):
+                                await aread_body(reply, max_body)
+                        except TimeoutError:
+                            raise httpx.ReadTimeout("the answer did not arrive in time") from None
                         finally:
                             await reply.aclose()
                 except httpx.HTTPError as exc:

@@ -35,7 +35,9 @@ from fibo_prompts.generate._base import (
     check_library_target,
     coerce_wire,
 )
+from fibo_prompts.generate._bounded import DeadlineHTTPTransport
 from fibo_prompts.generate._poll import (
+    REQUEST_TIMEOUT,
     Flow,
     RequestGate,
     adrive,
@@ -90,6 +92,12 @@ class _StreamSlots:
         """Return a slot."""
         with self._lock:
             self._free += 1
+
+
+def _request_cap(transport: object, request_timeout: float | None) -> float | None:
+    """The per-request cap, none for an in-process backend: a local render is no network
+    request, and may well run longer (a diffusers render on a CPU)."""
+    return None if transport is not None else request_timeout
 
 
 def _stream_limit(client: BaseClient, max_streams: int) -> int:
@@ -154,7 +162,14 @@ class Client(VariationMethods, BaseClient):
         clock: a monotonic clock (tests inject a fake one with ``sleep``).
         sleep: how to wait.
         http_client: an ``httpx.Client`` to use (not closed by :meth:`close`).
-        max_image_bytes: refuse larger images.
+        max_image_bytes: refuse larger images: the download stops past it (and is refused
+            unread when its ``Content-Length`` says more); also the cap of any other answer
+            body.
+        request_timeout: the longest one HTTP request may take, body included (seconds;
+            ``None``: no cap). Status polls, result fetches and image downloads also end by
+            the poll deadline; a submit cut by it raises
+            :class:`~fibo_prompts.errors.SubmitOutcomeUnknownError` and is never resent.
+            Not applied to in-process backends (``preview``, ``diffusers``).
         max_connections: HTTP connections of the client's own pool; the async client also
             keeps at most this many requests in flight, whatever the number of jobs (a
             blocking backend such as ``segmind-v1`` thus renders at most this many at once).
@@ -185,6 +200,7 @@ class Client(VariationMethods, BaseClient):
         max_image_bytes: int = 50 * 1024 * 1024,
         max_connections: int = 32,
         max_streams: int = 64,
+        request_timeout: float | None = REQUEST_TIMEOUT,
     ) -> None:
         super().__init__(
             backend,
@@ -204,14 +220,24 @@ class Client(VariationMethods, BaseClient):
         self._streams = _StreamSlots(streams)
         transport = getattr(self.backend, "transport", None)
         self._own_http = http_client is None or transport is not None
+        self._request_timeout = _request_cap(transport, request_timeout)
         if transport is not None:
             self._http = httpx.Client(transport=transport())
         elif http_client is not None:
             self._http = http_client
         else:
-            self._http = httpx.Client(
-                timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections + streams)
-            )
+            # sockets that stop at each request's deadline: a trickled answer cannot outlast it
+            own = DeadlineHTTPTransport(limits=_limits(max_connections + streams))
+            self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, transport=own)
+
+    def _drive(self, flow: Flow[T]) -> T:
+        return drive(
+            flow,
+            self._http,
+            self._sleep,
+            max_body=self.max_image_bytes,
+            request_timeout=self._request_timeout,
+        )
 
     def submit(self, request: RequestLike) -> Job:
         """Check and send one paid request; record it in the journal; return the job.
@@ -221,7 +247,7 @@ class Client(VariationMethods, BaseClient):
             SubmitOutcomeUnknownError: sent, no answer: it may have been accepted.
         """
         req, seed = self._prepare(request)
-        job = drive(self._submit_flow(req, seed), self._http, self._sleep)
+        job = self._drive(self._submit_flow(req, seed))
         self._record(job)
         return job
 
@@ -236,7 +262,7 @@ class Client(VariationMethods, BaseClient):
         """
         streamed = not job.state.terminal and self._streams.take()
         try:
-            job = drive(_wait_flow(self, job, stream=streamed), self._http, self._sleep)
+            job = self._drive(_wait_flow(self, job, stream=streamed))
         finally:
             if streamed:
                 self._streams.give()
@@ -255,7 +281,7 @@ class Client(VariationMethods, BaseClient):
             ConfigurationError: the service has no cancel endpoint (Bria, Segmind, the
                 preview); nothing is sent.
         """
-        job = drive(_cancel_flow(self, job), self._http, self._sleep)
+        job = self._drive(_cancel_flow(self, job))
         self._record(job)
         return job
 
@@ -263,7 +289,7 @@ class Client(VariationMethods, BaseClient):
         """Download and store a finished job's image; typed error for a failed job."""
         if job.kind != "image":
             raise ConfigurationError("result() is for image jobs; use structured_prompt()")
-        return self._finish(drive(self._result_flow(job), self._http, self._sleep))
+        return self._finish(self._drive(self._result_flow(job)))
 
     def generate(
         self, request: RequestLike, *, library: Library | None = None, name: str | None = None
@@ -326,12 +352,12 @@ class Client(VariationMethods, BaseClient):
         if text is None and wire is None:
             raise ConfigurationError("give text=, or prompt= with instruction=")
         seed = seed if seed is not None else self._draw_seed()
-        job = drive(self._prompt_flow(text, wire, instruction, seed), self._http, self._sleep)
+        job = self._drive(self._prompt_flow(text, wire, instruction, seed))
         self._record(job)
         return self._collect_prompt(self.poll(job))
 
     def _collect_prompt(self, job: Job) -> StructuredPrompt:
-        return self._finish_prompt(drive(self._result_flow(job), self._http, self._sleep))
+        return self._finish_prompt(self._drive(self._result_flow(job)))
 
     def resume(self) -> list[Generation | StructuredPrompt | FiboPromptsError]:
         """Finish every unfinished job of this backend in the journal, oldest first.
@@ -397,6 +423,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         max_image_bytes: int = 50 * 1024 * 1024,
         max_connections: int = 32,
         max_streams: int = 64,
+        request_timeout: float | None = REQUEST_TIMEOUT,
     ) -> None:
         super().__init__(
             backend,
@@ -425,6 +452,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         self._streams = _StreamSlots(streams)
         transport = getattr(self.backend, "transport", None)
         self._own_http = http_client is None or transport is not None
+        self._request_timeout = _request_cap(transport, request_timeout)
         if transport is not None:
             self._http = httpx.AsyncClient(transport=transport())
         elif http_client is not None:
@@ -439,7 +467,15 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
             )
 
     async def _adrive(self, flow: Flow[T]) -> T:
-        return await adrive(flow, self._http, self._sleep, gate=self._gate, direct=self._direct)
+        return await adrive(
+            flow,
+            self._http,
+            self._sleep,
+            gate=self._gate,
+            direct=self._direct,
+            max_body=self.max_image_bytes,
+            request_timeout=self._request_timeout,
+        )
 
     async def submit(self, request: RequestLike) -> Job:
         """Check and send one paid request; record it in the journal; return the job."""
