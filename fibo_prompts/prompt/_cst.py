@@ -32,6 +32,7 @@ __all__ = [
     "detect_style",
     "dump",
     "find_duplicate_key_offset",
+    "find_scalar",
     "insert_item",
     "insert_member",
     "parse",
@@ -460,6 +461,32 @@ def find_duplicate_key_offset(text: str, key: str) -> int | None:
                 pending.append(member.value)
         elif isinstance(node, Arr):
             pending.extend(item.value for item in node.items)
+    return None
+
+
+def find_scalar(text: str, raw: str) -> tuple[int, tuple[str | int, ...]] | None:
+    """Offset and path of the first scalar (in document order) written exactly ``raw``.
+
+    Used on the error path to say where a number json.loads refused sits. The text only has
+    to be well-formed up to that scalar's container, not valid JSON throughout.
+
+    Raises:
+        ValueError: the text is malformed before a matching scalar is reached.
+    """
+    doc = parse(text)
+    pending: list[tuple[Node, tuple[str | int, ...]]] = [(doc.root, ())]
+    while pending:
+        node, path = pending.pop()
+        if isinstance(node, Scalar):
+            if node.raw == raw:
+                return node.offset, path
+        elif isinstance(node, Obj):
+            pending.extend((m.value, (*path, m.key)) for m in reversed(node.members))
+        else:
+            pending.extend(
+                (item.value, (*path, index))
+                for index, item in reversed(list(enumerate(node.items)))
+            )
     return None
 
 

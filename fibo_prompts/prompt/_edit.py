@@ -7,18 +7,24 @@ before it is returned, so an edit can never produce an invalid prompt.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from fibo_prompts.errors import PromptError, PromptPathError
+from fibo_prompts.errors import (
+    PromptError,
+    PromptParseError,
+    PromptPathError,
+    PromptValidationError,
+)
 from fibo_prompts.prompt import _cst
 from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar
-from fibo_prompts.prompt._jsonload import json_kind
+from fibo_prompts.prompt._jsonload import MAX_DEPTH, find_unsafe, json_kind
 from fibo_prompts.prompt._validate import key_order_for
-from fibo_prompts.prompt.paths import PathPart, format_path, parse_path
+from fibo_prompts.prompt.paths import PathPart, format_path, parse_path, shorten_path
 
 if TYPE_CHECKING:
     from fibo_prompts.prompt.models import StructuredPrompt
@@ -68,9 +74,22 @@ def _json_value(value: Any, path: str) -> Any:
         return value.model_dump(mode="json", exclude_unset=True)
     try:
         # round-trip to reject what JSON cannot carry (sets, NaN, objects) up front
-        return json.loads(json.dumps(value, allow_nan=False))
-    except (TypeError, ValueError) as exc:
-        raise PromptError(f"{path}: value is not JSON data ({exc})") from None
+        data = json.loads(json.dumps(value, allow_nan=False))
+    except (TypeError, ValueError, RecursionError) as exc:
+        unsafe = find_unsafe(value)
+        if unsafe is None:
+            raise PromptError(f"{shorten_path(path)}: value is not JSON data ({exc})") from None
+        where, problem = unsafe
+        inside = f" at {format_path(where[:8])}{'…' if len(where) > 8 else ''}" if where else ""
+        raise PromptError(
+            f"{shorten_path(path)}: value is not JSON data{inside}: {problem}"
+        ) from None
+    unsafe = find_unsafe(data, MAX_DEPTH - len(parse_path(path)))
+    if unsafe is not None:
+        raise PromptError(
+            f"{shorten_path(path)}: value is {unsafe[1]}, too deep for a structured prompt"
+        )
+    return data
 
 
 def set_value(prompt: StructuredPrompt, path: str, value: Any) -> StructuredPrompt:
@@ -171,7 +190,18 @@ def _apply(prompt: StructuredPrompt, parts: tuple[PathPart, ...], edit: Editor) 
         return prompt
     new_doc = _cst.Doc(doc.lead, root, doc.trail)
     text = _cst.dump(new_doc)
-    return validate_text(text, lenient=prompt.lenient, source_name=prompt.source_name, doc=new_doc)
+    try:
+        return validate_text(
+            text, lenient=prompt.lenient, source_name=prompt.source_name, doc=new_doc
+        )
+    except PromptValidationError as exc:
+        # The file was valid when read: every problem is the edit's. Positions in a text
+        # that was never written anywhere, and the file's name, would blame the file.
+        issues = [dataclasses.replace(i, line=None, column=None) for i in exc.issues]
+        raise PromptValidationError(issues) from None
+    except PromptParseError as exc:
+        # only nesting can make the edited text unreadable; say it of the edit
+        raise PromptError(f"{shorten_path(format_path(parts))}: {exc.message}") from None
 
 
 def _rebuild(

@@ -154,9 +154,10 @@ def _invalid(
         assert match is not None
         line = int(match[2]) if match[2] else None
         column = int(match[3]) if match[3] else None
-        return PromptParseError(
-            f"not valid JSON: {match[1]}", source=source_name, line=line, column=column
-        )
+        reason = f"not valid JSON: {match[1]}"
+        if match[1] == "recursion limit exceeded":
+            reason = _jsonload.DEEP_MESSAGE
+        return PromptParseError(reason, source=source_name, line=line, column=column)
     issues = issues_from_pydantic(exc, prefix=())
     if not lenient:
         issues = unknown_key_issues(data) + issues
@@ -169,9 +170,34 @@ def from_data(
     """Validate a dict; the wire string is its DEFAULT_STYLE serialization (dict order)."""
     try:
         text = render_value(data, DEFAULT_STYLE, 0)
-    except (TypeError, ValueError) as exc:
-        raise PromptParseError(f"the dict is not JSON data: {exc}", source=source_name) from None
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise _not_json_data(data, exc, source_name) from None
+    unsafe = None
+    if text.count("[") + text.count("{") > _jsonload.MAX_DEPTH:
+        # possibly too deep for the validator: say where in the dict, not where in a text
+        # the caller never saw
+        unsafe = _jsonload.find_unsafe(data)
+    if unsafe is not None:
+        raise _dict_error(unsafe, source_name)
     return validate_text(text, lenient=lenient, source_name=source_name)
+
+
+def _not_json_data(data: Any, exc: BaseException, source_name: str | None) -> PromptParseError:
+    unsafe = _jsonload.find_unsafe(data)
+    if unsafe is not None:
+        return _dict_error(unsafe, source_name)
+    reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+    return PromptParseError(f"the dict is not JSON data: {reason}", source=source_name)
+
+
+def _dict_error(
+    unsafe: tuple[tuple[str | int, ...], str], source_name: str | None
+) -> PromptParseError:
+    from fibo_prompts.prompt.paths import format_path
+
+    parts, problem = unsafe
+    where = format_path(parts[:8]) + ("…" if len(parts) > 8 else "")
+    return PromptParseError(f"{where or 'the dict'}: {problem}", source=source_name)
 
 
 def load_prompt(

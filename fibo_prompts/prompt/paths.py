@@ -31,6 +31,9 @@ _SEGMENT: Final = re.compile(
     re.VERBOSE,
 )
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*\Z")
+#: A path longer than the deepest nesting a prompt can have names nothing.
+MAX_PARTS: Final = 200
+_MAX_INDEX_DIGITS: Final = 9
 
 
 def parse_path(path: str) -> tuple[PathPart, ...]:
@@ -57,18 +60,37 @@ def parse_path(path: str) -> tuple[PathPart, ...]:
             raise PromptPathError(
                 f"malformed path at column {pos + 1}: expected a key, '.key' or '[N]' "
                 "(e.g. 'objects[0].location')",
-                path=path,
+                path=shorten_path(path),
+            )
+        if len(parts) == MAX_PARTS:
+            raise PromptPathError(
+                f"path of more than {MAX_PARTS} parts; a prompt never nests that deep",
+                path=shorten_path(path),
             )
         if match["name"] is not None:
             parts.append(match["name"])
-        elif match["digits"] is not None:
-            parts.append(int(match["digits"]))
-        elif match["index"] is not None:
-            parts.append(int(match["index"]))
+        elif match["digits"] is not None or match["index"] is not None:
+            parts.append(_index(match["digits"] or match["index"], path, pos))
         else:
             parts.append(json.loads(match["quoted"]))
         pos = match.end()
     return tuple(parts)
+
+
+def _index(digits: str, path: str, pos: int) -> int:
+    if len(digits.lstrip("-")) > _MAX_INDEX_DIGITS:
+        # int() of 5,000 digits is a bare ValueError; no list is that long anyway
+        raise PromptPathError(
+            f"index at column {pos + 1} has {len(digits.lstrip('-')):,} digits; "
+            f"use an index below {10**_MAX_INDEX_DIGITS:,}",
+            path=shorten_path(path),
+        )
+    return int(digits)
+
+
+def shorten_path(path: str, width: int = 80) -> str:
+    """A path cut to ``width`` characters for messages (a hostile one could be megabytes)."""
+    return path if len(path) <= width else path[: width - 1] + "…"
 
 
 def format_path(parts: Sequence[PathPart]) -> str:
