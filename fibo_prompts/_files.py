@@ -133,7 +133,13 @@ def _write(path: Path, fill: _Filler, *, what: str, parents: bool, durable: bool
             return path
         if stat.S_ISDIR(mode):
             raise FileAccessError(f"{path}: is a directory; give a file name", path=str(path))
-        kind = "a block device" if stat.S_ISBLK(mode) else "not a regular file"
+        kind = (
+            "a block device"
+            if stat.S_ISBLK(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "not a regular file"
+        )
         raise FileAccessError(
             f"{path}: is {kind}; refusing to write the {what} there (give a file name)",
             path=str(path),

@@ -167,6 +167,32 @@ def test_o_directory_is_refused(prompt: Path, tmp_path: Path) -> None:
     assert err == f"error: {tmp_path}: is a directory; give a file name\n"
 
 
+def test_o_block_device_and_socket_are_refused(prompt: Path, tmp_path: Path) -> None:
+    import socket
+
+    sock_path = tmp_path / "s.sock"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        code, out, err = run("fmt", str(prompt), "-o", str(sock_path))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: {sock_path}: is a socket; refusing to write the prompt there (give a file name)\n"
+    )
+    block = tmp_path / "blk"
+    try:
+        # a major number no driver has: were it ever opened, the open would fail
+        os.mknod(block, stat.S_IFBLK | 0o600, os.makedev(240, 0))
+    except PermissionError:
+        return
+    code, out, err = run("fmt", str(prompt), "-o", str(block))
+    assert (code, out) == (1, "")
+    assert err == (
+        f"error: {block}: is a block device; refusing to write the prompt there "
+        "(give a file name)\n"
+    )
+    assert stat.S_ISBLK(os.lstat(block).st_mode)
+
+
 def test_o_missing_folder_is_one_line(prompt: Path, tmp_path: Path) -> None:
     target = tmp_path / "nowhere" / "x.json"
     code, out, err = run("fmt", str(prompt), "-o", str(target))
@@ -302,3 +328,51 @@ def test_render_result_over_max_bytes_is_refused(tmp_path: Path) -> None:
 def test_results_within_max_bytes_are_written(prompt: Path) -> None:
     code, out, _ = run("fmt", str(prompt), "--max-bytes", str(len(PRETTY.encode())))
     assert (code, out) == (0, PRETTY)
+
+
+def test_generate_image_through_a_symlink_and_a_fifo(tmp_path: Path, umask_022: None) -> None:
+    example = str(ROOT / "examples" / "minimal.json")
+    real = tmp_path / "real.png"
+    real.write_bytes(b"old")
+    real.chmod(0o640)
+    link = tmp_path / "link.png"
+    link.symlink_to(real)
+    code, _, _ = run("generate", example, "--backend", "preview", "--seed", "3", "-o", str(link))
+    assert code == 0
+    assert link.is_symlink()
+    image = real.read_bytes()
+    assert image[:8] == b"\x89PNG\r\n\x1a\n"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        # an image is larger than a pipe's buffer: read while the command writes
+        import threading
+
+        chunks: list[bytes] = []
+        done = threading.Event()
+
+        def drain() -> None:
+            import select
+
+            while not done.is_set() or select.select([reader], [], [], 0)[0]:
+                if select.select([reader], [], [], 0.05)[0]:
+                    chunk = os.read(reader, 65536)
+                    if chunk:
+                        chunks.append(chunk)
+                    elif done.is_set():
+                        break
+
+        thread = threading.Thread(target=drain, daemon=True)
+        thread.start()
+        code, _, _ = run(
+            "generate", example, "--backend", "preview", "--seed", "3", "-o", str(fifo)
+        )
+        done.set()
+        thread.join(timeout=10)
+        assert code == 0
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+        assert b"".join(chunks) == image
+    finally:
+        os.close(reader)
