@@ -172,7 +172,11 @@ class DeadlineHTTPTransport(httpx.HTTPTransport):
 def clamp_timeouts(request: httpx.Request, default: httpx.Timeout, seconds: float) -> None:
     """Shorten each phase timeout of ``request`` (or ``default``'s) to ``seconds``, so a wait
     for a connection or a pool slot ends on time with its own "not sent" error."""
-    current: dict[str, float | None] = request.extensions.get("timeout") or default.as_dict()
+    current: dict[str, float | None] | None = request.extensions.get("timeout")
+    if current is None:
+        current = default.as_dict()
+    elif all(v is not None and v <= seconds for v in current.values()):
+        return  # the usual case under the per-request cap: nothing to shorten, nothing to copy
     bounded = {k: seconds if v is None else min(v, seconds) for k, v in current.items()}
     request.extensions = {**request.extensions, "timeout": bounded}
 

@@ -32,6 +32,7 @@ The rules for anything that costs money (``design/architecture.md``):
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import hashlib
 import io
@@ -1090,10 +1091,22 @@ async def _send(
         raise httpx.ReadTimeout("no time left for the request")
     clamp_timeouts(request, client.timeout, seconds)
     try:
+        if direct is not None and _on_asyncio():
+            # asyncio's own timeout costs half of anyio's cancel scope, on every request
+            async with asyncio.timeout(seconds):
+                return await _exchange(client, request, direct, limit)
         with anyio.fail_after(seconds):
             return await _exchange(client, request, direct, limit)
     except TimeoutError:
         raise httpx.ReadTimeout(f"the request took longer than {seconds:.3g} s") from None
+
+
+def _on_asyncio() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # trio, through anyio
+        return False
+    return True
 
 
 class RequestGate:
