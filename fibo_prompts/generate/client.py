@@ -94,6 +94,16 @@ class _StreamSlots:
             self._free += 1
 
 
+def _check_request_timeout(request_timeout: float | None) -> None:
+    """Refuse a per-request cap that is not a positive number of seconds (before anything,
+    such as the journal, is opened)."""
+    if request_timeout is not None and not request_timeout > 0:  # NaN fails this too
+        raise ConfigurationError(
+            f"request_timeout={request_timeout!r}: give a positive number of seconds, or None "
+            "for no cap"
+        )
+
+
 def _request_cap(transport: object, request_timeout: float | None) -> float | None:
     """The per-request cap, none for an in-process backend: a local render is no network
     request, and may well run longer (a diffusers render on a CPU)."""
@@ -202,6 +212,7 @@ class Client(VariationMethods, BaseClient):
         max_streams: int = 64,
         request_timeout: float | None = REQUEST_TIMEOUT,
     ) -> None:
+        _check_request_timeout(request_timeout)
         super().__init__(
             backend,
             api_key=api_key,
@@ -425,6 +436,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         max_streams: int = 64,
         request_timeout: float | None = REQUEST_TIMEOUT,
     ) -> None:
+        _check_request_timeout(request_timeout)
         super().__init__(
             backend,
             api_key=api_key,

@@ -29,6 +29,7 @@ from typer.testing import CliRunner
 from fibo_prompts import StructuredPrompt
 from fibo_prompts.cli._generate import register
 from fibo_prompts.errors import (
+    ConfigurationError,
     ImageError,
     PollTimeoutError,
     ResponseFormatError,
@@ -410,3 +411,13 @@ async def test_a_task_stream_line_without_end_falls_back_to_polling(
     assert (generation.width, generation.height) == (8, 8)
     assert server.seen[:3] == ["POST /apps/run", "GET /tasks/t1/stream", "GET /tasks/t1"]
     assert server.sent < MAX_STREAM_LINE + BUFFERED
+
+
+@pytest.mark.parametrize("cls", [Client, AsyncClient])
+@pytest.mark.parametrize("value", [0, -1.0, float("nan")])
+def test_request_timeout_must_be_positive(cls: Any, value: float) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        cls("bria", api_key="k", journal=False, request_timeout=value)
+    assert str(info.value) == (
+        f"request_timeout={value!r}: give a positive number of seconds, or None for no cap"
+    )
