@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,9 +33,44 @@ def command_group(name: str, help: str) -> typer.Typer:
     )
 
 
+# C0 controls but tab and newline (layout), DEL and C1: what a terminal may act on. ESC
+# starts ANSI and OSC sequences (OSC 52 writes the clipboard), CR overwrites a line, U+009B is
+# a one-character CSI to some terminals.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_JSON_CONTROL = re.compile("[\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` with terminal control characters shown as ``\\x1b`` escapes, so text from
+    an image, a prompt or an error message can never drive the terminal it is printed to."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+
+
+def json_text(data: Any, *, indent: int | None = 2) -> str:
+    """JSON for stdout: non-ASCII kept readable, but DEL and C1 characters (which
+    ``ensure_ascii=False`` leaves raw) written as ``\\u`` escapes: the same data, safe on a
+    terminal."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    return _JSON_CONTROL.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
+
+
+def exact_text(text: str) -> str:
+    """Text that scripts need byte for byte (a wire string, a value for ``$(...)``): kept
+    exact when stdout is a pipe or a file, shown :func:`printable` on a terminal."""
+    return printable(text) if stdout_is_terminal() else text
+
+
+def stdout_is_terminal() -> bool:
+    """Whether stdout is a terminal (a function, so tests can say it is)."""
+    return sys.stdout.isatty()
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
-    """Print a one-line error to stderr and exit."""
-    typer.echo(f"error: {message}", err=True)
+    """Print a one-line error to stderr and exit; control characters quoted from the input
+    are escaped (:func:`printable`)."""
+    typer.echo(f"error: {printable(message)}", err=True)
     raise typer.Exit(code)
 
 

@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import fail, load, user_errors
+from fibo_prompts.cli._common import (
+    exact_text,
+    fail,
+    json_text,
+    load,
+    printable,
+    user_errors,
+)
 from fibo_prompts.cli._generate import PREVIEW_NOTE, pick_backend
 from fibo_prompts.cli._library import Format, LibraryPath
 
@@ -142,18 +149,18 @@ def _report(run: "VariationRun", output_format: Format) -> None:
     if output_format is Format.json:
         data = run.manifest()
         data["out_dir"] = None if run.out_dir is None else str(run.out_dir)
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(data) + "\n")
     else:
         what = "PREVIEW images (not FIBO renders)" if run.preview else "images"
         typer.echo(f"{len(run.generations)} of {len(run.cells)} {what} in {run.out_dir}/")
         for cell in run.cells:
             name = cell.image_path.name if cell.image_path is not None else "FAILED"
             seed = "" if "seed" in cell.values else f"  seed {cell.seed}"
-            typer.echo(f"  {name}  {cell.label}{seed}")
+            typer.echo(printable(f"  {name}  {cell.label}{seed}"))
         if run.contact_sheet is not None:
             typer.echo(f"contact sheet: {run.contact_sheet}")
     for error in run.errors:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo(f"error: {printable(str(error))}", err=True)
     if run.errors:
         raise typer.Exit(1)
 
@@ -430,14 +437,14 @@ def refine(
             "changes": [c.path for c in result.diff.changes],
             "wire": None if result.prompt is None else result.prompt.wire,
         }
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(data) + "\n")
         return
     kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
     typer.echo(
         f"{kind} written to {target} (backend {generation.backend}, same seed "
         f"{generation.seed}, request {generation.request_id})"
     )
-    typer.echo(render_text(result.diff))
+    typer.echo(printable(render_text(result.diff)))
 
 
 def inspect(
@@ -448,16 +455,19 @@ def inspect(
     output_format: OutputFormat = Format.text,
 ) -> None:
     """Print an image's provenance: the exact structured prompt sent, seed, parameters,
-    backend, request id, timings and library version."""
-    from fibo_prompts.provenance import read_provenance, received_sha256
+    backend, request id, timings and library version.
+
+    Everything shown comes from the image, so it is untrusted: control characters are escaped
+    in the summary and in JSON; --wire is exact when piped, escaped on a terminal."""
+    from fibo_prompts.provenance import read_image, read_provenance, received_sha256
 
     with user_errors():
         info = read_provenance(image)
-        content = Path(image).read_bytes() if info.source != "sidecar" else None
+        content = read_image(image) if info.source != "sidecar" else None
     if wire:
         if info.wire is None:
             fail(f"{image}: a text-only generation; it has no structured prompt")
-        sys.stdout.write(info.wire)
+        sys.stdout.write(exact_text(info.wire))
         return
     intact = None
     if content is not None:
@@ -465,7 +475,7 @@ def inspect(
     if output_format is Format.json:
         data = info.to_json()
         data["image_intact"] = intact
-        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(json_text(data) + "\n")
         return
     record = info.record
     rows: list[tuple[str, Any]] = [
@@ -514,10 +524,13 @@ def inspect(
         )
     rows.append(("format", f"fibo:generation v{info.format} ({record.get('tool')})"))
     for key, value in rows:
-        typer.echo(f"{key + ':':<11} {value}")
+        # a parameter's name comes from the image too; a value's newlines would fake rows
+        line = f"{key + ':':<11} {value}"
+        typer.echo(printable(line).replace("\n", "\\n"))
     if info.wire is not None:
         typer.echo("")
-        sys.stdout.write(info.wire if info.wire.endswith("\n") else info.wire + "\n")
+        shown = printable(info.wire)
+        sys.stdout.write(shown if shown.endswith("\n") else shown + "\n")
 
 
 def reproduce(
@@ -551,7 +564,7 @@ def reproduce(
             "wire_identical": generation.wire == info.wire,
             "pixels_identical": same,
         }
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(json_text(data) + "\n")
         return
     kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
     typer.echo(

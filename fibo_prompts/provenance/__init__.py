@@ -40,7 +40,13 @@ from fibo_prompts.errors import (
     ProvenanceVersionError,
 )
 from fibo_prompts.provenance import _jpeg, _png
-from fibo_prompts.provenance.record import FORMAT_VERSION, build_record, infotext
+from fibo_prompts.provenance.record import (
+    FORMAT_VERSION,
+    MAX_RECORD_DEPTH,
+    build_record,
+    check_record,
+    infotext,
+)
 
 if TYPE_CHECKING:
     from fibo_prompts.generate.models import GenerationRequest
@@ -52,10 +58,14 @@ __all__ = [
     "KEY_PARAMETERS",
     "KEY_PROMPT",
     "KEY_RETURNED",
+    "MAX_IMAGE_BYTES",
+    "MAX_METADATA_BYTES",
+    "MAX_PIXELS",
     "Provenance",
     "build_record",
     "embed_provenance",
     "infotext",
+    "read_image",
     "read_provenance",
     "received_sha256",
     "sidecar_path",
@@ -67,7 +77,12 @@ KEY_GENERATION: Final = "fibo:generation"
 KEY_RETURNED: Final = "fibo:returned_prompt"
 KEY_PARAMETERS: Final = "parameters"
 _KEYS: Final = frozenset({KEY_PROMPT, KEY_GENERATION, KEY_RETURNED, KEY_PARAMETERS})
-_MAX_IMAGE: Final = 200 * 1024 * 1024
+#: fibo-prompts writes each of these once; two in one file cannot both be believed.
+_ONCE: Final = frozenset({KEY_PROMPT, KEY_GENERATION, KEY_RETURNED})
+#: The default caps of :func:`read_provenance` (the image is untrusted input).
+MAX_IMAGE_BYTES: Final = 200 * 1024 * 1024
+MAX_METADATA_BYTES: Final = _png.MAX_TEXT_TOTAL
+MAX_PIXELS: Final = _jpeg.MAX_PIXELS
 
 Source = Literal["png", "exif", "sidecar"]
 
@@ -145,6 +160,8 @@ class Provenance:
             ConfigurationError: the image was made from reference images, which are not
                 stored in its metadata.
         """
+        from pydantic import ValidationError
+
         from fibo_prompts.generate.models import GenerationRequest
 
         params = dict(self.record.get("parameters") or {})
@@ -156,15 +173,24 @@ class Provenance:
         params.pop("webhook_url", None)  # a reproduction should not call someone's webhook
         fields = {k: self.record.get(k) for k in ("steps", "guidance", "aspect_ratio")}
         fields["negative_prompt"] = self.record.get("negative_prompt")
-        known = set(GenerationRequest.model_fields)
+        # the record's own fields win: "parameters" cannot smuggle in another seed or prompt
+        known = set(GenerationRequest.model_fields) - {"prompt", "text", "seed", *fields}
         extra = {k: v for k, v in params.items() if k in known}
-        return GenerationRequest(
-            prompt=self.prompt(),
-            text=self.record.get("text"),
-            seed=self.seed,
-            **{k: v for k, v in fields.items() if v is not None},
-            **extra,
-        )
+        try:
+            return GenerationRequest(
+                prompt=self.prompt(),
+                text=self.record.get("text"),
+                seed=self.seed,
+                **{k: v for k, v in fields.items() if v is not None},
+                **extra,
+            )
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            name = ".".join(str(part) for part in first["loc"]) or "request"
+            raise ImageError(
+                f"the {KEY_GENERATION} record cannot make a request: {name}: {first['msg']}",
+                path=self.path,
+            ) from None
 
     def to_json(self) -> dict[str, Any]:
         """Everything as plain JSON data (``fibo inspect --format json``)."""
@@ -246,12 +272,33 @@ def strip_provenance(content: bytes) -> bytes:
 # ---------------------------------------------------------------------- reading
 
 
-def _load_record(text: str, where: str | None) -> dict[str, Any]:
+def _parse_json(text: str, what: str, where: str | None) -> Any:
+    """Untrusted JSON from an image: duplicate keys, NaN, 1e400 and deep nesting refused."""
+    from fibo_prompts.prompt._jsonload import JSONInputError, find_unsafe, strict_loads
+
     try:
-        record = json.loads(text)
-    except ValueError as exc:
-        raise ImageError(f"the {KEY_GENERATION} record is not JSON ({exc})", path=where) from exc
-    if not isinstance(record, dict) or not isinstance(record.get("format"), int):
+        data = strict_loads(text)
+    except json.JSONDecodeError as exc:
+        raise ImageError(f"the {what} is not JSON ({exc})", path=where) from None
+    except JSONInputError as exc:
+        raise ImageError(
+            f"the {what} is not safe to read: {exc.message}; the image's metadata was edited "
+            "or damaged",
+            path=where,
+        ) from None
+    unsafe = find_unsafe(data, MAX_RECORD_DEPTH)
+    if unsafe is not None:
+        raise ImageError(
+            f"the {what} is not safe to read: {unsafe[1]}; the image's metadata was edited "
+            "or damaged",
+            path=where,
+        )
+    return data
+
+
+def _load_record(text: str | dict[str, Any], where: str | None) -> dict[str, Any]:
+    record = _parse_json(text, f"{KEY_GENERATION} record", where) if isinstance(text, str) else text
+    if not isinstance(record, dict) or type(record.get("format")) is not int:
         raise ImageError(f"the {KEY_GENERATION} record has no format number", path=where)
     found = record["format"]
     if found > FORMAT_VERSION:
@@ -262,20 +309,23 @@ def _load_record(text: str, where: str | None) -> dict[str, Any]:
             found=found,
             supported=FORMAT_VERSION,
         )
-    for key in ("seed", "backend", "request_id"):
-        if key not in record:
-            raise ImageError(f"the {KEY_GENERATION} record has no {key!r}", path=where)
+    if found < 1:
+        raise ImageError(f"the {KEY_GENERATION} record has format {found}", path=where)
+    problem = check_record(record)
+    if problem is not None:
+        raise ImageError(
+            f"the {KEY_GENERATION} record is invalid: {problem}; the image's metadata was "
+            "edited or damaged, so it cannot be trusted to reproduce the image",
+            path=where,
+        )
     return record
 
 
 def _from_document(text: str, source: Source, where: str | None) -> Provenance:
-    try:
-        doc = json.loads(text)
-    except ValueError as exc:
-        raise ImageError(f"the provenance document is not JSON ({exc})", path=where) from exc
+    doc = _parse_json(text, "provenance document", where)
     if not isinstance(doc, dict) or not isinstance(doc.get(KEY_GENERATION), dict):
         raise ProvenanceMissingError(f"no {KEY_GENERATION} record in its {source}", path=where)
-    record = _load_record(json.dumps(doc[KEY_GENERATION]), where)
+    record = _load_record(doc[KEY_GENERATION], where)
     wire, returned = doc.get(KEY_PROMPT), doc.get(KEY_RETURNED)
     params = doc.get(KEY_PARAMETERS)
     return Provenance(
@@ -297,15 +347,70 @@ def _missing(where: str | None) -> ProvenanceMissingError:
     )
 
 
-def read_provenance(source: str | os.PathLike[str] | bytes) -> Provenance:
-    """Read an image's provenance from its metadata (or its sidecar ``<image>.json``).
-
-    Args:
-        source: an image path, or the image's bytes.
+def read_image(path: str | os.PathLike[str], *, max_bytes: int = MAX_IMAGE_BYTES) -> bytes:
+    """The bytes of an image file, refusing more than ``max_bytes`` without reading them
+    (a device such as ``/dev/zero`` or a growing file included).
 
     Raises:
         FileAccessError: the file cannot be read.
-        ImageError: not an image fibo-prompts can read, or a damaged one.
+        ImageError: the file is larger than ``max_bytes``.
+    """
+    where = os.fspath(path)
+    try:
+        with open(where, "rb") as stream:
+            content = stream.read(max_bytes + 1)
+    except OSError as exc:
+        raise FileAccessError(
+            f"{where}: cannot read the image ({exc.strerror or exc})", path=where
+        ) from exc
+    if len(content) > max_bytes:
+        raise ImageError(
+            f"larger than {max_bytes:,} bytes; not read as an image (pass max_bytes= to read it)",
+            path=where,
+        )
+    return content
+
+
+def _read_sidecar(sidecar: Path, limit: int) -> str:
+    try:
+        with sidecar.open("rb") as stream:
+            raw = stream.read(limit + 1)
+        if len(raw) > limit:
+            raise ImageError(
+                f"the sidecar record is over {limit:,} bytes; not read (pass "
+                "max_metadata_bytes= to raise the limit)",
+                path=str(sidecar),
+            )
+        return raw.decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FileAccessError(
+            f"{sidecar}: cannot read the sidecar record ({exc})", path=str(sidecar)
+        ) from exc
+
+
+def read_provenance(
+    source: str | os.PathLike[str] | bytes,
+    *,
+    max_metadata_bytes: int = MAX_METADATA_BYTES,
+    max_pixels: int = MAX_PIXELS,
+) -> Provenance:
+    """Read an image's provenance from its metadata (or its sidecar ``<image>.json``).
+
+    The image is untrusted: at most 200 MB of it is read; its metadata (the PNG text chunks
+    this reads, all together once decompressed, or the sidecar) is capped at
+    ``max_metadata_bytes``; a JPEG declaring more than ``max_pixels`` is not decoded; a record
+    with duplicate keys, non-finite numbers, deep nesting or fields of the wrong type (a seed
+    of 1.5) is refused.
+
+    Args:
+        source: an image path, or the image's bytes.
+        max_metadata_bytes: the cap on the metadata read (default 8 MiB).
+        max_pixels: the cap on the pixels a JPEG may declare (default 50 million).
+
+    Raises:
+        FileAccessError: the file cannot be read.
+        ImageError: not an image fibo-prompts can read, a damaged one, one over a limit, or
+            an invalid record.
         ProvenanceMissingError: a readable image without a record.
         ProvenanceVersionError: a record written by a newer fibo-prompts.
     """
@@ -314,16 +419,9 @@ def read_provenance(source: str | os.PathLike[str] | bytes) -> Provenance:
         content = source
     else:
         where = str(source)
-        try:
-            if os.path.getsize(source) > _MAX_IMAGE:
-                raise ImageError(f"larger than {_MAX_IMAGE // 2**20} MB", path=where)
-            content = Path(source).read_bytes()
-        except OSError as exc:
-            raise FileAccessError(
-                f"{where}: cannot read the image ({exc.strerror or exc})", path=where
-            ) from exc
+        content = read_image(source)
     if _png.is_png(content):
-        found = _png.texts(content, where)
+        found = _png.texts(content, where, keys=_KEYS, once=_ONCE, max_total=max_metadata_bytes)
         if KEY_GENERATION in found:
             record = _load_record(found[KEY_GENERATION], where)
             return Provenance(
@@ -335,7 +433,7 @@ def read_provenance(source: str | os.PathLike[str] | bytes) -> Provenance:
                 path=where,
             )
     elif _jpeg.is_jpeg(content):
-        comment = _jpeg.read_user_comment(content, where)
+        comment = _jpeg.read_user_comment(content, where, max_pixels=max_pixels)
         if comment is not None and KEY_GENERATION in comment:
             return _from_document(comment, "exif", where)
     elif not _looks_like_image(content):
@@ -343,13 +441,7 @@ def read_provenance(source: str | os.PathLike[str] | bytes) -> Provenance:
     if where is not None:
         sidecar = sidecar_path(where)
         if sidecar.is_file():
-            try:
-                text = sidecar.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise FileAccessError(
-                    f"{sidecar}: cannot read the sidecar record ({exc})", path=str(sidecar)
-                ) from exc
-            return _from_document(text, "sidecar", where)
+            return _from_document(_read_sidecar(sidecar, max_metadata_bytes), "sidecar", where)
     raise _missing(where)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import io
 import struct
+import warnings
+from typing import Final
 
 from fibo_prompts.errors import ImageError
 
@@ -80,18 +82,76 @@ def leading_segment(content: bytes) -> bytes | None:
     return content[2 : 4 + length]
 
 
-def read_user_comment(content: bytes, path: str | None = None) -> str | None:
+#: Start-of-frame markers (SOF0..SOF15 less DHT, JPG and DAC): they carry the image size.
+_SOF: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+#: Markers without a length field (TEM, RST0..7).
+_STANDALONE: Final = frozenset({0x01, *range(0xD0, 0xD8)})
+#: The default cap on the pixels a JPEG may declare before it is decoded: 50 megapixels is
+#: over ten times FIBO's largest output, and a 3 KB file can declare 13000×13000.
+MAX_PIXELS: Final = 50_000_000
+
+
+def declared_size(content: bytes) -> tuple[int, int] | None:
+    """(width, height) from the JPEG's start-of-frame header, without decoding anything."""
+    pos, size = 2, len(content)
+    while pos + 4 <= size and content[pos] == 0xFF:
+        marker = content[pos + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            pos += 1
+            continue
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        if marker in (0xDA, 0xD9):  # start of scan / end of image: no frame header before it
+            return None
+        (length,) = struct.unpack(">H", content[pos + 2 : pos + 4])
+        if marker in _SOF:
+            if pos + 9 > size:
+                return None
+            height, width = struct.unpack(">HH", content[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def read_user_comment(
+    content: bytes, path: str | None = None, *, max_pixels: int = MAX_PIXELS
+) -> str | None:
     """The decoded EXIF UserComment of a JPEG, after checking the image decodes.
 
+    The size the header declares is checked against ``max_pixels`` before anything is
+    decoded, and the check decodes at 1/8 scale (the DCT's own scaling): every byte of the
+    entropy-coded data is still read, in a 64th of the memory.
+
     Raises:
-        ImageError: the file is not a decodable JPEG.
+        ImageError: the file is not a decodable JPEG, or declares more than ``max_pixels``.
     """
     from PIL import Image, UnidentifiedImageError
 
+    declared = declared_size(content)
+    if declared is not None and declared[0] * declared[1] > max_pixels:
+        width, height = declared
+        raise ImageError(
+            f"the JPEG declares {width}×{height} = {width * height:,} pixels, over the "
+            f"{max_pixels:,}-pixel limit; not decoded (pass max_pixels= to read it)",
+            path=path,
+        )
     try:
-        with Image.open(io.BytesIO(content)) as image:
-            image.load()
-            raw = image.getexif().get_ifd(_EXIF_IFD_POINTER).get(_USER_COMMENT)
+        with warnings.catch_warnings():
+            # the caller's max_pixels is the limit here, not Pillow's process-wide warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(content)) as image:
+                if image.width * image.height > max_pixels:
+                    raise ImageError(
+                        f"the JPEG is {image.width}×{image.height} pixels, over the "
+                        f"{max_pixels:,}-pixel limit; not decoded (pass max_pixels= to read it)",
+                        path=path,
+                    )
+                image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+                image.load()
+                raw = image.getexif().get_ifd(_EXIF_IFD_POINTER).get(_USER_COMMENT)
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"the JPEG is too large to decode: {exc}", path=path) from exc
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise ImageError(f"corrupt JPEG: {exc}", path=path) from exc
     if raw is None:

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterator, Mapping
-from typing import NamedTuple
+from collections.abc import Collection, Iterator, Mapping
+from typing import Final, NamedTuple
 
 from fibo_prompts.errors import ImageError
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 #: Pillow's own cap on one decompressed text chunk (``ImageFile.SAFEBLOCK``).
 _MAX_TEXT = 1024 * 1024
+#: The default cap on all the text chunks read from one file together, once decompressed:
+#: a record, a wire string and a returned prompt of up to 1 MB each fit several times over;
+#: 3,000 zTXt chunks of 1 MB each do not.
+MAX_TEXT_TOTAL: Final = 8 * 1024 * 1024
+_TEXT_KINDS: Final = (b"tEXt", b"zTXt", b"iTXt")
 
 
 class Chunk(NamedTuple):
@@ -90,27 +95,48 @@ def text_chunk(keyword: str, text: str) -> bytes:
     return _chunk(b"tEXt", data)
 
 
+def keyword(chunk: Chunk, path: str | None = None) -> str | None:
+    """The keyword of a tEXt, zTXt or iTXt chunk, without decompressing it; ``None`` for
+    other chunks.
+
+    Raises:
+        ImageError: a text chunk without a keyword.
+    """
+    if chunk.kind not in _TEXT_KINDS:
+        return None
+    end = chunk.data.find(b"\0")
+    if end < 0:
+        raise ImageError(f"corrupt PNG: {chunk.kind!r} chunk without a keyword", path=path)
+    return chunk.data[:end].decode("latin-1")
+
+
 def decode_text(chunk: Chunk, path: str | None = None) -> tuple[str, str] | None:
     """(keyword, text) of a tEXt, zTXt or iTXt chunk; ``None`` for other chunks.
 
     Raises:
         ImageError: a text chunk that cannot be decoded.
     """
-    if chunk.kind not in (b"tEXt", b"zTXt", b"iTXt"):
+    name = keyword(chunk, path)
+    if name is None:
         return None
-    keyword, sep, rest = chunk.data.partition(b"\0")
-    if not sep:
-        raise ImageError(f"corrupt PNG: {chunk.kind!r} chunk without a keyword", path=path)
-    name = keyword.decode("latin-1")
+    return name, _decode(chunk, name, path)[0]
+
+
+def _decode(chunk: Chunk, name: str, path: str | None) -> tuple[str, int]:
+    """The text of a text chunk, and its size in bytes once decompressed."""
+    rest = chunk.data.partition(b"\0")[2]
     try:
         if chunk.kind == b"tEXt":
-            return name, rest.decode("latin-1")
+            return rest.decode("latin-1"), len(rest)
         if chunk.kind == b"zTXt":
-            return name, _inflate(rest[1:]).decode("latin-1")
+            body = _inflate(rest[1:])
+            return body.decode("latin-1"), len(body)
         compressed, _method = rest[0], rest[1]
         _lang, _, rest = rest[2:].partition(b"\0")
         _translated, _, body = rest.partition(b"\0")
-        return name, (_inflate(body) if compressed else body).decode("utf-8")
+        if compressed:
+            body = _inflate(body)
+        return body.decode("utf-8"), len(body)
     except (IndexError, UnicodeDecodeError, zlib.error) as exc:
         raise ImageError(
             f"corrupt PNG: text chunk {name!r} cannot be decoded ({exc})", path=path
@@ -125,22 +151,55 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
-def texts(content: bytes, path: str | None = None) -> dict[str, str]:
-    """Every text chunk of a well-formed PNG (the last one wins for a repeated keyword).
+def texts(
+    content: bytes,
+    path: str | None = None,
+    *,
+    keys: Collection[str] | None = None,
+    once: Collection[str] = (),
+    max_total: int = MAX_TEXT_TOTAL,
+) -> dict[str, str]:
+    """The text chunks of a well-formed PNG: those whose keyword is in ``keys`` (all when
+    ``None``); the last one wins for a repeated keyword, except that a keyword in ``once``
+    may appear only once.
+
+    Chunks with other keywords are never decompressed. ``max_total`` caps the bytes of all
+    the decoded texts together (each compressed one is also capped at 1 MiB on its own).
 
     Raises:
-        ImageError: a damaged file, or one without image data.
+        ImageError: a damaged file, one without image data, a keyword of ``once`` repeated,
+            or more text than ``max_total``.
     """
     found: dict[str, str] = {}
     has_data = False
+    total = 0
     for chunk in chunks(content, path):
         has_data = has_data or chunk.kind == b"IDAT"
-        decoded = decode_text(chunk, path)
-        if decoded is not None:
-            found[decoded[0]] = decoded[1]
+        name = keyword(chunk, path)
+        if name is None or (keys is not None and name not in keys):
+            continue
+        if name in once and name in found:
+            raise ImageError(
+                f"the PNG has more than one {name!r} chunk; an image made by fibo-prompts has "
+                "one, so its metadata was edited or merged and cannot be trusted",
+                path=path,
+            )
+        text, size = _decode(chunk, name, path)
+        total += size
+        if total > max_total:
+            raise _too_much_text(max_total, path)
+        found[name] = text
     if not has_data:
         raise ImageError("corrupt PNG: no image data (IDAT)", path=path)
     return found
+
+
+def _too_much_text(limit: int, path: str | None) -> ImageError:
+    return ImageError(
+        f"the PNG's text chunks hold more than {limit:,} bytes once decompressed; not read "
+        "(pass max_metadata_bytes= to raise the limit)",
+        path=path,
+    )
 
 
 def replace_texts(content: bytes, entries: Mapping[str, bytes], remove: frozenset[str]) -> bytes:
@@ -153,8 +212,8 @@ def replace_texts(content: bytes, entries: Mapping[str, bytes], remove: frozense
     out = [SIGNATURE]
     inserted = False
     for chunk in chunks(content):
-        decoded = decode_text(chunk) if chunk.kind in (b"tEXt", b"zTXt", b"iTXt") else None
-        if decoded is not None and decoded[0] in remove:
+        # the keyword alone decides: nothing is decompressed to be dropped or kept
+        if keyword(chunk) in remove:
             continue
         if chunk.kind == b"IDAT" and not inserted:
             out.extend(entries.values())

@@ -12,15 +12,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["FORMAT_VERSION", "build_record", "infotext"]
+__all__ = ["FORMAT_VERSION", "SEED_RANGE", "build_record", "check_record", "infotext"]
 
 #: The record format this version writes and reads; a higher number is refused with advice.
 FORMAT_VERSION: Final = 1
+#: The seeds a record may hold: the widest range any backend declares (bria, inferencesh,
+#: preview and diffusers take 0..2,147,483,647; segmind 1..999,999,999).
+SEED_RANGE: Final = (0, 2_147_483_647)
+#: A record is three levels deep (record → parameters → a list of image hashes); more is junk.
+MAX_RECORD_DEPTH: Final = 16
 #: Request parameters that get their own top-level field in the record.
 _TOP_LEVEL: Final = ("steps", "guidance", "aspect_ratio", "negative_prompt")
 
@@ -149,3 +154,113 @@ def infotext(record: Mapping[str, Any], summary: str | None) -> str:
     }
     lines.append(", ".join(f"{k}: {_quote(v)}" for k, v in pairs.items() if v is not None))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------- reading
+
+
+def _kind(value: Any) -> str:
+    """What a JSON value is, for messages: ``1.5``, ``true``, ``a string``, ``an object``."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float):
+        text = json.dumps(value)
+        return text if len(text) <= 24 else f"a number of {len(text):,} characters"
+    if isinstance(value, str):
+        return "a string"
+    return "an object" if isinstance(value, dict) else "an array"
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int  # bool is an int to Python, never to a record
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, dict)
+
+
+_TYPES: Final[dict[str, Callable[[Any], bool]]] = {
+    "an integer": _is_int,
+    "a number": _is_number,
+    "a string": _is_str,
+    "true or false": _is_bool,
+    "an object": _is_object,
+}
+#: Field → the JSON type it must have when present and not null (format and seed are
+#: checked on their own: the reader needs them, with their ranges).
+_FIELDS: Final = {
+    "backend": "a string",
+    "request_id": "a string",
+    "tool": "a string",
+    "model": "a string",
+    "preview": "true or false",
+    "steps": "an integer",
+    "guidance": "a number",
+    "aspect_ratio": "a string",
+    "negative_prompt": "a string",
+    "text": "a string",
+    "parameters": "an object",
+    "width": "an integer",
+    "height": "an integer",
+    "media_type": "a string",
+    "timings": "an object",
+    "cost": "a number",
+    "created_at": "a string",
+    "prompt": "an object",
+    "received_sha256": "a string",
+    "library": "an object",
+}
+_NESTED: Final = {
+    "prompt": {"wire_sha256": "a string", "content_hash": "a string", "wire_chars": "an integer"},
+    "library": {"name": "a string", "version": "a string"},
+}
+_REQUIRED: Final = ("seed", "backend", "request_id")
+
+
+def check_record(record: Mapping[str, Any]) -> str | None:
+    """What is wrong with a record read from an image (``"seed: expected an integer, got
+    1.5"``), or ``None`` when every field has its type; ``format`` is checked by the caller.
+
+    Untrusted input: a record may come from any file. Unknown fields are allowed (a newer
+    fibo-prompts of the same format may add some); known ones must have their types, so
+    ``inspect`` and ``reproduce`` never act on a seed of 1.5 or a ``parameters`` string.
+    """
+    for key in _REQUIRED:
+        if key not in record:
+            return f"no {key!r}"
+    seed = record["seed"]
+    low, high = SEED_RANGE
+    if not _is_int(seed):
+        return f"seed: expected an integer, got {_kind(seed)}"
+    if not low <= seed <= high:
+        return f"seed: {seed} is outside {low}..{high:,}"
+    for key, expected in _FIELDS.items():
+        value = record.get(key)
+        if value is not None and not _TYPES[expected](value):
+            return f"{key}: expected {expected}, got {_kind(value)}"
+    for key, fields in _NESTED.items():
+        inner = record.get(key) or {}
+        for name, expected in fields.items():
+            value = inner.get(name)
+            if value is not None and not _TYPES[expected](value):
+                return f"{key}.{name}: expected {expected}, got {_kind(value)}"
+    for name, value in (record.get("timings") or {}).items():
+        if value is not None and not _is_number(value):
+            return f"timings.{name}: expected a number, got {_kind(value)}"
+    for key in ("steps", "width", "height"):
+        value = record.get(key)
+        if value is not None and value < 0:
+            return f"{key}: {value} is negative"
+    return None
