@@ -27,7 +27,8 @@ The rules for anything that costs money (``design/architecture.md``):
   seconds, or sends a line it cannot read.
 * :func:`cancel_flow` asks the service to stop a job (retried like a GET: cancelling twice is
   cancelling once).
-* Every wait is bounded by the poll deadline.
+* Every wait is bounded by the poll deadline; every request, body included, by the time
+  left and the client's per-request cap, and every body by a byte limit (:mod:`._bounded`).
 """
 
 from __future__ import annotations
