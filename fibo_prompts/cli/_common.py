@@ -139,7 +139,7 @@ def write_output(
                 "nothing was written (raise --max-bytes to write it)"
             )
     if to_stdout or target is None:
-        sys.stdout.write(text)
+        sys.stdout.write(exact_text(text))
         if not text.endswith("\n"):
             sys.stdout.write("\n")
         return

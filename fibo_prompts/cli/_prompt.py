@@ -1,13 +1,20 @@
 """``fibo validate | get | set | fmt``: check and edit structured prompt files."""
 
 import enum
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import STDIN, load, user_errors, write_output
+from fibo_prompts.cli._common import (
+    STDIN,
+    exact_text,
+    json_text,
+    load,
+    printable,
+    user_errors,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from fibo_prompts.errors import PromptIssue
@@ -162,16 +169,17 @@ def _print_reports(reports: list[dict[str, Any]], output_format: OutputFormat) -
                     "warnings": [_issue_json(w) for w in report["warnings"]],
                 }
             )
-        typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
+        typer.echo(json_text(out))
         return
+    # issues quote the file's values: never let them drive the terminal
     for report in reports:
         for error in report["errors"]:
             if isinstance(error, PromptIssue):
-                typer.echo(error.format(report["file"]))
+                typer.echo(printable(error.format(report["file"])))
             else:
-                typer.echo(f"{report['parse_where'] or report['file']}: {error}")
+                typer.echo(printable(f"{report['parse_where'] or report['file']}: {error}"))
         for warning in report["warnings"]:
-            typer.echo(warning.format(report["file"]))
+            typer.echo(printable(warning.format(report["file"])))
     if len(reports) > 1:
         bad = sum(1 for r in reports if r["errors"])
         typer.echo(f"{len(reports)} files: {len(reports) - bad} valid, {bad} invalid", err=True)
@@ -186,14 +194,18 @@ def get(
     lenient: Lenient = False,
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
-    """Print the value at PATH: strings as plain text, anything else as JSON."""
+    """Print the value at PATH: strings as plain text, anything else as JSON.
+
+    Plain text is exact when piped; on a terminal its control characters are escaped."""
+    from fibo_prompts.cli import _arguments
+
     with user_errors():
         prompt = load(file, lenient=lenient, max_bytes=max_bytes)
-        value = prompt.get(path)
+    value = _arguments.get(prompt, path, path_label=f"argument PATH {_arguments.shown(path)}")
     if isinstance(value, str) and not as_json:
-        typer.echo(value)
+        typer.echo(exact_text(value))
     else:
-        typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+        typer.echo(json_text(value))
 
 
 def set_(
@@ -211,16 +223,20 @@ def set_(
 
     The result is validated first: with --in-place an invalid result leaves FILE untouched.
     """
-    try:
-        parsed: Any = json.loads(value)
-    except ValueError:
-        parsed = value
+    from fibo_prompts.cli import _arguments
+
+    value_label = f"argument VALUE {_arguments.shown(value)}"
+    parsed = _arguments.json_or_text(value, value_label)
     with user_errors():
         prompt = load(file, lenient=lenient, max_bytes=max_bytes)
-        edited = prompt.set(path, parsed)
-        write_output(
-            edited.wire, file=file, output=output, in_place=in_place, max_bytes=max_bytes
+        edited = _arguments.edit(
+            prompt,
+            path,
+            parsed,
+            path_label=f"argument PATH {_arguments.shown(path)}",
+            value_label=value_label,
         )
+        write_output(edited.wire, file=file, output=output, in_place=in_place, max_bytes=max_bytes)
 
 
 def fmt(

@@ -15,6 +15,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fibo_prompts.cli._arguments import (
+    check_parameter,
+    edit,
+    json_or_text,
+    shown,
+)
 from fibo_prompts.cli._common import (
     exact_text,
     fail,
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
     from fibo_prompts.generate import Client, Generation, GenerationRequest
     from fibo_prompts.generate.variation import VariationRun
     from fibo_prompts.library import Library
+    from fibo_prompts.prompt import StructuredPrompt
 
 Backend = Annotated[
     str | None,
@@ -59,31 +66,56 @@ SetOption = Annotated[
 ]
 
 
-def parse_assignment(item: str) -> tuple[str, Any]:
+def parse_assignment(item: str, option: str = "--set") -> tuple[str, Any]:
     """``PATH=VALUE`` → (path, value); the value is JSON where it parses, else text."""
     path, sep, raw = item.partition("=")
     if not sep or not path.strip():
-        fail(f"expected PATH=VALUE, got {item!r}", code=2)
-    try:
-        value: Any = json.loads(raw)
-    except ValueError:
-        value = raw
-    return path.strip(), value
+        fail(f"expected PATH=VALUE, got {shown(item)}", code=2)
+    return path.strip(), json_or_text(raw, f"option {option} {shown(item)}")
 
 
-def _axes(items: list[str] | None) -> dict[str, list[Any]]:
+# (label, name, value) of each --set/--row/--column: checked against the prompt before
+# anything is generated, so an error names the option instead of the prompt file
+Check = tuple[str, str, Any]
+
+
+def _axes(items: list[str] | None, option: str = "--set") -> dict[str, list[Any]]:
     axes: dict[str, list[Any]] = {}
     for item in items or []:
-        path, value = parse_assignment(item)
+        path, value = parse_assignment(item, option)
         axes.setdefault(path, []).append(value)
     return axes
 
 
+def _checks(items: list[str] | None, option: str) -> list[Check]:
+    return [(f"option {option} {shown(i)}", *parse_assignment(i, option)) for i in items or []]
+
+
+def _check_edits(prompt: "StructuredPrompt | None", checks: list[Check]) -> None:
+    """Fail on the first ``--set`` whose path or value the prompt refuses, naming it."""
+    from fibo_prompts.generate.variation import PARAMETERS
+
+    for label, name, value in checks:
+        if name in PARAMETERS:
+            check_parameter(name, value, label)
+        elif prompt is not None:
+            edit(prompt, name, value, path_label=label, value_label=label)
+
+
 def _seeds(text: str) -> list[int]:
+    from fibo_prompts.provenance.record import SEED_RANGE
+
+    low, high = SEED_RANGE
     try:
-        return [int(part) for part in text.split(",") if part.strip()]
+        seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        fail(f"--seeds takes comma-separated integers, got {text!r}", code=2)
+        seeds = []
+    if not seeds or not all(low <= seed <= high for seed in seeds):
+        fail(
+            f"--seeds takes comma-separated integers from {low} to {high:,}, got {shown(text)}",
+            code=2,
+        )
+    return seeds
 
 
 def _client(
@@ -183,7 +215,14 @@ class _Settings:
     library: Path | None
 
 
-def _execute(kind: str, prompt: str, total: int, settings: _Settings, **axes: Any) -> None:
+def _execute(
+    kind: str,
+    prompt: str,
+    total: int,
+    settings: _Settings,
+    checks: list[Check] | None = None,
+    **axes: Any,
+) -> None:
     """Load the prompt, run ``client.<kind>(...)`` with a progress bar, report the run."""
     target = settings.out_dir or _default_dir(kind)
     with user_errors(), ExitStack() as stack:
@@ -194,6 +233,7 @@ def _execute(kind: str, prompt: str, total: int, settings: _Settings, **axes: An
             aspect_ratio=settings.aspect_ratio,
             negative=settings.negative,
         )
+        _check_edits(request.prompt, checks or [])
         client = _client(stack, settings.backend, settings.base_url, settings.timeout)
         lib = _library(stack, settings.library, settings.save)
         method = getattr(client, kind)
@@ -290,7 +330,9 @@ def vary(
         save,
         library,
     )
-    _execute("vary", prompt, sum(len(v) for v in axes.values()), settings, changes=axes, seed=seed)
+    total = sum(len(v) for v in axes.values())
+    checks = _checks(assignments, "--set")
+    _execute("vary", prompt, total, settings, checks, changes=axes, seed=seed)
 
 
 def grid(
@@ -321,12 +363,12 @@ def grid(
 ) -> None:
     """Every combination of two axes (rows × columns), e.g. --seeds 1,2 and
     --column lighting.conditions="golden hour" --column lighting.conditions=overcast."""
-    rows = _axes(row)
+    rows = _axes(row, "--row")
     if seeds is not None:
         if rows:
             fail("give --seeds or --row, not both", code=2)
         rows = {"seed": list(_seeds(seeds))}
-    columns = _axes(column)
+    columns = _axes(column, "--column")
     if len(rows) != 1 or len(columns) != 1:
         fail(
             "a grid needs one row axis (--row NAME=VALUE or --seeds) and one column axis "
@@ -348,7 +390,22 @@ def grid(
         save,
         library,
     )
-    _execute("grid", prompt, total, settings, rows=rows, columns=columns, seed=seed)
+    checks = _checks(row, "--row") + _checks(column, "--column")
+    _execute("grid", prompt, total, settings, checks, rows=rows, columns=columns, seed=seed)
+
+
+_MAX_PATCH_BYTES = 1_000_000  # a patch is smaller than the prompt it edits
+
+
+def _read_patch(path: Path) -> bytes:
+    try:
+        with path.open("rb") as stream:
+            raw = stream.read(_MAX_PATCH_BYTES + 1)
+    except OSError as exc:
+        fail(f"{path}: cannot read the patch ({exc.strerror})")
+    if len(raw) > _MAX_PATCH_BYTES:
+        fail(f"{path}: over {_MAX_PATCH_BYTES:,} bytes; not read as a patch")
+    return raw
 
 
 def _copy_image(generation: "Generation", target: Path) -> None:
@@ -399,23 +456,23 @@ def refine(
     from fibo_prompts.diff import render_text
     from fibo_prompts.provenance import read_provenance
 
-    edits = dict(parse_assignment(item) for item in assignments or []) or None
+    checks = _checks(assignments, "--set")
+    edits = {name: value for _, name, value in checks} or None
     with user_errors(), ExitStack() as stack:
         base: Any
         if _is_image(source):
             info = read_provenance(source)
             base = info
             backend = backend or info.backend
+            _check_edits(info.prompt(), checks)
         else:
             base = load(source, lenient=False, max_bytes=1_000_000)
+            _check_edits(base, checks)
         patch_data = None
         if patch is not None:
             from fibo_prompts.diff import load_patch
 
-            try:
-                patch_data = load_patch(patch.read_bytes())
-            except OSError as exc:
-                fail(f"{patch}: cannot read the patch ({exc.strerror})")
+            patch_data = load_patch(_read_patch(patch))
         client = _client(stack, backend, base_url, timeout)
         result = client.refine(
             base, instruction=instruction, edits=edits, patch=patch_data, seed=seed

@@ -118,7 +118,8 @@ def test_get(minimal: Path) -> None:
     code, out, err = run("get", str(minimal), "objects[0]")
     assert (code, out) == (1, "")
     assert err == (
-        "error: objects[0]: the prompt has no key 'objects' (it has: short_description, "
+        "error: argument PATH 'objects[0]': the prompt has no key 'objects' (it has: "
+        "short_description, "
         "background_setting, lighting, aesthetics, context)\n"
     )
 
@@ -150,10 +151,8 @@ def test_set_in_place_that_fails_validation_leaves_the_file_untouched(minimal: P
     original = minimal.read_bytes()
     code, out, err = run("set", str(minimal), "context", "42", "--in-place")
     assert (code, out) == (1, "")
-    assert err == (
-        f"error: 1 problem in structured prompt {minimal}:\n"
-        f"  {minimal}:13:14: context: expected a string (got 42)\n"
-    )
+    # the VALUE argument is at fault, not the file (issue 13, item 21)
+    assert err == "error: argument VALUE '42': expected a string (got 42)\n"
     assert minimal.read_bytes() == original
     assert run("set", str(minimal), "context", '"42"', "--in-place")[0] == 0
     assert json.loads(minimal.read_text())["context"] == "42"

@@ -127,7 +127,7 @@ def test_sweep_json_and_grid(tmp_path: Path) -> None:
     [
         (["sweep", PRODUCT], 2, "error: give --seeds 1,2,3 or --count N (one of them)\n"),
         (["sweep", PRODUCT, "--seeds", "1,x"], 2, "error: --seeds takes comma-separated "
-         "integers, got '1,x'\n"),
+         "integers from 0 to 2,147,483,647, got '1,x'\n"),
         (["vary", PRODUCT, "--seed", "1"], 2, "error: give at least one --set PATH=VALUE\n"),
         (["vary", PRODUCT, "--set", "novalue"], 2, "error: expected PATH=VALUE, got 'novalue'\n"),
         (["grid", PRODUCT, "--seeds", "1"], 2, "error: a grid needs one row axis (--row "
