@@ -69,7 +69,8 @@ def _fmt(parts: Sequence[PathPart]) -> str:
     return format_path(parts)
 
 
-def _json_value(value: Any, path: str) -> Any:
+def _json_value(value: Any, path: str, depth: int) -> Any:
+    """``value`` as plain JSON data, fit to be written ``depth`` levels down a prompt."""
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", exclude_unset=True)
     try:
@@ -84,7 +85,9 @@ def _json_value(value: Any, path: str) -> Any:
         raise PromptError(
             f"{shorten_path(path)}: value is not JSON data{inside}: {problem}"
         ) from None
-    unsafe = find_unsafe(data, MAX_DEPTH - len(parse_path(path)))
+    if data.__class__ is not dict and data.__class__ is not list:
+        return data  # a scalar: the round trip has checked all there is
+    unsafe = find_unsafe(data, MAX_DEPTH - depth)
     if unsafe is not None:
         raise PromptError(
             f"{shorten_path(path)}: value is {unsafe[1]}, too deep for a structured prompt"
@@ -95,7 +98,7 @@ def _json_value(value: Any, path: str) -> Any:
 def set_value(prompt: StructuredPrompt, path: str, value: Any) -> StructuredPrompt:
     """A new prompt with ``value`` written at ``path`` (see StructuredPrompt.set)."""
     parts = parse_path(path)
-    data = _json_value(value, path)
+    data = _json_value(value, path, len(parts))
     style = prompt.style
     parts, data = _missing_prefix(prompt.syntax_tree(), parts, data)
 
