@@ -60,6 +60,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from fibo_prompts._redact import redact, redacted
+
 __all__ = [
     "APIConnectionError",
     "APIError",
@@ -115,7 +117,15 @@ __all__ = [
 
 
 class FiboPromptsError(Exception):
-    """Base class of every error raised by fibo_prompts."""
+    """Base class of every error raised by fibo_prompts.
+
+    Its text never carries a secret: every message passes through
+    :func:`fibo_prompts._redact.redact` (configured API keys, URL credentials), whatever the
+    subclass or the service that supplied the words.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class FileAccessError(FiboPromptsError):
@@ -407,7 +417,7 @@ class APIError(FiboPromptsError):
     """
 
     def __init__(self, message: str, *, backend: str, request_id: str | None = None) -> None:
-        self.message = message
+        self.message = redact(message)
         self.backend = backend
         self.request_id = request_id
         where = backend if request_id is None else f"{backend} request {request_id}"
@@ -443,7 +453,7 @@ class APIStatusError(APIError):
         request_id: str | None = None,
     ) -> None:
         self.status_code = status_code
-        self.body = body
+        self.body = redacted(body)
         super().__init__(f"HTTP {status_code}: {message}", backend=backend, request_id=request_id)
 
 

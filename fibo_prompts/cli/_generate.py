@@ -113,7 +113,8 @@ def _run(client: "Client", request: "GenerationRequest", err: "Console") -> "Gen
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=err, transient=True) as progress:
+    # no live display off a terminal: it would leave a blank line before an error
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task(f"submitting to {client.backend.name}", total=None)
         job = client.submit(request)
         progress.update(task, description=f"waiting for request {job.request_id}")
@@ -141,35 +142,102 @@ def jobs_list(
         typer.echo("no jobs")
         return
     for e in entries:
-        typer.echo(
-            f"{e.job.backend}\t{e.job.request_id}\t{e.job.state.value}\t{e.image_path or '-'}"
-        )
+        # a submit that may or may not have been billed: no id to poll, check the service
+        state = "outcome-unknown" if e.outcome_unknown else e.job.state.value
+        typer.echo(f"{e.job.backend}\t{e.job.request_id}\t{state}\t{e.image_path or '-'}")
+
+
+def _base_url_env(name: str) -> str:
+    """The environment variable of a backend's base URL (``""`` if it has none)."""
+    from fibo_prompts.generate import backends
+
+    factory = backends.get(name)
+    return str(getattr(getattr(factory, "func", factory), "base_url_env", ""))
+
+
+def _where_to_resume(name: str, stored: str, override: str | None) -> str | None:
+    """The base URL to finish a job at: ``--base-url``; else the journal's own; else, when
+    the journal redacted its credentials, the environment's base URL if it is the same one
+    with them. ``None``: the credentials are nowhere to be had."""
+    from fibo_prompts._redact import redact, was_redacted
+
+    if override:
+        return override
+    if not was_redacted(stored):
+        return stored
+    variable = _base_url_env(name)
+    configured = os.environ.get(variable) if variable else None
+    if configured and redact(configured.rstrip("/")) == stored:
+        return configured
+    return None
+
+
+def _no_credentials(name: str, stored: str, count: int, verb: str = "resume") -> str:
+    variable = _base_url_env(name) or "the backend's base URL variable"
+    jobs = f"{count} job{'s' if count != 1 else ''}"
+    return (
+        f"{name}: cannot {verb} {jobs} sent to {stored}: the journal keeps no credentials; "
+        f"pass them with --base-url (or set {variable})"
+    )
 
 
 @jobs_app.command("resume")
 def jobs_resume(
     journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
     timeout: Annotated[float, typer.Option(help="Deadline per job, seconds.")] = 600,
+    expected: Annotated[
+        float | None,
+        typer.Option("--expected-duration", help="Typical job seconds (first poll near it)."),
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", "-b", help="Only this backend's jobs.")
+    ] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--base-url",
+            help="Poll the jobs at this service URL instead of the one they were sent to "
+            "(the journal keeps URLs without their credentials: give them here).",
+        ),
+    ] = None,
 ) -> None:
-    """Finish every unfinished job (keys from the environment). Exit 1 if any failed."""
+    """Finish every unfinished job where it was sent (keys from the environment). Exit 1 if
+    any failed."""
     from fibo_prompts.errors import FiboPromptsError
     from fibo_prompts.generate import Client, Generation, JobJournal, PollPolicy
 
     failed = 0
     with user_errors(), JobJournal(journal) as store:
-        names = sorted({e.job.backend for e in store.entries(unfinished=True)})
-        if not names:
+        entries = store.entries(backend=backend, unfinished=True)
+        groups: dict[tuple[str, str], int] = {}
+        for entry in entries:
+            key = (entry.job.backend, entry.base_url)
+            groups[key] = groups.get(key, 0) + 1
+        if not groups:
             typer.echo("nothing to resume")
             return
-        for name in names:
+        names = sorted({name for name, _ in groups})
+        if base_url and len(names) > 1:
+            fail(
+                f"--base-url is one service's URL, and the journal has unfinished jobs of "
+                f"{', '.join(names)}: say whose with --backend",
+                code=2,
+            )
+        for (name, stored), count in sorted(groups.items()):
+            where = _where_to_resume(name, stored, base_url)
+            if where is None:
+                typer.echo(f"error: {_no_credentials(name, stored, count)}", err=True)
+                failed += count
+                continue
             try:
-                client = Client(name, journal=store, poll=PollPolicy(timeout=timeout))
+                poll = PollPolicy(timeout=timeout, expected_duration=expected)
+                client = Client(name, base_url=where, journal=store, poll=poll)
             except FiboPromptsError as exc:
-                typer.echo(f"{name}: cannot resume: {exc}", err=True)
+                typer.echo(f"error: {name}: cannot resume: {exc}", err=True)
                 failed += 1
                 continue
             with client:
-                for outcome in client.resume():
+                for outcome in client.resume(sent_to=stored):
                     if isinstance(outcome, FiboPromptsError):
                         failed += 1
                         typer.echo(f"error: {outcome}", err=True)
@@ -190,10 +258,15 @@ def jobs_cancel(
         str | None, typer.Option("--backend", "-b", help="When several backends have the id.")
     ] = None,
     journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option("--base-url", help="The service URL, credentials included, if it had any."),
+    ] = None,
 ) -> None:
     """Stop a job on its service and mark it cancelled in the journal (key from the
     environment). Only inference.sh can cancel; Bria and Segmind have no cancel endpoint."""
     from fibo_prompts.generate import Client, JobJournal, JobState, backends
+    from fibo_prompts.generate._base import rebase
 
     with user_errors(), JobJournal(journal) as store:
         entry = store.get(request_id, backend=backend)
@@ -201,10 +274,15 @@ def jobs_cancel(
             fail(f"{request_id}: no such job in {store.path} (see fibo jobs list)")
         before = entry.job
         # the job lives where it was sent: its journal base URL, not today's setting
-        service = backends.get(before.backend)(base_url=entry.base_url)
+        where = _where_to_resume(before.backend, entry.base_url, base_url)
+        if where is None:
+            fail(_no_credentials(before.backend, entry.base_url, 1, "cancel"))
+        service = backends.get(before.backend)(base_url=where)
         service.build_cancel(before)  # a service that cannot cancel says so, key or not
         with Client(service, journal=store) as client:
-            job = client.cancel(before)
+            # its URLs as the journal keeps them (credentials dropped) made usable again
+            target = before if before.state.terminal else rebase(before, entry.base_url, service)
+            job = client.cancel(target)
     if before.state.terminal:
         typer.echo(f"{job.backend}\t{job.request_id}\talready {job.state.value}: nothing to cancel")
     elif job.state is JobState.CANCELLED:

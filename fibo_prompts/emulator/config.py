@@ -28,9 +28,12 @@ class Faults:
 
     Attributes:
         rate_limit: an API request answered 429 with the service's headers.
-        server_error: an API request answered 500, 502 or 503 (no request id).
+        server_error: an API request answered 500 or 503 in the service's own error format
+            (no request id, no job created: the service refused it).
         reset_before_submit: a submit's connection closed before the job is created.
         reset_after_submit: a submit's connection closed after the job was created (billed).
+        gateway_after_accept: a submit's job is created (billed), then a gateway in front of
+            the service answers an HTML 502 or 504 page instead of the service's answer.
         reset_poll: a status/result/image GET's connection closed without an answer.
         slow: a request delayed by ``slow_s`` seconds.
         truncate: a GET's body cut short (Content-Length larger than what is sent).
@@ -39,6 +42,8 @@ class Faults:
         failed: a job ends failed (Bria ERROR, Segmind FAILED/422, inference.sh 11).
         unknown: a Bria job ends UNKNOWN.
         moderation: a job ends failed by content moderation.
+        echo_key: a failed job's error message quotes the API key it was submitted with (as
+            careless services do).
         retry_after_s: the wait a 429 asks for.
     """
 
@@ -46,6 +51,7 @@ class Faults:
     server_error: float = 0.0
     reset_before_submit: float = 0.0
     reset_after_submit: float = 0.0
+    gateway_after_accept: float = 0.0
     reset_poll: float = 0.0
     slow: float = 0.0
     slow_s: float = 1.0
@@ -54,6 +60,7 @@ class Faults:
     failed: float = 0.0
     unknown: float = 0.0
     moderation: float = 0.0
+    echo_key: float = 0.0
     retry_after_s: float = 1.0
 
 

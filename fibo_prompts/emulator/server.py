@@ -22,6 +22,10 @@ emulator                                   ``GET /_emulator/files/{id}.png|jpg``
                                            ``GET /_emulator/stats``, ``POST /_emulator/reset``
 =========================================  ====================================================
 
+The accounting (``/_emulator/stats``) counts every job created, that is every submit the
+real service would bill (``accepted``), and the submit bodies accepted more than once
+(``billed_twice``: the same request paid for again).
+
 429s carry each service's signal: Bria and inference.sh ``Retry-After`` (Bria's real headers
 are undocumented: an assumption), Segmind ``x-rate-limit-reset-at-utc`` (ISO 8601) and no
 ``Retry-After``. Segmind accepts an invalid body with 200 and fails the job (as the real
@@ -34,6 +38,7 @@ is computed from its submit time and drawn duration, so no thread runs per job.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -54,6 +59,13 @@ from fibo_prompts.generate._render import ASPECT_RATIOS, render_preview
 __all__ = ["Emulator"]
 
 _DROP: Final = "drop"  # close the connection without an answer
+#: what nginx answers when its upstream fails or times out: HTML, not the service's format
+_GATEWAY_PAGE: Final = (
+    "<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n"
+    "<center><h1>{status} {reason}</h1></center>\r\n<hr><center>nginx</center>\r\n"
+    "</body>\r\n</html>\r\n"
+)
+_GATEWAY_REASONS: Final = {502: "Bad Gateway", 504: "Gateway Time-out"}
 SEGMIND_SLUGS: Final = ("bria-fibo-generate", "bria-fibo-generate-structured-prompt")
 
 
@@ -88,6 +100,9 @@ class EmuJob:
     aspect_ratio: str | None
     instruction: str | None = None
     error: str | None = None
+    #: the API key the job was submitted with, when its failure is to quote it (the
+    #: ``echo_key`` fault); ``None`` otherwise
+    key: str | None = None
     counts: Counter[str] = field(default_factory=Counter)
     created_wall: float = field(default_factory=time.time)
     #: set when the job changes other than by time passing (a cancel), to wake its streams
@@ -170,6 +185,10 @@ class Emulator:
         self._lock = threading.Lock()
         self._jobs: dict[str, EmuJob] = {}
         self._counts: Counter[str] = Counter()
+        #: accepted submits per body digest: the same request billed twice shows here
+        self._bodies: Counter[str] = Counter()
+        #: the request being answered, per handler thread (its key, its body's digest)
+        self._current = threading.local()
         self._buckets: dict[str, tuple[float, float]] = {}
         self._images: dict[str, bytes] = {}
         self._server = _Server((host, port), _Handler)
@@ -229,13 +248,20 @@ class Emulator:
                 }
                 for j in self._jobs.values()
             }
-            return {"counts": dict(self._counts), "accepted": len(self._jobs), "jobs": jobs}
+            twice = sum(1 for n in self._bodies.values() if n > 1)
+            return {
+                "counts": dict(self._counts),
+                "accepted": len(self._jobs),
+                "billed_twice": twice,
+                "jobs": jobs,
+            }
 
     def reset(self) -> None:
         """Forget every job and count."""
         with self._lock:
             self._jobs.clear()
             self._counts.clear()
+            self._bodies.clear()
             self._buckets.clear()
             self._images.clear()
 
@@ -283,6 +309,8 @@ class Emulator:
         if denied is not None:
             self._count("unauthorized")
             return denied
+        self._current.key = self._key(service, lower)
+        self._current.digest = hashlib.sha256(body).hexdigest()
         limited = self._rate_limit(service, endpoint)
         if limited is not None:
             return limited
@@ -293,8 +321,8 @@ class Emulator:
         if self._chance(f.server_error):
             self._count("fault.server_error")
             with self._lock:
-                status = self._rng.choice((500, 502, 503))
-            return _json(status, {"error": "emulated server error"})
+                status = self._rng.choice((500, 503))
+            return self._service_error(service, status, "emulated server error")
         if self._chance(f.slow):
             self._count("fault.slow")
             time.sleep(f.slow_s)
@@ -307,6 +335,9 @@ class Emulator:
             if reply.status < 300 and self._chance(f.reset_after_submit):
                 self._count("fault.reset_after_submit")
                 return Reply(0, action=_DROP)
+            if reply.status < 300 and self._chance(f.gateway_after_accept):
+                self._count("fault.gateway_after_accept")
+                return self._gateway_page()
             return reply
         if self._chance(f.reset_poll):
             self._count("fault.reset_poll")
@@ -349,14 +380,17 @@ class Emulator:
                 return "inferencesh", "status", self._inf_cancel, parts[1]
         return None
 
-    def _auth(self, service: str, headers: dict[str, str]) -> Reply | None:
+    @staticmethod
+    def _key(service: str, headers: dict[str, str]) -> str | None:
         if service == "bria":
-            key = headers.get("api_token")
-        elif service == "segmind":
-            key = headers.get("x-api-key")
-        else:
-            value = headers.get("authorization", "")
-            key = value[7:] if value.lower().startswith("bearer ") else None
+            return headers.get("api_token")
+        if service == "segmind":
+            return headers.get("x-api-key")
+        value = headers.get("authorization", "")
+        return value[7:] if value.lower().startswith("bearer ") else None
+
+    def _auth(self, service: str, headers: dict[str, str]) -> Reply | None:
+        key = self._key(service, headers)
         wanted = self.config.api_keys.get(service)
         if key and (wanted is None or key == wanted):
             return None
@@ -396,6 +430,29 @@ class Emulator:
             message = {"code": 429, "message": "Too many requests", "details": ""}
             return _json(429, {"error": message}, retry)
         return self._problem(429, "rate_limited", "Too many requests", retry)
+
+    def _service_error(self, service: str, status: int, message: str) -> Reply:
+        """An error in the service's own documented format (``reference/hosted-apis.md``)."""
+        if service == "bria":
+            return self._bria_error(status, message)
+        if service == "segmind":
+            return _json(status, {"error": message})
+        return self._problem(status, "internal_error", message)
+
+    def _gateway_page(self) -> Reply:
+        """A proxy's HTML error page (the service itself never answered the client)."""
+        with self._lock:
+            status = self._rng.choice((502, 504))
+        self._count(f"fault.gateway_{status}")
+        page = _GATEWAY_PAGE.format(status=status, reason=_GATEWAY_REASONS[status])
+        return Reply(status, page.encode(), {"content-type": "text/html"})
+
+    @staticmethod
+    def _failure(job: EmuJob, message: str) -> str:
+        """A failed job's error message (quoting its key under the ``echo_key`` fault)."""
+        if job.key:
+            return f"{message}; the request was made with key {job.key}"
+        return message
 
     def _problem(
         self, status: int, code: str, detail: str, headers: dict[str, str] | None = None
@@ -459,9 +516,15 @@ class Emulator:
             else None,
             error=error,
         )
+        if outcome == "failed" and self._chance(f.echo_key):
+            self._count("fault.echo_key")
+            job.key = getattr(self._current, "key", None)
         job.counts["submits"] += 1
+        digest = getattr(self._current, "digest", None)
         with self._lock:
             self._jobs[job.id] = job
+            if digest is not None:
+                self._bodies[f"{service}:{digest}"] += 1
         self._count("accepted", f"{service}.accepted")
         return job
 
@@ -604,7 +667,7 @@ class Emulator:
             message = (
                 "Content moderation: the output was blocked"
                 if job.outcome == "moderation"
-                else "Generation failed (emulated)"
+                else self._failure(job, "Generation failed (emulated)")
             )
             code = 422 if job.outcome == "moderation" else 500
             return _json(
@@ -662,7 +725,7 @@ class Emulator:
         return "COMPLETED" if job.outcome == "ok" else "FAILED"
 
     def _segmind_failed(self, job: EmuJob) -> Reply:
-        message = job.error or "Inference failed (emulated)"
+        message = job.error or self._failure(job, "Inference failed (emulated)")
         if job.outcome == "moderation":
             message = "Content moderation: the output was blocked"
         return _json(422, {"status": "FAILED", "error": message, "metrics": {}})
@@ -772,7 +835,7 @@ class Emulator:
             task["error"] = (
                 "Content moderation: the output was blocked"
                 if job.outcome == "moderation"
-                else "Task failed (emulated)"
+                else self._failure(job, "Task failed (emulated)")
             )
         return task
 

@@ -10,6 +10,7 @@ import hashlib
 import os
 import random
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from fibo_prompts._files import write_file
+from fibo_prompts._redact import redact, was_redacted
 from fibo_prompts.errors import (
     ConfigurationError,
     FiboPromptsError,
     JobExpiredError,
+    SubmitOutcomeUnknownError,
 )
 from fibo_prompts.generate import backends as registry
 from fibo_prompts.generate._poll import (
@@ -32,11 +35,12 @@ from fibo_prompts.generate._poll import (
     content_hash,
     poll_flow,
     result_flow,
+    stored_parameters,
     submit_flow,
 )
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend
-from fibo_prompts.generate.journal import JobJournal, data_dir
+from fibo_prompts.generate.journal import OUTCOME_UNKNOWN, JobJournal, data_dir
 from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
 from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.provenance import (
@@ -136,24 +140,72 @@ class BaseClient:
     # ------------------------------------------------------------------ flows
 
     def _submit_flow(self, request: GenerationRequest, seed: int) -> Flow[Job]:
-        return submit_flow(
+        flow = submit_flow(
             self.backend,
             lambda: self.backend.build_submit(request, seed),
             lambda response: self.backend.parse_submit(response, request, seed),
             retry=self.retry_policy,
             rng=self._rng,
         )
+        unknown = Job(
+            backend=self.backend.name,
+            request_id="",
+            submitted_at=0.0,
+            seed=seed,
+            wire=request.wire,
+            parameters=request.parameters(),
+        )
+        return self._journal_unknown(flow, unknown)
 
     def _prompt_flow(
         self, text: str | None, wire: str | None, instruction: str | None, seed: int
     ) -> Flow[Job]:
-        return submit_flow(
+        flow = submit_flow(
             self.backend,
             lambda: self.backend.build_prompt_submit(text, wire, instruction, seed),
             lambda response: self.backend.parse_prompt_submit(response, seed),
             retry=self.retry_policy,
             rng=self._rng,
         )
+        words = {k: v for k, v in (("text", text), ("instruction", instruction)) if v}
+        unknown = Job(
+            backend=self.backend.name,
+            request_id="",
+            kind="structured_prompt",
+            submitted_at=0.0,
+            seed=seed,
+            wire=wire,
+            parameters=words,
+        )
+        return self._journal_unknown(flow, unknown)
+
+    def _journal_unknown(self, flow: Flow[Job], sketch: Job) -> Flow[Job]:
+        """``flow``, with a submit whose outcome is unknown journaled before its error goes on:
+        it may have been billed, and ``fibo jobs list`` is where the user looks. The row gets
+        a made-up id (``unknown-…``; the service gave none) and the status
+        :data:`~fibo_prompts.generate.journal.OUTCOME_UNKNOWN`; it is never polled or resent.
+        """
+        try:
+            return (yield from flow)
+        except SubmitOutcomeUnknownError as exc:
+            if self.journal is None or self.backend.preview:
+                raise
+            row = f"unknown-{uuid.uuid4().hex[:12]}"
+            job = sketch.model_copy(
+                update={
+                    "request_id": row,
+                    "state": JobState.FAILED,
+                    "status": OUTCOME_UNKNOWN,
+                    "submitted_at": time.time(),
+                    "completed_at": None,
+                    "parameters": stored_parameters(sketch.parameters),
+                    "error": exc.message,
+                }
+            )
+            self._record(job)
+            raise SubmitOutcomeUnknownError(
+                f"{exc.message}; journaled as {row}", backend=exc.backend
+            ) from exc
 
     def _poll_flow(self, job: Job) -> Flow[Job]:
         return poll_flow(
@@ -208,10 +260,16 @@ class BaseClient:
             )
         return None
 
-    def _resume_entries(self) -> list[Job]:
+    def _resume_entries(self, sent_to: str | None = None) -> list[Job]:
+        """The unfinished jobs of this backend that were sent to ``sent_to`` (a base URL as the
+        journal keeps it, credentials redacted; default: this client's own), each ready to be
+        polled at this client's base URL (:func:`rebase`)."""
         if self.journal is None:
             return []
-        return [e.job for e in self.journal.entries(backend=self.backend.name, unfinished=True)]
+        public = self.backend.public_base_url
+        where = public if sent_to is None else redact(sent_to.rstrip("/"))
+        entries = self.journal.entries(backend=self.backend.name, unfinished=True)
+        return [rebase(e.job, where, self.backend) for e in entries if e.base_url == where]
 
     def _expired_error(self, job: Job) -> JobExpiredError:
         return JobExpiredError(
@@ -357,6 +415,31 @@ class BaseClient:
         if self._own_journal and self.journal is not None:
             self.journal.close()
             self.journal = None
+
+
+def rebase(job: Job, stored_base: str, backend: Backend) -> Job:
+    """``job`` as read from the journal, made ready to poll through ``backend``.
+
+    A job URL the journal redacted (it held credentials) is dropped: the backend builds it
+    again from its own base URL and the request id; a job that had succeeded with a dropped
+    image URL is polled once more for it. A URL on the stored base URL is moved to the
+    backend's base URL when they differ (``fibo jobs resume --base-url``).
+    """
+    update: dict[str, Any] = {}
+    target = backend.base_url
+    for name in ("status_url", "result_url", "image_url"):
+        url = getattr(job, name)
+        if url is None:
+            continue
+        if was_redacted(url):
+            update[name] = None
+        elif stored_base != backend.public_base_url and url.startswith(stored_base + "/"):
+            update[name] = target + url[len(stored_base) :]
+    if not update:
+        return job
+    if "image_url" in update and update["image_url"] is None and job.state is JobState.SUCCEEDED:
+        update["state"], update["status"] = JobState.PENDING, "RESUMED"
+    return job.model_copy(update=update)
 
 
 def coerce_wire(prompt: StructuredPrompt | str | None) -> str | None:

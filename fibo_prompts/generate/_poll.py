@@ -14,8 +14,10 @@ The rules for anything that costs money (``design/architecture.md``):
 
 * :func:`submit_flow` sends the paid POST. It retries only when the request provably was
   not accepted: a connection that never opened (``ConnectError``, ``ConnectTimeout``,
-  ``PoolTimeout``), an HTTP 429, or a 5xx that carries no request id. Anything else after
-  the bytes left (read timeout, reset, truncated answer) raises
+  ``PoolTimeout``), an HTTP 429, or a 5xx in the service's own documented error format
+  (:meth:`Backend.documented_error`) that carries no request id. Anything else after the
+  bytes left (read timeout, reset, truncated answer, a gateway's 502/504 or any 5xx page
+  that is not the service's, a 2xx whose request id cannot be read) raises
   :class:`SubmitOutcomeUnknownError`: the job may exist and be billed, so it is never sent
   again automatically.
 * :func:`poll_flow` and :func:`result_flow` only GET, which is idempotent: 429, 5xx and
@@ -48,6 +50,7 @@ from typing import Any, NamedTuple, TypeVar
 import anyio
 import httpx
 
+from fibo_prompts._redact import redact_data
 from fibo_prompts.errors import (
     APIConnectionError,
     APIError,
@@ -289,6 +292,48 @@ def _jittered(seconds: float, spread: float, rng: random.Random) -> float:
 
 # ---------------------------------------------------------------------------------- submit
 
+#: statuses only a gateway or proxy answers (RFC 9110 §15.6.3 and §15.6.5): the service
+#: behind it may have received and accepted the request, whatever the body says
+GATEWAY_STATUSES = frozenset({502, 504})
+_NOT_RESENT = (
+    "it may have been accepted and billed, so it was not resent: check the service's "
+    "dashboard or `fibo jobs list` before submitting again"
+)
+
+
+#: the generation parameters that hold URLs, and so may hold credentials
+_URL_PARAMETERS = frozenset({"webhook_url", "images"})
+
+
+def stored_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` as a job keeps them once sent (journal, provenance, library): webhook
+    and reference-image URLs without credentials; the prompt's words (``text``,
+    ``negative_prompt``) exactly as sent."""
+    return {k: redact_data(v) if k in _URL_PARAMETERS else v for k, v in parameters.items()}
+
+
+def refused_by_service(backend: Backend, response: httpx.Response) -> bool:
+    """Whether a 5xx answer to a submit is the service's own refusal: a status a service
+    sends itself (not 502/504) with a body in its documented error format."""
+    return response.status_code not in GATEWAY_STATUSES and backend.documented_error(response)
+
+
+def _unknown_answer(backend: Backend, response: httpx.Response) -> SubmitOutcomeUnknownError:
+    """The error of a 5xx answer that does not prove the job was refused."""
+    status = response.status_code
+    if backend.documented_error(response):
+        told = f"HTTP {status} came back, a gateway's status (the service behind it may have"
+        told += " taken the job)"
+    else:
+        media = response.headers.get("content-type", "").split(";")[0].strip()
+        told = (
+            f"HTTP {status} came back without the service's own error body (a gateway's page, "
+            f"{media or 'no content type'})"
+        )
+    return SubmitOutcomeUnknownError(
+        f"the submit was sent but {told}; {_NOT_RESENT}", backend=backend.name
+    )
+
 
 def submit_flow(
     backend: Backend,
@@ -299,7 +344,15 @@ def submit_flow(
     rng: random.Random,
     wall: Callable[[], float] = time.time,
 ) -> Flow[Job]:
-    """Send the paid POST once; retry only when it provably was not accepted."""
+    """Send the paid POST once; retry only when it provably was not accepted.
+
+    Raises:
+        SubmitOutcomeUnknownError: the body was sent and no answer proves the job was
+            refused (nothing is resent).
+        APIConnectionError: no connection after ``retry.submit_retries`` retries (nothing
+            was sent).
+        APIStatusError: the service refused the job (its own 4xx/5xx, or a 429 every time).
+    """
     attempt = 0
     while True:
         try:
@@ -315,13 +368,14 @@ def submit_flow(
             continue
         except httpx.HTTPError as exc:
             raise SubmitOutcomeUnknownError(
-                f"the submit was sent but no answer came back ({type(exc).__name__}); it may "
-                "have been accepted and billed, so it was not resent: check the service's "
-                "dashboard or `fibo jobs list` before submitting again",
+                f"the submit was sent but no answer came back ({type(exc).__name__}); "
+                + _NOT_RESENT,
                 backend=backend.name,
             ) from exc
         assert isinstance(response, httpx.Response)
         status = response.status_code
+        if status >= 500 and not refused_by_service(backend, response):
+            raise _unknown_answer(backend, response)
         if status == 429 or (status >= 500 and backend.request_id_of(response) is None):
             attempt += 1
             if attempt > retry.submit_retries:
@@ -334,7 +388,17 @@ def submit_flow(
             continue
         if not response.is_success:
             raise backend.error_for(response)
-        job = parse(response)
+        try:
+            job = parse(response)
+        except (ResponseFormatError, ValueError) as exc:  # pydantic's errors are ValueErrors
+            why = exc.message if isinstance(exc, ResponseFormatError) else "unexpected fields"
+            raise SubmitOutcomeUnknownError(
+                f"the submit was accepted (HTTP {status}) but its answer could not be read "
+                f"({why}); {_NOT_RESENT}",
+                backend=backend.name,
+            ) from exc
+        if job.parameters:
+            job = job.model_copy(update={"parameters": stored_parameters(job.parameters)})
         sent_at = _sent_at(response, wall())
         if sent_at is not None and not job.state.terminal:
             # The service started the job between sending and the answer; dating it from

@@ -370,15 +370,23 @@ class Client(VariationMethods, BaseClient):
     def _collect_prompt(self, job: Job) -> StructuredPrompt:
         return self._finish_prompt(self._drive(self._result_flow(job)))
 
-    def resume(self) -> list[Generation | StructuredPrompt | FiboPromptsError]:
+    def resume(
+        self, *, sent_to: str | None = None
+    ) -> list[Generation | StructuredPrompt | FiboPromptsError]:
         """Finish every unfinished job of this backend in the journal, oldest first.
 
         An image job gives its :class:`Generation`; a structured-prompt job (from
         :meth:`structured_prompt`) gives the returned :class:`StructuredPrompt`, whose exact
         string is also kept in the journal; a job that failed or expired gives its error.
+
+        Args:
+            sent_to: resume the jobs that were sent to this base URL (as the journal keeps
+                it: credentials ``[REDACTED]``), polling them at this client's base URL.
+                Default: the jobs sent to this client's own base URL; jobs sent elsewhere
+                are left for a client of theirs (their URLs and keys belong there).
         """
         out: list[Resumed] = []
-        for job in self._resume_entries():
+        for job in self._resume_entries(sent_to):
             expired = self._expired_by_age(job)
             if expired is not None:
                 self._record(expired)
@@ -593,8 +601,11 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
     async def _collect_prompt(self, job: Job) -> StructuredPrompt:
         return self._finish_prompt(await self._adrive(self._result_flow(job)))
 
-    async def resume(self) -> list[Generation | StructuredPrompt | FiboPromptsError]:
-        """Finish every unfinished job of this backend in the journal (as :meth:`Client.resume`).
+    async def resume(
+        self, *, sent_to: str | None = None
+    ) -> list[Generation | StructuredPrompt | FiboPromptsError]:
+        """Finish every unfinished job of this backend in the journal (as :meth:`Client.resume`,
+        ``sent_to`` included).
 
         The jobs are finished concurrently, so a crash with thousands of jobs in flight is
         recovered in about the time of the longest one; results keep the journal's order.
@@ -614,7 +625,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
                 out[index] = exc
 
         async with anyio.create_task_group() as group:
-            for job in self._resume_entries():
+            for job in self._resume_entries(sent_to):
                 out.append(None)
                 expired = self._expired_by_age(job)
                 if expired is not None:

@@ -6,12 +6,28 @@ retention windows (Segmind keeps a job one hour).
 
 SQLite in WAL mode with a busy timeout, so several processes can share one journal. The
 file lives in the user data directory (``platformdirs``), or under ``$FIBO_PROMPTS_HOME``, or
-at a path given. A journal row holds the job as JSON (never an API key: jobs hold none) and,
-once collected, the image path.
+at a path given. A journal row holds the job as JSON, the (redacted) base URL it was sent to
+and, once collected, the image path.
+
+Nothing secret is stored: every field but the prompt's own words (the wire strings sent and
+returned, the text, negative prompt and instruction, kept byte for byte) passes through
+:func:`fibo_prompts._redact.redact` before it is written: configured API keys, URL
+credentials (``user:pass@``) and secret query parameters (``?token=``) are replaced. A job
+whose URLs were redacted is resumed from the base URL given again (``fibo jobs resume
+--base-url`` or the environment). Deleted content is zeroed (``secure_delete``), so an
+updated row leaves no older text in the file.
+
+A submit whose outcome is unknown (sent, no readable answer: it may have been billed) is
+journaled too, under a made-up id ``unknown-…`` and the status :data:`OUTCOME_UNKNOWN`; it has
+nothing to poll, so it is never resumed, but ``fibo jobs list`` shows it.
+
+Schema versions (``PRAGMA user_version``): 0, as first released (secrets stored as given);
+1, every stored row redacted. Opening a version-0 journal migrates it in one transaction.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -19,12 +35,27 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from fibo_prompts._redact import redact, redact_data, redacted
 from fibo_prompts.errors import FileAccessError
 from fibo_prompts.generate.models import Job, JobState
 
-__all__ = ["JobJournal", "JournalEntry", "data_dir", "default_journal_path"]
+__all__ = [
+    "OUTCOME_UNKNOWN",
+    "SCHEMA_VERSION",
+    "JobJournal",
+    "JournalEntry",
+    "data_dir",
+    "default_journal_path",
+]
+
+#: the status (and, lower-cased, the ``state`` column) of a submit whose outcome is unknown
+OUTCOME_UNKNOWN: Final = "OUTCOME_UNKNOWN"
+#: the journal schema this code writes (``PRAGMA user_version``)
+SCHEMA_VERSION: Final = 1
+#: job fields (at any depth) stored exactly as they are: the prompt's own words
+_VERBATIM: Final = frozenset({"wire", "returned_prompt", "text", "negative_prompt", "instruction"})
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -72,6 +103,11 @@ class JournalEntry:
         self.updated_at = updated_at
 
     @property
+    def outcome_unknown(self) -> bool:
+        """Whether this row is a submit that may or may not have been accepted (no id)."""
+        return self.job.status == OUTCOME_UNKNOWN
+
+    @property
     def finished(self) -> bool:
         """Whether nothing is left to do for this job."""
         if self.job.state is JobState.PENDING:
@@ -106,11 +142,67 @@ class JobJournal:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # an updated row (its error, its state) leaves no older text in free space
+            self._db.execute("PRAGMA secure_delete=ON")
             self._db.executescript(_SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise FileAccessError(
                 f"{self.path}: cannot open the job journal ({exc})", path=str(self.path)
             ) from exc
+
+    def _version(self) -> int:
+        return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION` (one transaction; another process
+        migrating at the same time waits, then finds nothing to do)."""
+        if self._version() == SCHEMA_VERSION:
+            return
+        if self._version() > SCHEMA_VERSION:
+            raise FileAccessError(
+                f"{self.path}: the job journal was written by a newer fibo-prompts (schema "
+                f"{self._version()}, this one reads up to {SCHEMA_VERSION}); upgrade "
+                "fibo-prompts, or give another journal (--journal)",
+                path=str(self.path),
+            )
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            if self._version() < 1:
+                self._redact_rows()
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        # the rows' older text may still be in the write-ahead log: fold it into the file
+        # (whose freed space secure_delete zeroed) and empty it; readers elsewhere may delay
+        # that, which a later checkpoint finishes
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _redact_rows(self) -> None:
+        """Migration 0 → 1: redact what version 0 stored as given (base URLs with their
+        credentials, webhook URLs with their tokens, errors quoting a key)."""
+        rows = self._db.execute(
+            "SELECT backend, request_id, base_url, status, error, job FROM jobs"
+        ).fetchall()
+        for backend, request_id, base_url, status, error, job in rows:
+            try:
+                data = json.loads(job)
+            except ValueError:
+                continue  # not ours to repair; entries() reports it when read
+            self._db.execute(
+                "UPDATE jobs SET base_url = ?, status = ?, error = ?, job = ?"
+                " WHERE backend = ? AND request_id = ?",
+                (
+                    redact(base_url),
+                    redacted(status),
+                    redacted(error),
+                    json.dumps(redact_data(data, keep=_VERBATIM), ensure_ascii=False),
+                    backend,
+                    request_id,
+                ),
+            )
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -123,19 +215,21 @@ class JobJournal:
                 ) from exc
 
     def record(self, job: Job, *, base_url: str, image_path: str | None = None) -> None:
-        """Insert or update a job (call before polling starts)."""
+        """Insert or update a job (call before polling starts); stored redacted."""
+        state = "outcome_unknown" if job.status == OUTCOME_UNKNOWN else job.state.value
+        data = redact_data(job.model_dump(mode="json"), keep=_VERBATIM)
         row = (
             job.backend,
             job.request_id,
             job.kind,
-            job.state.value,
-            job.status,
-            base_url,
+            state,
+            redacted(job.status),
+            redact(base_url),
             job.submitted_at,
             time.time(),
-            job.model_dump_json(),
+            json.dumps(data, ensure_ascii=False),
             image_path,
-            job.error,
+            redacted(job.error),
         )
         with self._write() as db:
             db.execute(

@@ -184,7 +184,8 @@ async def test_resume_reports_expired(make_client: Any, tmp_path: Path) -> None:
     from fibo_prompts.generate import Job
 
     journal.record(
-        Job(backend="segmind", request_id="old", submitted_at=1.0, seed=1), base_url="http://x"
+        Job(backend="segmind", request_id="old", submitted_at=1.0, seed=1),
+        base_url="http://127.0.0.1:9",  # a client resumes the jobs sent to its base URL
     )
     client = make_client("segmind", api_key="k", base_url="http://127.0.0.1:9", journal=journal)
     [outcome] = await client.resume()

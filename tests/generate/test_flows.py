@@ -122,9 +122,13 @@ def test_submit_429_honours_retry_after() -> None:
 
 
 def test_submit_5xx_without_request_id_retried_with_id_not() -> None:
-    script = Script([httpx.Response(503, text="busy"), ACCEPT])
+    # the service's own error body (Bria's error object) proves it refused the job; any
+    # other 5xx answer is "outcome unknown" (tests/generate/test_money_and_secrets.py)
+    busy = {"error": {"code": 503, "message": "busy", "details": ""}}
+    script = Script([httpx.Response(503, json=busy), ACCEPT])
     assert submit(backend(), script).request_id == "r1"
-    script = Script([httpx.Response(500, json={"request_id": "r9", "error": "boom"})])
+    boom = {"request_id": "r9", "error": {"code": 500, "message": "boom", "details": ""}}
+    script = Script([httpx.Response(500, json=boom)])
     with pytest.raises(ServerError) as info:
         submit(backend(), script)
     assert info.value.request_id == "r9" and len(script.sent) == 1

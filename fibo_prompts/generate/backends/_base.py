@@ -18,6 +18,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from fibo_prompts._redact import redact, register_env, register_secret, url_password
 from fibo_prompts.errors import (
     APIStatusError,
     AuthenticationError,
@@ -72,13 +73,31 @@ class ParameterRanges:
 
 @dataclass(frozen=True)
 class StatusReport:
-    """A status response, normalised."""
+    """A status response, normalised. Its words are the service's, so they are redacted here,
+    once for every backend: a service that echoes the key in a failure message (item 2 of
+    issue 13) cannot pass it on to the job, the journal or an error."""
 
     state: JobState
     status: str
     error: str | None = None
     moderated: bool = False
     updates: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", redact(self.status))
+        if self.error is not None:
+            object.__setattr__(self, "error", redact(self.error))
+
+
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object when it is served as JSON, else ``None`` (never raises)."""
+    if "json" not in response.headers.get("content-type", "").lower():
+        return None
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def json_body(response: httpx.Response, backend: str, request_id: str | None) -> Any:
@@ -147,6 +166,9 @@ class Backend:
         if key is None:
             key = next((env[v] for v in self.key_env if env.get(v)), None)
         self._api_key = key
+        # every error, log line and journal row from now on is scrubbed of these
+        register_secret(key)
+        register_env(self.key_env)
         url = base_url or (env.get(self.base_url_env) if self.base_url_env else None)
         url = (url or self.default_base_url).rstrip("/")
         parsed = httpx.URL(url) if url else None
@@ -156,6 +178,7 @@ class Backend:
                 f"(set {self.base_url_env or 'base_url'})"
             )
         self.base_url = url
+        register_secret(url_password(url))
         self._origin = (parsed.scheme, parsed.host, parsed.port)
         # every poll asks "same origin?": a URL starting with the base's own scheme://netloc/
         # is, without parsing it (anything else is parsed and compared)
@@ -181,11 +204,15 @@ class Backend:
         """The authentication header(s) for this service."""
         return {}
 
+    @property
+    def public_base_url(self) -> str:
+        """The base URL as it may be shown and stored: credentials redacted."""
+        return redact(self.base_url)
+
     def scrub(self, text: str) -> str:
-        """``text`` with the API key replaced (a service could echo it in an error body)."""
-        if self._api_key:
-            text = text.replace(self._api_key, "[REDACTED]")
-        return text
+        """``text`` with every configured key and URL credential replaced (a service could
+        echo them in an error body)."""
+        return redact(text)
 
     def url(self, path_or_url: str) -> str:
         """An absolute URL: a path is joined to the base URL; an absolute URL is kept."""
@@ -232,7 +259,9 @@ class Backend:
 
     def __repr__(self) -> str:
         key = "set" if self._api_key else "unset"
-        return f"<{type(self).__name__} {self.name} base_url={self.base_url!r} api_key={key}>"
+        return (
+            f"<{type(self).__name__} {self.name} base_url={self.public_base_url!r} api_key={key}>"
+        )
 
     # ------------------------------------------------------------------ parameters
 
@@ -353,6 +382,16 @@ class Backend:
     def parse_cancel(self, response: httpx.Response, job: Job) -> StatusReport:
         """A cancel response normalised (by default read like a status response)."""
         return self.parse_status(response, job)
+
+    def documented_error(self, response: httpx.Response) -> bool:
+        """Whether an error response's body is in the service's own documented error format,
+        so the service itself answered (and, without a request id, refused the job).
+
+        The base class knows no format: every 5xx to a submit of a backend that does not say
+        is "outcome unknown", the safe reading.
+        """
+        del response
+        return False
 
     def request_id_of(self, response: httpx.Response) -> str | None:
         """The request id in a response (header or body), if any."""

@@ -22,6 +22,7 @@ from fibo_prompts.generate.backends._base import (
     StatusReport,
     as_dict,
     json_body,
+    json_object,
 )
 from fibo_prompts.generate.models import GenerationRequest, Job, JobState
 
@@ -65,6 +66,17 @@ class BriaBackend(Backend):
     def auth_headers(self) -> dict[str, str]:
         """Bria's literal ``api_token`` header."""
         return {"api_token": self._api_key} if self._api_key else {}
+
+    def documented_error(self, response: httpx.Response) -> bool:
+        """Bria's error object, ``{"error": {"code": int, "message": str, "details": str}}``
+        (``reference/hosted-apis.md`` §2.3, from bria-skill ``api-endpoints.md``)."""
+        data = json_object(response)
+        error = None if data is None else data.get("error")
+        return (
+            isinstance(error, dict)
+            and isinstance(error.get("code"), int)
+            and isinstance(error.get("message"), str)
+        )
 
     def check(self, request: GenerationRequest, seed: int) -> None:
         """Ranges, plus Bria's "exactly one input combination" rule."""

@@ -49,6 +49,7 @@ from fibo_prompts.generate.backends._base import (
     StatusReport,
     as_dict,
     json_body,
+    json_object,
 )
 from fibo_prompts.generate.models import GenerationRequest, Job, JobState
 
@@ -208,6 +209,14 @@ class InferenceShBackend(Backend):
         if isinstance(data, dict):
             return str(data.get("detail") or data.get("title") or data.get("error") or "error")
         return "error"
+
+    def documented_error(self, response: httpx.Response) -> bool:
+        """RFC 9457 problem+json with ``type: ".../errors/<code>"`` and a ``title`` or
+        ``detail`` (``reference/hosted-apis.md`` §4.1)."""
+        data = json_object(response)
+        if data is None or not isinstance(data.get("type"), str):
+            return False
+        return isinstance(data.get("title"), str) or isinstance(data.get("detail"), str)
 
     def parse_status(self, response: httpx.Response, job: Job) -> StatusReport:
         """Integer (or lowercase name) status; 9 UPLOADING is still pending."""

@@ -23,6 +23,7 @@ from fibo_prompts.generate.backends._base import (
     StatusReport,
     as_dict,
     json_body,
+    json_object,
 )
 from fibo_prompts.generate.models import GenerationRequest, Job, JobState
 
@@ -92,6 +93,12 @@ class SegmindBackend(Backend):
     def auth_headers(self) -> dict[str, str]:
         """Segmind's ``x-api-key`` header."""
         return {"x-api-key": self._api_key} if self._api_key else {}
+
+    def documented_error(self, response: httpx.Response) -> bool:
+        """Segmind's ``{"error": "<msg>"}``, no symbolic code (``reference/hosted-apis.md``
+        §3.3)."""
+        data = json_object(response)
+        return data is not None and isinstance(data.get("error"), str)
 
     def _body(self, request: GenerationRequest, seed: int) -> dict[str, Any]:
         body: dict[str, Any] = {}
