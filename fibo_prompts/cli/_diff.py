@@ -162,10 +162,8 @@ def apply_command(
         fail("only one of BASE and PATCH can be - (stdin)", code=2)
     with user_errors():
         prompt = load(base, lenient=lenient, max_bytes=max_bytes)
-        result = apply(prompt, _read_patch(patch, max_bytes))
-        write_output(
-            result.wire, file=base, output=output, in_place=False, max_bytes=max_bytes
-        )
+        result = apply(prompt, _read_patch(patch, max_bytes), max_bytes=max_bytes)
+        write_output(result.wire, file=base, output=output, in_place=False, max_bytes=max_bytes)
 
 
 def revert_command(
@@ -186,10 +184,8 @@ def revert_command(
         fail("only one of TARGET and PATCH can be - (stdin)", code=2)
     with user_errors():
         prompt = load(target, lenient=lenient, max_bytes=max_bytes)
-        result = revert(prompt, _read_patch(patch, max_bytes))
-        write_output(
-            result.wire, file=target, output=output, in_place=False, max_bytes=max_bytes
-        )
+        result = revert(prompt, _read_patch(patch, max_bytes), max_bytes=max_bytes)
+        write_output(result.wire, file=target, output=output, in_place=False, max_bytes=max_bytes)
 
 
 def carry_command(
@@ -213,9 +209,7 @@ def carry_command(
         sibling = load(onto, lenient=lenient, max_bytes=max_bytes)
         refinement = diff(old, new, ignore_nulls=ignore_nulls, ignore_scores=ignore_scores)
         result = carry(refinement, sibling)
-        write_output(
-            result.wire, file=onto, output=output, in_place=False, max_bytes=max_bytes
-        )
+        write_output(result.wire, file=onto, output=output, in_place=False, max_bytes=max_bytes)
 
 
 def register(app: typer.Typer) -> None:

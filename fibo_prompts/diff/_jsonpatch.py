@@ -17,7 +17,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from fibo_prompts._jsontree import Duplicated, json_size, problem
 from fibo_prompts.errors import PatchConflictError, PatchError
+from fibo_prompts.prompt._jsonload import DEFAULT_MAX_BYTES
 from fibo_prompts.prompt.paths import PathPart, format_path
 
 __all__ = [
@@ -31,12 +33,81 @@ __all__ = [
 ]
 
 _OPS: Final = frozenset({"add", "remove", "replace", "move", "copy", "test"})
-_INDEX: Final = re.compile(r"0|[1-9][0-9]*\Z")
+#: An array index as RFC 6901 writes it (use with ``fullmatch``): no sign, no leading zero,
+#: no spaces.
+_INDEX: Final = re.compile(r"0|[1-9][0-9]*")
+#: More digits than any list's length can have; such an index is out of range, and ``int()``
+#: on it would be slow (and raise past 4,300 digits).
+_MAX_INDEX_DIGITS: Final = 18
 _SHOWN: Final = 80  # characters of a value shown in a conflict message
+_TOKEN_SHOWN: Final = 20  # characters of a very long pointer token shown in a message
 
 
 class Conflict(Exception):
     """One operation did not apply (internal: collected into a PatchConflictError)."""
+
+
+class _Malformed(Exception):
+    """A pointer token that cannot address a list item (internal: becomes a PatchError)."""
+
+    def __init__(self, message: str, pointer: str) -> None:
+        super().__init__(message)
+        self.pointer = pointer
+
+
+class _TooLarge(Exception):
+    """The patch adds more than its size budget (internal: becomes a PatchError)."""
+
+
+class Growth:
+    """How much a patch has added to the document so far, against a limit.
+
+    Removals do not give budget back: measuring what an operation removes would cost as much
+    as what it adds, so a patch of a thousand copy/remove pairs could never be bounded.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.added = 0
+
+    def add(self, value: Any) -> None:
+        """Count a value about to be written; :class:`_TooLarge` past the limit."""
+        self.added += json_size(value, self.limit - self.added)
+        if self.added > self.limit:
+            raise _TooLarge
+
+
+def _list_index(token: str, size: int, pointer: str, *, end: bool = False) -> int:
+    """The list index a pointer token names, checked against a list of ``size`` items.
+
+    ``end`` allows ``size`` itself (and ``-``), the place after the last item, where ``add``
+    inserts. Raises :class:`_Malformed` when the token is not an index at all (RFC 6901:
+    ``0`` or digits without a leading zero; ``-`` only where an item may be appended), and
+    :class:`Conflict` when it is out of range.
+    """
+    if token == "-":
+        if end:
+            return size
+        raise _Malformed(
+            "'-' (the end of the list) names no item; only add, and the path of move and "
+            "copy, may append with it",
+            pointer,
+        )
+    if not _INDEX.fullmatch(token):
+        raise _Malformed(
+            f"{_token(token)!r} is not a list index (RFC 6901: 0, or digits without a leading "
+            "zero)",
+            pointer,
+        )
+    index = int(token) if len(token) <= _MAX_INDEX_DIGITS else None
+    if index is None or index > size or (index == size and not end):
+        raise Conflict(f"{pointer_path(pointer)}: not found (the list has {size} items)")
+    return index
+
+
+def _token(token: str) -> str:
+    """A pointer token as messages show it: very long ones cut short."""
+    return token if len(token) <= 2 * _TOKEN_SHOWN else token[:_TOKEN_SHOWN] + "..."
 
 
 def to_pointer(parts: Sequence[PathPart]) -> str:
@@ -68,7 +139,9 @@ def pointer_path(pointer: str) -> str:
         tokens = parse_pointer(pointer)
     except PatchError:
         return pointer
-    parts: list[PathPart] = [int(t) if _INDEX.match(t) else t for t in tokens]
+    parts: list[PathPart] = [
+        int(t) if _INDEX.fullmatch(t) and len(t) <= _MAX_INDEX_DIGITS else _token(t) for t in tokens
+    ]
     return format_path(parts) or "(the whole prompt)"
 
 
@@ -94,7 +167,10 @@ def json_equal(a: Any, b: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
 
 
@@ -111,21 +187,27 @@ def validate_ops(ops: Any) -> list[dict[str, Any]]:
         where = f"operation {number}"
         if not isinstance(op, Mapping):
             raise PatchError(f"{where} is not a JSON object")
-        name = op.get("op")
-        if name not in _OPS:
+        if isinstance(op, Duplicated):
+            # {"op": "test", ..., "op": "remove"}: readers disagree on which one counts
             raise PatchError(
-                f"{where}: unknown op {name!r} (use one of: {', '.join(sorted(_OPS))})"
+                f"{where}: duplicate key {op.duplicate!r} (a JSON object must not repeat a key)"
             )
+        name = op.get("op")
+        if not isinstance(name, str) or name not in _OPS:
+            shown = repr(name) if isinstance(name, str) else _shown(name)
+            raise PatchError(f"{where}: unknown op {shown} (use one of: {', '.join(sorted(_OPS))})")
         if not isinstance(op.get("path"), str):
             raise PatchError(f"{where} ({name}): 'path' must be a string")
         parse_pointer(op["path"])
         if name in ("add", "replace", "test"):
             if "value" not in op:
                 raise PatchError(f"{where} ({name}): 'value' is required")
-            try:
-                json.dumps(op["value"], allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise PatchError(f"{where} ({name}): 'value' is not JSON data ({exc})") from None
+            found = problem(op["value"])
+            if found is not None:
+                reason, path = found
+                nested = path and "deeper" not in reason
+                at = f" at {format_path(('value', *path))}" if nested else ""
+                raise PatchError(f"{where} ({name}): 'value' is not JSON data ({reason}{at})")
         if name in ("move", "copy"):
             if not isinstance(op.get("from"), str):
                 raise PatchError(f"{where} ({name}): 'from' must be a string")
@@ -151,11 +233,7 @@ def get(doc: Any, tokens: Sequence[str], pointer: str) -> Any:
                 raise Conflict(f"{pointer_path(pointer)}: not found (no key {token!r})")
             value = value[token]
         elif isinstance(value, list):
-            if not _INDEX.match(token) or int(token) >= len(value):
-                raise Conflict(
-                    f"{pointer_path(pointer)}: not found (the list has {len(value)} items)"
-                )
-            value = value[int(token)]
+            value = value[_list_index(token, len(value), pointer)]
         else:
             here = pointer_path(to_pointer(tokens[:depth]))
             raise Conflict(f"{pointer_path(pointer)}: not found ({here} is not a container)")
@@ -173,15 +251,11 @@ def _set(doc: Any, tokens: Sequence[str], value: Any, pointer: str, *, insert: b
             raise Conflict(f"{pointer_path(pointer)}: not found (no key {last!r})")
         parent[last] = value
     elif isinstance(parent, list):
-        size = len(parent)
-        if insert and last == "-":
-            parent.append(value)
-        elif not _INDEX.match(last) or int(last) > size or (not insert and int(last) == size):
-            raise Conflict(f"{pointer_path(pointer)}: not found (the list has {size} items)")
-        elif insert:
-            parent.insert(int(last), value)
+        index = _list_index(last, len(parent), pointer, end=insert)
+        if insert:
+            parent.insert(index, value)
         else:
-            parent[int(last)] = value
+            parent[index] = value
     else:
         raise Conflict(f"{pointer_path(pointer)}: its parent is not a container")
     return doc
@@ -195,12 +269,14 @@ def _remove(doc: Any, tokens: Sequence[str], pointer: str) -> tuple[Any, Any]:
     if isinstance(parent, dict):
         del parent[tokens[-1]]
     else:
-        del parent[int(tokens[-1])]
+        del parent[_list_index(tokens[-1], len(parent), pointer)]
     return doc, value
 
 
-def apply_one(doc: Any, op: Mapping[str, Any]) -> Any:
+def apply_one(doc: Any, op: Mapping[str, Any], growth: Growth | None = None) -> Any:
     """Apply one (validated) operation in place; returns the new root.
+
+    ``growth`` counts every value written (copies included) before it is built.
 
     Raises:
         Conflict: a failing test or a missing path.
@@ -216,16 +292,24 @@ def apply_one(doc: Any, op: Mapping[str, Any]) -> Any:
             )
         return doc
     if name == "add":
+        if growth is not None:
+            growth.add(op["value"])
         return _set(doc, tokens, _copy(op["value"]), pointer, insert=True)
     if name == "replace":
         get(doc, tokens, pointer)
+        if growth is not None:
+            growth.add(op["value"])
         return _set(doc, tokens, _copy(op["value"]), pointer, insert=False)
     if name == "remove":
         doc, _ = _remove(doc, tokens, pointer)
         return doc
     source = parse_pointer(op["from"])
     if name == "copy":
-        return _set(doc, tokens, _copy(get(doc, source, op["from"])), pointer, insert=True)
+        value = get(doc, source, op["from"])
+        if growth is not None:
+            # copying a list into itself doubles the document: 22 copies reach gigabytes
+            growth.add(value)
+        return _set(doc, tokens, _copy(value), pointer, insert=True)
     # move
     if tokens[: len(source)] == source and len(tokens) > len(source):
         raise Conflict(f"{pointer_path(pointer)}: cannot move a value into itself")
@@ -236,21 +320,42 @@ def apply_one(doc: Any, op: Mapping[str, Any]) -> Any:
 
 
 def apply_ops(
-    doc: Any, ops: Sequence[Mapping[str, Any]], *, message: str = "the patch does not apply"
+    doc: Any,
+    ops: Sequence[Mapping[str, Any]],
+    *,
+    message: str = "the patch does not apply",
+    max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Any:
     """Apply a JSON Patch to a copy of ``doc``.
+
+    The values the patch writes (added, replaced and copied) may total at most ``max_bytes``
+    of JSON, counted before each is built.
 
     Raises:
         PatchConflictError: any test failed or any path was missing; ``conflicts`` lists
             every one.
+        PatchError: an operation names a list item with something that is not an index, or
+            the patch writes more than ``max_bytes``.
     """
     result = _copy(doc)
     conflicts: list[str] = []
-    for op in ops:
+    growth = Growth(max_bytes)
+    for number, op in enumerate(ops, 1):
+        name = op["op"]
         try:
-            result = apply_one(result, op)
+            result = apply_one(result, op, growth)
         except Conflict as exc:
             conflicts.append(str(exc))
+        except _Malformed as exc:
+            label = "from" if exc.pointer == op.get("from") != op["path"] else "path"
+            raise PatchError(
+                f"operation {number} ({name}): {label} {exc.pointer!r}: {exc}"
+            ) from None
+        except _TooLarge:
+            raise PatchError(
+                f"operation {number} ({name}): the patch would add more than {max_bytes:,} "
+                "bytes to the prompt (the size limit; raise it with max_bytes= or --max-bytes)"
+            ) from None
     if conflicts:
         plural = "s" if len(conflicts) != 1 else ""
         raise PatchConflictError(

@@ -39,6 +39,7 @@ from fibo_prompts.diff.engine import PromptLike, prompt_data
 from fibo_prompts.diff.model import Change, PromptDiff
 from fibo_prompts.errors import PatchConflictError, PatchError
 from fibo_prompts.prompt import StructuredPrompt
+from fibo_prompts.prompt._jsonload import DEFAULT_MAX_BYTES
 from fibo_prompts.prompt.paths import PathPart
 
 __all__ = [
@@ -201,12 +202,14 @@ def load_patch(source: PatchLike) -> PromptDiff | list[dict[str, Any]] | dict[st
     """
     if isinstance(source, PromptDiff):
         return source
+    from fibo_prompts._jsontree import JSONTextError, loads
+
     data: Any = source
     if isinstance(source, str | bytes):
         try:
-            data = json.loads(source)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise PatchError(f"the patch is not valid JSON: {exc}") from None
+            data = loads(source)
+        except JSONTextError as exc:
+            raise PatchError(f"the patch is not valid JSON: {exc.where()}{exc.message}") from None
     if isinstance(data, Mapping):
         return _check_delta(data)
     if isinstance(data, Sequence) and not isinstance(data, str | bytes):
@@ -236,10 +239,17 @@ _JSON_TYPES: Final = frozenset({"int", "float", "str", "bool", "NoneType", "dict
 def _check_delta(data: Mapping[str, Any]) -> dict[str, Any]:
     """Refuse anything but the plain JSON delta this package writes: deepdiff paths can
     address attributes, so only ``root[...]`` item paths and JSON types are accepted."""
+    from fibo_prompts._jsontree import Duplicated, problem
+
+    if isinstance(data, Duplicated):
+        raise PatchError(f"not a JSON delta: duplicate key {data.duplicate!r}")
     out: dict[str, Any] = {}
     for action, entries in data.items():
         if action == "_iterable_compare_func_was_used":
             continue
+        found = problem(entries)
+        if found is not None:
+            raise PatchError(f"not a JSON delta: {action}: {found[0]}")
         if action not in _DELTA_ACTIONS:
             raise PatchError(
                 f"not a JSON delta: unknown action {action!r} "
@@ -299,19 +309,24 @@ def _delta_message(text: str) -> str:
 
 
 @overload
-def apply(base: StructuredPrompt, patch: PatchLike) -> StructuredPrompt: ...
+def apply(
+    base: StructuredPrompt, patch: PatchLike, *, max_bytes: int = ...
+) -> StructuredPrompt: ...
 @overload
-def apply(base: Mapping[str, Any], patch: PatchLike) -> dict[str, Any]: ...
-def apply(base: PromptLike, patch: PatchLike) -> StructuredPrompt | dict[str, Any]:
+def apply(base: Mapping[str, Any], patch: PatchLike, *, max_bytes: int = ...) -> dict[str, Any]: ...
+def apply(
+    base: PromptLike, patch: PatchLike, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> StructuredPrompt | dict[str, Any]:
     """Apply a patch (diff, JSON Patch or JSON delta) to ``base``.
 
     For a :class:`StructuredPrompt` only the changed values' tokens change in the wire
-    string; for a dict a new dict is returned.
+    string; for a dict a new dict is returned. A JSON Patch may write (add, replace, copy)
+    at most ``max_bytes`` of JSON values in all, counted before each is built.
 
     Raises:
         PatchConflictError: the base drifted (a test failed, a path is gone); ``conflicts``
             lists every problem.
-        PatchError: the patch is malformed.
+        PatchError: the patch is malformed, or writes more than ``max_bytes``.
         PromptValidationError: the result is not a valid prompt.
 
     Example:
@@ -325,31 +340,41 @@ def apply(base: PromptLike, patch: PatchLike) -> StructuredPrompt | dict[str, An
     loaded = load_patch(patch)
     data = prompt_data(base)
     if isinstance(loaded, PromptDiff):
-        target = apply_ops(data, json_patch(loaded))
+        target = apply_ops(data, json_patch(loaded), max_bytes=max_bytes)
     elif isinstance(loaded, list):
-        target = apply_ops(data, loaded)
+        target = apply_ops(data, loaded, max_bytes=max_bytes)
     else:
         target = _delta_apply(data, loaded, reverse=False)
     return _result(base, target)
 
 
 @overload
-def revert(target: StructuredPrompt, patch: PatchLike) -> StructuredPrompt: ...
+def revert(
+    target: StructuredPrompt, patch: PatchLike, *, max_bytes: int = ...
+) -> StructuredPrompt: ...
 @overload
-def revert(target: Mapping[str, Any], patch: PatchLike) -> dict[str, Any]: ...
-def revert(target: PromptLike, patch: PatchLike) -> StructuredPrompt | dict[str, Any]:
+def revert(
+    target: Mapping[str, Any], patch: PatchLike, *, max_bytes: int = ...
+) -> dict[str, Any]: ...
+def revert(
+    target: PromptLike, patch: PatchLike, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> StructuredPrompt | dict[str, Any]:
     """Undo a patch: ``revert(b, diff(a, b)) == a``.
+
+    ``max_bytes`` bounds what the inverse patch writes, as for :func:`apply`.
 
     Raises:
         PatchConflictError: ``target`` is not what the patch produced.
-        PatchError: the patch cannot be reverted (a JSON Patch without ``test`` operations).
+        PatchError: the patch cannot be reverted (a JSON Patch without ``test`` operations),
+            or the inverse writes more than ``max_bytes``.
     """
     loaded = load_patch(patch)
     data = prompt_data(target)
+    inverse: dict[str, Any] = {"message": "cannot revert", "max_bytes": max_bytes}
     if isinstance(loaded, PromptDiff):
-        result = apply_ops(data, invert_ops(json_patch(loaded)), message="cannot revert")
+        result = apply_ops(data, invert_ops(json_patch(loaded)), **inverse)
     elif isinstance(loaded, list):
-        result = apply_ops(data, invert_ops(loaded), message="cannot revert")
+        result = apply_ops(data, invert_ops(loaded), **inverse)
     else:
         result = _delta_apply(data, loaded, reverse=True)
     return _result(target, result)
