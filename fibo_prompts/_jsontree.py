@@ -154,12 +154,16 @@ def loads(text: str | bytes) -> Any:
         raise JSONTextError(f"nested deeper than {MAX_DEPTH} levels") from None
 
 
-def problem(value: Any, *, max_depth: int = MAX_DEPTH) -> tuple[str, tuple[PathPart, ...]] | None:
+def problem(
+    value: Any, *, max_depth: int = MAX_DEPTH, plain: bool = True
+) -> tuple[str, tuple[PathPart, ...]] | None:
     """The first reason ``value`` is not plain JSON data, and where; ``None`` when it is.
 
     Plain JSON data: dicts with string keys (no :class:`Duplicated`), lists, strings, finite
     floats, ints of at most :data:`MAX_INT_DIGITS` digits, booleans and ``None``, nested at
-    most ``max_depth`` levels. The walk is iterative, so any depth is safe to check.
+    most ``max_depth`` levels. With ``plain=False`` other types (a YAML date, an int key) are
+    let through for a validator to name; depth and numbers are still checked. The walk is
+    iterative, so any depth is safe to check.
     """
     stack: list[tuple[Any, tuple[PathPart, ...]]] = [(value, ())]
     while stack:
@@ -180,14 +184,15 @@ def problem(value: Any, *, max_depth: int = MAX_DEPTH) -> tuple[str, tuple[PathP
             if isinstance(node, Duplicated):
                 return f"duplicate key {node.duplicate!r}", path
             for key, item in reversed(node.items()):
-                if not isinstance(key, str):
+                if plain and not isinstance(key, str):
                     return f"a key that is {type(key).__name__}, not a string", path
-                stack.append((item, (*path, key)))
+                stack.append((item, (*path, key if isinstance(key, str | int) else str(key))))
             continue
         if isinstance(node, list | tuple):
             stack.extend((item, (*path, index)) for index, item in reversed(list(enumerate(node))))
             continue
-        return f"{type(node).__name__} is not JSON", path
+        if plain:
+            return f"{type(node).__name__} is not JSON", path
     return None
 
 

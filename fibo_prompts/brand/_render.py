@@ -36,9 +36,9 @@ class FillError(Exception):
 
 
 def _loader_class() -> Any:
-    import yaml
+    from fibo_prompts.brand._yaml import strict_loader
 
-    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    base = strict_loader()  # refuses integers Python cannot print
 
     class StrictLoader(base):  # type: ignore[misc,valid-type]
         """Safe YAML without aliases (shared nodes) or duplicate keys."""

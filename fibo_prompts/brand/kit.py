@@ -11,7 +11,6 @@ by :func:`fibo_prompts.brand.schema.brand_kit_schema_text`.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 import re
 from collections.abc import Mapping
@@ -300,6 +299,7 @@ class BrandKit(_KitModel):
             data: Any = dict(source)
         else:
             data = _load_text(source, source_name)
+        _check_tree(data, source_name)
         if not isinstance(data, dict):
             raise BrandKitError(
                 f"a brand kit is a mapping of fields, not {type(data).__name__}",
@@ -500,8 +500,22 @@ def reject_reserved(value: Any) -> None:
             reject_reserved(item)
 
 
+def _check_tree(data: Any, source_name: str | None) -> None:
+    """Refuse data that validation cannot walk safely: too deep, huge or non-finite numbers."""
+    from fibo_prompts._jsontree import problem
+
+    found = problem(data, plain=False)
+    if found is not None:
+        reason, parts = found
+        where = _path(parts)
+        if "deeper" in reason:
+            where = _path(parts[:3]) + "..."
+        raise BrandKitError(f"{where}: {reason}" if where else reason, source=source_name)
+
+
 def _load_text(source: str | bytes, source_name: str | None) -> Any:
-    import yaml
+    from fibo_prompts._jsontree import JSONTextError, loads
+    from fibo_prompts.brand._yaml import YAMLProblem, load_yaml
 
     if isinstance(source, bytes):
         try:
@@ -517,25 +531,26 @@ def _load_text(source: str | bytes, source_name: str | None) -> Any:
     text = text.removeprefix("\ufeff")
     if source_name is not None and source_name.endswith(".json"):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BrandKitError(
-                f"line {exc.lineno} column {exc.colno}: not JSON ({exc.msg})", source=source_name
-            ) from None
+            data = loads(text)
+        except JSONTextError as exc:
+            # JSON that reads but that this refuses is said plainly; a syntax error as before
+            refused = exc.message.startswith(("a number", "nested")) or "finite" in exc.message
+            message = exc.message if refused else f"not JSON ({exc.message})"
+            raise BrandKitError(f"{exc.where()}{message}", source=source_name) from None
+        from fibo_prompts._jsontree import problem
+
+        found = problem(data)
+        if found is not None and found[0].startswith("duplicate"):
+            raise BrandKitError(found[0], source=source_name)
+        return data
     try:
-        return yaml.load(text, Loader=_safe_loader())
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f"line {mark.line + 1} column {mark.column + 1}: " if mark is not None else ""
-        raise BrandKitError(f"{where}not valid YAML ({exc.problem})", source=source_name) from None
-    except yaml.YAMLError as exc:
-        raise BrandKitError(f"not valid YAML ({exc})", source=source_name) from None
-
-
-def _safe_loader() -> Any:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return load_yaml(text)
+    except YAMLProblem as exc:
+        if exc.message.startswith(("YAML aliases", "duplicate key", "a number of")):
+            raise BrandKitError(f"{exc.where()}{exc.message}", source=source_name) from None
+        raise BrandKitError(
+            f"{exc.where()}not valid YAML ({exc.message})", source=source_name
+        ) from None
 
 
 def _describe(exc: ValidationError) -> str:
@@ -595,6 +610,7 @@ def _kind(value: Any) -> str:
 
 
 def _path(loc: tuple[int | str, ...]) -> str:
+    """A pydantic location (or a data path) as the kit's own path: ``palette[1].hex``."""
     out = ""
     for part in loc:
         if isinstance(part, int):

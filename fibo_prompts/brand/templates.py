@@ -134,6 +134,8 @@ _NO_ATTRIBUTE: Final = re.compile(r"has no attribute '([^']+)'")
 _TRUE: Final = frozenset({"true", "yes", "on", "1"})
 _FALSE: Final = frozenset({"false", "no", "off", "0"})
 _MAX_VALUE_CHARS: Final = 10_000
+_MAX_NUMBER_CHARS: Final = 4_300  # Python's int/str conversion limit
+_INT_LIMIT: Final = 10**_MAX_NUMBER_CHARS
 
 
 def builtin_templates_dir() -> Path:
@@ -196,35 +198,40 @@ def _coerce(kind: str, value: Any) -> Any:
     if kind == "str":
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise ValueError(f"expected text, got {_kind(value)}")
-        return _clean_text(str(value))
+        return _clean_text(_text(value))
     if kind == "int":
         if isinstance(value, str):
+            text = value.strip()
             try:
-                return int(value.strip())
+                if len(text) > _MAX_NUMBER_CHARS:
+                    raise ValueError
+                return int(text)
             except ValueError:
-                raise ValueError(f"expected a whole number, got {value!r}") from None
+                raise ValueError(f"expected a whole number, got {_shown(value)}") from None
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"expected a whole number, got {_kind(value)}")
+        if abs(value) >= _INT_LIMIT:
+            raise ValueError(f"expected a whole number of at most {_MAX_NUMBER_CHARS} digits")
         return value
     if kind == "float":
         if isinstance(value, str):
             try:
                 number = float(value.strip())
             except ValueError:
-                raise ValueError(f"expected a number, got {value!r}") from None
+                raise ValueError(f"expected a number, got {_shown(value)}") from None
         elif isinstance(value, int | float) and not isinstance(value, bool):
             number = float(value)
         else:
             raise ValueError(f"expected a number, got {_kind(value)}")
         if number != number or number in (float("inf"), float("-inf")):
-            raise ValueError(f"expected a finite number, got {value!r}")
+            raise ValueError(f"expected a finite number, got {_shown(value)}")
         return number
     if kind == "bool":
         if isinstance(value, bool):
             return value
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {_shown(value)}")
     # list[str]
     if isinstance(value, str):
         text = value.strip()
@@ -243,8 +250,23 @@ def _coerce(kind: str, value: Any) -> Any:
     for item in value:
         if isinstance(item, bool) or not isinstance(item, str | int | float):
             raise ValueError(f"expected a list of text, got an item that is {_kind(item)}")
-        items.append(_clean_text(str(item)))
+        items.append(_clean_text(_text(item)))
     return items
+
+
+def _text(value: str | int | float) -> str:
+    """A scalar as text; an int too long to print (``str()`` raises past 4,300 digits) is
+    refused with the same message as too long text."""
+    if isinstance(value, int) and abs(value) >= _INT_LIMIT:
+        raise ValueError(f"a number of more than {_MAX_NUMBER_CHARS:,} digits")
+    return str(value)
+
+
+def _shown(value: Any) -> str:
+    """A given value as messages quote it: long text is summarized, not repeated."""
+    if isinstance(value, str) and len(value) > 60:
+        return f"text of {len(value):,} characters"
+    return repr(value)
 
 
 def _clean_text(text: str) -> str:
@@ -302,7 +324,7 @@ _VARIABLE_KEYS: Final = ("description", "type", "required", "default", "examples
 
 
 def _parse_header(text: str, shown: str) -> _Header:
-    import yaml
+    from fibo_prompts.brand._yaml import YAMLProblem, load_yaml
 
     def fail(message: str, line: int = 1) -> TemplateError:
         return TemplateError(f"header: {message}", template=shown, line=line)
@@ -322,14 +344,9 @@ def _parse_header(text: str, shown: str) -> _Header:
         return source.count("\n", 0, found.start()) + 1 if found else 1
 
     try:
-        data = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        raise fail(
-            f"not valid YAML ({exc.problem})", (mark.line + 1) if mark is not None else 1
-        ) from None
-    except yaml.YAMLError as exc:
-        raise fail(f"not valid YAML ({exc})") from None
+        data = load_yaml(source)
+    except YAMLProblem as exc:
+        raise fail(f"not valid YAML ({exc.message})", exc.line or 1) from None
     if not isinstance(data, dict):
         raise fail("the header is a YAML mapping with name, description, kind and variables")
     for key in data:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from fibo_prompts.prompt import StructuredPrompt
 
 DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
+MAX_VARS_BYTES = 1_000_000  # a --vars file is read up to this size (like a brand kit)
 
 
 class OutputFormat(enum.StrEnum):
@@ -183,16 +184,22 @@ def render(
 
 
 def _read_vars(path: Path) -> dict[str, Any]:
-    import yaml
+    from fibo_prompts.brand._yaml import YAMLProblem, load_yaml
 
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_VARS_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"--vars {path}: cannot read ({getattr(exc, 'strerror', None) or exc})")
+    if len(raw) > MAX_VARS_BYTES:
+        fail(f"--vars {path}: over {MAX_VARS_BYTES:,} bytes; not a variables file")
     try:
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError as exc:
-        fail(f"--vars {path}: not YAML or JSON ({exc})")
+        data = load_yaml(text)
+    except YAMLProblem as exc:
+        if exc.message.startswith(("YAML aliases", "duplicate key", "a number of")):
+            fail(f"--vars {path}: {exc.where()}{exc.message}")
+        fail(f"--vars {path}: {exc.where()}not valid YAML or JSON ({exc.message})")
     if data is None:
         return {}
     if not isinstance(data, dict):

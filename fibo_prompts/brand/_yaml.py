@@ -1,0 +1,118 @@
+"""Safe YAML for brand kits, ``--vars`` files and template headers.
+
+``yaml.safe_load`` refuses arbitrary objects but still builds whatever the text describes:
+a few hundred bytes of nested aliases (``&a [*b, *b, ...]``) stand for billions of strings,
+which any later walk (validation, ``model_dump``, serialization) expands; an integer of more
+than 4,300 digits raises a bare ``ValueError``; a repeated key silently keeps the last value.
+:func:`load_yaml` refuses all three, with the line and column, before building anything big.
+
+Aliases are found in the event stream (before any object is constructed) and refused
+outright, merge keys (``<<: *base``) included: kits and variables are short enough to write
+out, and no cap on the expanded size would be as easy to explain.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from fibo_prompts._jsontree import MAX_INT_DIGITS
+
+__all__ = ["YAMLProblem", "load_yaml", "strict_loader"]
+
+_INT_LIMIT: Final = 10**MAX_INT_DIGITS
+_ALIASES: Final = "YAML aliases (*name) are not allowed; write the value out in full"
+
+
+class YAMLProblem(ValueError):
+    """YAML text that is refused; ``line`` and ``column`` (1-based) say where, if known."""
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def where(self) -> str:
+        """``line 3 column 7: `` (or nothing), to put before the message."""
+        if self.line is None:
+            return ""
+        return f"line {self.line} column {self.column}: "
+
+
+_loader: Any = None
+
+
+def strict_loader() -> Any:
+    """The loader class: libyaml's safe loader, refusing duplicate keys and huge integers.
+
+    Extend it (as the template skeleton parser does) rather than ``yaml.SafeLoader``.
+    """
+    global _loader
+    if _loader is not None:
+        return _loader
+    import yaml
+    from yaml.constructor import ConstructorError
+
+    base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class StrictLoader(base):  # type: ignore[misc,valid-type]
+        """Safe YAML without duplicate keys or integers Python cannot print."""
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = getattr(key_node, "value", None)
+                if isinstance(key, str) and key_node.tag.endswith(":str"):
+                    if key in seen:
+                        raise ConstructorError(
+                            None, None, f"duplicate key {key!r}", key_node.start_mark
+                        )
+                    seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            # decimal text is measured before int() (which raises past the limit); other
+            # bases convert quickly and are measured after
+            text = str(node.value)
+            value = None if len(text) > MAX_INT_DIGITS + 8 else super().construct_yaml_int(node)
+            if value is None or abs(value) >= _INT_LIMIT:
+                raise ConstructorError(
+                    None,
+                    None,
+                    f"a number of more than {MAX_INT_DIGITS:,} digits",
+                    node.start_mark,
+                )
+            return value
+
+    StrictLoader.add_constructor("tag:yaml.org,2002:int", StrictLoader.construct_yaml_int)
+    _loader = StrictLoader
+    return _loader
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML (or JSON) text strictly.
+
+    Raises:
+        YAMLProblem: not YAML, an alias, a duplicate key, an integer of more than 4,300
+            digits, or nesting deeper than libyaml follows.
+    """
+    import yaml
+
+    loader = strict_loader()
+    try:
+        # aliases first, from the events: nothing is constructed yet
+        for event in yaml.parse(text, Loader=loader):
+            if isinstance(event, yaml.AliasEvent):
+                start = event.start_mark
+                if start is None:  # pragma: no cover - libyaml always marks events
+                    raise YAMLProblem(_ALIASES)
+                raise YAMLProblem(_ALIASES, start.line + 1, start.column + 1)
+        return yaml.load(text, Loader=loader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if mark is None:
+            raise YAMLProblem(problem) from None
+        raise YAMLProblem(problem, mark.line + 1, mark.column + 1) from None
+    except yaml.YAMLError as exc:
+        raise YAMLProblem(str(exc)) from None
