@@ -16,6 +16,7 @@ FiboPromptsError
 │   ├── MissingVariablesError (.names, .suggestions)
 │   ├── TemplateNotFoundError (.name, .available)
 │   └── TemplateSecurityError                             a sandbox escape attempt
+│       └── TemplateLimitError (.limit)                   over a render limit (time, size, loops)
 ├── BrandKitError (.source)                               an invalid or unreadable brand kit
 ├── PatchError                                            a patch that cannot be applied
 │   └── PatchConflictError (.conflicts)           the base drifted, or a carried change clashes
@@ -109,6 +110,7 @@ __all__ = [
     "ServerError",
     "SubmitOutcomeUnknownError",
     "TemplateError",
+    "TemplateLimitError",
     "TemplateNotFoundError",
     "TemplateSecurityError",
     "UnprocessableError",
@@ -304,6 +306,17 @@ class TemplateNotFoundError(TemplateError):
 
 class TemplateSecurityError(TemplateError):
     """A template tried to reach outside the sandbox (``__class__``, ``__globals__``...)."""
+
+
+class TemplateLimitError(TemplateSecurityError):
+    """A render went over one of its limits (time, loop iterations, calls, includes, the
+    size of a string or of the output); ``limit`` names the ``RenderLimits`` field."""
+
+    def __init__(
+        self, message: str, *, limit: str, template: str | None = None, line: int | None = None
+    ) -> None:
+        self.limit = limit
+        super().__init__(message, template=template, line=line)
 
 
 class BrandKitError(FiboPromptsError):
