@@ -23,6 +23,7 @@ from fibo_prompts.brand.lint import RULES, Finding, LintReport, lint
 from fibo_prompts.brand.schema import brand_kit_schema, brand_kit_schema_text
 from fibo_prompts.brand.templates import (
     AppliedChange,
+    RenderLimits,
     Template,
     TemplateVariable,
     builtin_templates_dir,
@@ -40,6 +41,7 @@ __all__ = [
     "LintSettings",
     "PaletteColor",
     "PhotographicDefaults",
+    "RenderLimits",
     "RequiredElement",
     "Template",
     "TemplateVariable",

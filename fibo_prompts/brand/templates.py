@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from fibo_prompts.brand._limits import LimitExceeded, RenderLimits, Using
 from fibo_prompts.brand._sandbox import (
     OutputError,
     SlotScope,
@@ -61,6 +62,7 @@ from fibo_prompts.errors import (
     PromptPathError,
     PromptValidationError,
     TemplateError,
+    TemplateLimitError,
     TemplateNotFoundError,
     TemplateSecurityError,
 )
@@ -73,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AppliedChange",
+    "RenderLimits",
     "Template",
     "TemplateVariable",
     "builtin_templates_dir",
@@ -532,12 +535,26 @@ class Template:
 
     # -------------------------------------------------------------- rendering
 
-    def render(self, kit: BrandKit, variables: Mapping[str, Any] | None = None) -> StructuredPrompt:
+    def render(
+        self,
+        kit: BrandKit,
+        variables: Mapping[str, Any] | None = None,
+        *,
+        limits: RenderLimits | None = None,
+    ) -> StructuredPrompt:
         """Render a ``build`` template into a validated, strict structured prompt.
 
+        ``limits`` bounds the render's time, loops, calls, includes and sizes (default:
+        :class:`RenderLimits`'s defaults).
+
         Raises:
+            TemplateLimitError: the render went over one of its limits.
             TemplateError: (and its subclasses) anything wrong, with template file and line.
         """
+        with Using(limits):
+            return self._render(kit, variables)
+
+    def _render(self, kit: BrandKit, variables: Mapping[str, Any] | None) -> StructuredPrompt:
         from fibo_prompts.prompt import StructuredPrompt
 
         if self.kind != "build":
@@ -559,12 +576,24 @@ class Template:
         base: StructuredPrompt,
         kit: BrandKit,
         variables: Mapping[str, Any] | None = None,
+        *,
+        limits: RenderLimits | None = None,
     ) -> tuple[StructuredPrompt, list[AppliedChange]]:
         """Apply an ``edit`` template to ``base``; return the new prompt and what changed.
 
         Each rendered ``path: value`` goes through :meth:`StructuredPrompt.set` (``null``
-        deletes), so only the edited values' bytes change in the wire string.
+        deletes), so only the edited values' bytes change in the wire string. ``limits`` as
+        for :meth:`render`.
         """
+        with Using(limits):
+            return self._edit(base, kit, variables)
+
+    def _edit(
+        self,
+        base: StructuredPrompt,
+        kit: BrandKit,
+        variables: Mapping[str, Any] | None,
+    ) -> tuple[StructuredPrompt, list[AppliedChange]]:
         from fibo_prompts.brand._render import FillError, compose, entry_offset, fill, fill_key
         from fibo_prompts.prompt.paths import format_path, parse_path
 
@@ -712,6 +741,10 @@ class Template:
                 exc.message or str(exc), template=display_path(name), line=exc.lineno
             )
         template, line = self._frame(exc)
+        if isinstance(exc, LimitExceeded):
+            return TemplateLimitError(
+                f"blocked by the sandbox: {exc}", limit=exc.limit, template=template, line=line
+            )
         if isinstance(exc, SecurityError):
             return TemplateSecurityError(
                 f"blocked by the sandbox: {exc}", template=template, line=line

@@ -11,9 +11,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from fibo_prompts.brand import BrandKit, load_template
+from fibo_prompts.brand import BrandKit, RenderLimits, load_template
 from fibo_prompts.cli._brand import register
-from fibo_prompts.errors import BrandKitError, FiboPromptsError
+from fibo_prompts.errors import BrandKitError, FiboPromptsError, TemplateLimitError
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT_PATH = ROOT / "templates" / "brands" / "northwind.yaml"
@@ -226,3 +226,208 @@ def test_api_errors_are_fibo_prompts_errors() -> None:
     template = load_template("product_hero")
     with pytest.raises(FiboPromptsError):
         template.render(NORTHWIND, {"product": "x", "detail": int(DIGITS[:4000]) ** 2})
+
+
+# ---------------------------------------------------------------------- template renders
+
+LIMIT = "blocked by the sandbox: "
+
+
+def render_error(
+    tmp_path: Path, body: str, *, limits: Any = None, name: str = "bomb", where: str | None = None
+) -> TemplateLimitError:
+    """Render a build template with ``body`` first; it must hit a render limit."""
+    path = write_template(tmp_path, name, body)
+    template = load_template(path)
+    with pytest.raises(TemplateLimitError) as info:
+        if limits is None:
+            template.render(NORTHWIND, {})
+        else:
+            template.render(NORTHWIND, {}, limits=limits)
+    assert info.value.template == (where or str(path))
+    return info.value
+
+
+TEXT = "would build a string of more than 1,000,000 characters (RenderLimits.max_text)"
+ITEMS = "would build a list of more than 100,000 items (RenderLimits.max_items)"
+
+PADDING = [
+    ("{{ '{:>10000000}'.format('x') }}", f"str.format {TEXT}"),
+    ("{{ '{:>{w}}'.format('x', w=10000000) }}", f"str.format {TEXT}"),
+    ("{{ '{:.10000000f}'.format(1.5) }}", f"str.format {TEXT}"),
+    ("{{ 'x'|center(10000000) }}", f"|center {TEXT}"),
+    ("{{ '%10000000s'|format('x') }}", f"|format {TEXT}"),
+    ("{{ '%*s'|format(10000000, 'x') }}", f"|format {TEXT}"),
+    ("{{ '%10000000s' % 'x' }}", f"% {TEXT}"),
+    ("{{ ('x\\n' * 50000)|indent(1000) }}", f"|indent {TEXT}"),
+    ("{{ 'x'.ljust(10000000) }}", f"str.ljust {TEXT}"),
+    ("{{ 'x'.rjust(10000000) }}", f"str.rjust {TEXT}"),
+    ("{{ '1'.zfill(10000000) }}", f"str.zfill {TEXT}"),
+    ("{{ ('\\t' * 1000).expandtabs(10000) }}", f"str.expandtabs {TEXT}"),
+    ("{{ ('x' * 10000)|replace('x', 'y' * 1000) }}", f"|replace {TEXT}"),
+    ("{{ ('x' * 10000).replace('x', 'y' * 1000) }}", f"str.replace {TEXT}"),
+    ("{{ (['y' * 2000] * 10000)|join }}", f"|join {TEXT}"),
+    ("{{ ','.join(['y' * 2000] * 10000) }}", f"str.join {TEXT}"),
+    ("{{ ([1]|slice(200000, 0)|list)|length }}", f"|slice {ITEMS}"),
+    ("{{ ([1]|batch(200000, 0)|list)|length }}", f"|batch {ITEMS}"),
+    ("{{ (range(100000)|list + range(100000)|list)|length }}", f"+ {ITEMS}"),
+    ("{{ 'x' * 100000 ~ 'y' * 100000 }}", None),
+]
+
+
+@pytest.mark.parametrize(("expression", "message"), PADDING)
+def test_padding_cannot_route_around_the_size_limits(
+    tmp_path: Path, expression: str, message: str | None
+) -> None:
+    if message is None:  # under the limits: renders
+        path = write_template(tmp_path, "fine", f"context: '{expression}'\n")
+        assert len(load_template(path).render(NORTHWIND, {}).get("context")) == 200_000
+        return
+    error = render_error(tmp_path, f"context: '{expression}'\n")
+    assert (error.line, error.message, error.limit) == (
+        6,
+        LIMIT + message,
+        "max_items" if "items" in message else "max_text",
+    )
+
+
+DOUBLING = [
+    # a namespace string doubled in a loop, with ~ and with +
+    "{% set ns = namespace(s='xx') %}{% for i in range(25) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}",
+    "{% set ns = namespace(s='xx') %}{% for i in range(25) %}{% set ns.s = ns.s + ns.s %}"
+    "{% endfor %}",
+    # a list nested by reference, then printed
+    "{% set ns = namespace(s=['x' * 1000]) %}{% for i in range(12) %}"
+    "{% set ns.s = [ns.s, ns.s] %}{% endfor %}{% set ns.s = ns.s|string %}",
+    "{% set ns = namespace(s=['x' * 1000]) %}{% for i in range(12) %}"
+    "{% set ns.s = [ns.s, ns.s] %}{% endfor %}{% set ns.s = ns.s|tojson %}",
+    "{% set ns = namespace(s=['x' * 1000]) %}{% for i in range(12) %}"
+    "{% set ns.s = [ns.s, ns.s] %}{% endfor %}{% set ns.s = '%s'|format(ns.s) %}",
+]
+
+
+@pytest.mark.parametrize("loop", DOUBLING)
+def test_doubling_in_a_namespace_loop_is_stopped(tmp_path: Path, loop: str) -> None:
+    error = render_error(tmp_path, f"context: '{loop}{{{{ ns.s|length }}}}'\n")
+    assert error.line == 6
+    assert error.limit == "max_text"
+    assert error.message.startswith(LIMIT)
+    assert error.message.endswith(TEXT)
+
+
+def test_rendered_text_doubling_through_set_blocks_is_stopped(tmp_path: Path) -> None:
+    body = (
+        "{% set ns = namespace(s='x' * 1000) %}{% for i in range(12) %}"
+        "{% set t %}{{ ns.s }}{{ ns.s }}{% endset %}{% set ns.s = t %}{% endfor %}\n"
+        "context: '{{ ns.s }}'\n"
+    )
+    error = render_error(tmp_path, body)
+    assert (error.line, error.limit) == (6, "max_output")
+    # with room for the output, the value itself is over the limit
+    error = render_error(tmp_path, body, limits=RenderLimits(max_output=10**9))
+    assert (error.line, error.limit) == (6, "max_text")
+    assert error.message == (
+        LIMIT + "rendered text would expand to more than 1,000,000 characters "
+        "(RenderLimits.max_text)"
+    )
+
+
+def test_rendered_text_nested_5000_deep_is_stopped(tmp_path: Path) -> None:
+    body = (
+        "{% set ns = namespace(s='x') %}{% for i in range(5000) %}"
+        "{% set t %}{{ ns.s }}{% endset %}{% set ns.s = t %}{% endfor %}\n"
+        "context: '{{ ns.s }}'\n"
+    )
+    error = render_error(tmp_path, body)
+    assert (error.line, error.limit) == (6, "max_nesting")
+    assert error.message == (
+        LIMIT + "rendered text is nested in rendered text more than 50 levels deep "
+        "(RenderLimits.max_nesting)"
+    )
+
+
+def test_nested_loops_stop_at_the_iteration_limit(tmp_path: Path) -> None:
+    body = (
+        "{% for i in range(1000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}\ncontext: x\n"
+    )
+    error = render_error(tmp_path, body)
+    assert (error.line, error.limit) == (6, "max_iterations")
+    assert error.message == (
+        LIMIT + "loops ran more than 100,000 iterations (RenderLimits.max_iterations)"
+    )
+
+
+def test_iterating_filters_count_as_loops(tmp_path: Path) -> None:
+    body = (
+        "context: 'n={{ range(100000)|select|list|length + range(100000)|select|list|length }}'\n"
+    )
+    error = render_error(tmp_path, body)
+    assert (error.line, error.limit) == (6, "max_iterations")
+
+
+def test_a_fan_of_includes_stops_at_the_include_limit(tmp_path: Path) -> None:
+    for level in range(4):
+        inner = f"{{% include 'fan{level + 1}.j2' %}}" if level < 3 else "."
+        header = f"{{#-\nname: fan{level}\ndescription: a fan\nkind: base\n-#}}"
+        (tmp_path / f"fan{level}.j2").write_text(header + inner * 10, encoding="utf-8")
+    body = "{% set x %}{% include 'fan0.j2' %}{% endset %}context: x\n"
+    error = render_error(tmp_path, body, where=str(tmp_path / "fan0.j2"))
+    assert (error.line, error.limit) == (5, "max_includes")
+    assert error.message == (
+        LIMIT + "more than 1,000 templates included or imported (RenderLimits.max_includes)"
+    )
+
+
+def test_recursive_macros_stop_at_the_call_limit(tmp_path: Path) -> None:
+    body = (
+        "{% set ns = namespace(x='') %}{% macro f(n) %}{% if n %}{% set ns.x = f(n - 1) %}"
+        "{% set ns.x = f(n - 1) %}{% endif %}{% endmacro %}{% set ns.x = f(30) %}\ncontext: x\n"
+    )
+    error = render_error(tmp_path, body)
+    assert (error.line, error.limit) == (6, "max_calls")
+    assert error.message == LIMIT + "more than 100,000 calls (RenderLimits.max_calls)"
+
+
+def test_render_time_is_bounded(tmp_path: Path) -> None:
+    body = "{% for i in range(50000) %}{% set x = ('ab' * 50000)|upper %}{% endfor %}\ncontext: x\n"
+    error = render_error(tmp_path, body, limits=RenderLimits(timeout=0.05))
+    assert (error.line, error.limit) == (6, "timeout")
+    assert error.message == LIMIT + "the render took more than 0.05 s (RenderLimits.timeout)"
+
+
+def test_total_output_is_bounded(tmp_path: Path) -> None:
+    body = "context: '{% for i in range(60) %}{{ 'x' * 20000 }}{% endfor %}'\n"
+    error = render_error(tmp_path, body)
+    assert (error.line, error.limit) == (6, "max_output")
+    assert error.message == (
+        LIMIT + "the render wrote more than 1,000,000 characters (RenderLimits.max_output)"
+    )
+    literal = "context: '{% for i in range(20000) %}" + "x" * 100 + "{% endfor %}'\n"
+    assert render_error(tmp_path, literal, name="literal").limit == "max_output"
+
+
+def test_limits_can_be_raised(tmp_path: Path) -> None:
+    path = write_template(tmp_path, "wide", "context: '{{ 'x'|center(2000000) }}'\n")
+    template = load_template(path)
+    with pytest.raises(TemplateLimitError):
+        template.render(NORTHWIND, {})
+    wide = RenderLimits(max_text=3_000_000, max_output=3_000_000)
+    assert len(template.render(NORTHWIND, {}, limits=wide).get("context")) == 2_000_000
+
+
+def test_cli_render_limit_is_one_line(tmp_path: Path) -> None:
+    path = write_template(tmp_path, "cli", "context: '{{ 'x'.ljust(10000000) }}'\n")
+    code, out, err = cli("render", str(path), "--brand", str(KIT_PATH))
+    assert (code, out) == (1, "")
+    assert err == f"error: {path}:6: {LIMIT}str.ljust {TEXT}\n"
+
+
+def test_shipped_templates_render_well_within_the_limits() -> None:
+    from fibo_prompts.brand import list_templates
+
+    small = RenderLimits(timeout=1.0, max_iterations=200, max_calls=2_000, max_includes=20)
+    for template in list_templates():
+        if template.kind == "build":
+            sample = {n: v.examples[0] for n, v in template.variables.items() if v.examples}
+            template.render(NORTHWIND, sample, limits=small)
