@@ -51,6 +51,9 @@ class RenderLimits:
         max_text: characters in any one string an operation builds (or a value expands to).
         max_items: items in any one list an operation builds.
         max_output: characters the render writes in all, values expanded.
+        max_built: characters and list items that calls, filters and operators may build in
+            all, temporary results included: many results each under ``max_text`` (a
+            100,000-item ``map`` of long strings) add up to gigabytes otherwise.
         max_nesting: how deep rendered text (``{% set %}`` blocks, macros) may hold rendered
             text.
     """
@@ -62,6 +65,7 @@ class RenderLimits:
     max_text: int = 1_000_000
     max_items: int = 100_000
     max_output: int = 1_000_000
+    max_built: int = 10_000_000
     max_nesting: int = 50
 
 
@@ -86,6 +90,10 @@ class Budget:
         self.calls = 0
         self.includes = 0
         self.output = 0
+        self.built = 0
+        # virtual sizes of the lists and mappings seen (see held()); keeping each container
+        # alive keeps its id from being reused while the render runs
+        self.held: dict[int, tuple[Any, int]] = {}
         # expanded size and nesting depth of each value slot, by slot number
         self.sizes: list[int] = []
         self.depths: list[int] = []
@@ -121,6 +129,15 @@ class Budget:
                 "max_includes",
             )
         self.clock()
+
+    def build(self, size: int) -> None:
+        """Count ``size`` characters (or list items) built by an operation."""
+        self.built += size
+        if self.built > self.limits.max_built:
+            raise LimitExceeded(
+                f"the render built more than {self.limits.max_built:,} characters in all",
+                "max_built",
+            )
 
     def write(self, size: int) -> None:
         """Count ``size`` characters of output."""
@@ -221,11 +238,16 @@ def measure(value: Any, limit: int | None = None) -> int:
         limit = limits().max_text
     if isinstance(value, str):
         return len(value)
+    budget = _budget.get()
+    known = budget.held if budget is not None else {}
     total = 0
     stack: list[Any] = [value]
     while stack:
         node = stack.pop()
-        if isinstance(node, str | bytes | bytearray):
+        seen = known.get(id(node))
+        if seen is not None and seen[0] is node:
+            total += seen[1] * 2  # at least two characters per value printed
+        elif isinstance(node, str | bytes | bytearray):
             total += len(node) + 2
         elif node is None or isinstance(node, bool):
             total += 5
@@ -250,6 +272,76 @@ def measure(value: Any, limit: int | None = None) -> int:
         if total > limit:
             return total
     return total
+
+
+def _leaf(value: Any) -> int:
+    if isinstance(value, str | bytes | bytearray):
+        return max(len(value), 1)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value.bit_length() // 64 + 1
+    return 1
+
+
+def held(value: Any) -> int:
+    """How many values (characters of strings) a list or mapping holds in all, shared parts
+    counted each time they occur: what printing, comparing, hashing or sorting it walks.
+
+    Ten lines of template can nest a list in itself by reference thirty times: a few hundred
+    objects that stand for a billion values, and one ``==`` between two of them never ends.
+    Sizes are cached per container for the render (the sandbox cannot change a list or a
+    mapping once built), so each container is walked once. Namespaces count as one value:
+    they change, and they can hold themselves.
+    """
+    if not isinstance(value, list | tuple | dict | set | frozenset):
+        return _leaf(value)
+    budget = _budget.get()
+    known = budget.held if budget is not None else {}
+
+    def cached(node: Any) -> int | None:
+        seen = known.get(id(node))
+        return seen[1] if seen is not None and seen[0] is node else None
+
+    stack: list[tuple[Any, bool]] = [(value, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if cached(node) is not None:
+            continue
+        children = [*node.keys(), *node.values()] if isinstance(node, dict) else list(node)
+        if not children_done:
+            stack.append((node, True))
+            stack.extend(
+                (child, False)
+                for child in children
+                if isinstance(child, list | tuple | dict | set | frozenset)
+                and cached(child) is None
+            )
+            continue
+        size = 1
+        for child in children:
+            if isinstance(child, list | tuple | dict | set | frozenset):
+                size += cached(child) or 0
+            else:
+                size += _leaf(child)
+        known[id(node)] = (node, size)
+    return cached(value) or 0
+
+
+def remember(value: Any, size: int) -> None:
+    """Record what a list built from known parts holds (``+``, ``*``), sparing a walk."""
+    budget = _budget.get()
+    if budget is not None and isinstance(value, list | tuple):
+        budget.held[id(value)] = (value, size)
+
+
+def check_held(what: str, size: int) -> None:
+    """Refuse a list or mapping that would hold more than ``max_built`` values in all."""
+    limit = limits().max_built
+    if size > limit:
+        raise LimitExceeded(
+            f"{what} would hold more than {limit:,} values in all (shared parts counted each "
+            "time they occur)",
+            "max_built",
+        )
 
 
 _PRINTF: Final = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)", re.S)
@@ -311,14 +403,25 @@ def materialize(iterable: Any) -> Any:
 
 
 def checked_result(what: str, value: Any) -> Any:
-    """A call's or filter's result, refused when too long; iterators are counted as loops."""
+    """A call's or filter's result, refused when too long and counted as built; iterators
+    are counted as loops."""
     if isinstance(value, str | bytes | bytearray):
         check_text(what, len(value))
+        built(len(value))
     elif isinstance(value, list | tuple | dict | set | frozenset):
         check_items(what, len(value))
+        built(len(value))
+        check_held(what, held(value))
     elif isinstance(value, Iterator):
         return iterate(value)
     return value
+
+
+def built(size: int) -> None:
+    """Count what an operation built against the render's ``max_built``."""
+    budget = _budget.get()
+    if budget is not None:
+        budget.build(size)
 
 
 # ---------------------------------------------------------------------- guards
@@ -351,7 +454,16 @@ def concat(*parts: Any) -> str:
         size += measure(part, limit)
         if size > limit:
             raise too_long("~")
-    return "".join(map(str, parts))
+    text = "".join(map(str, parts))
+    built(len(text))
+    return text
+
+
+@_guard
+def container(value: Any) -> Any:
+    """A list, tuple or mapping literal: refused when it holds too much in all."""
+    check_held("a literal", held(value))
+    return value
 
 
 @_guard
@@ -383,6 +495,16 @@ class _Guards(NodeTransformer):
         assert isinstance(node.iter, nodes.Expr)
         node.iter = _call("iterate", [node.iter], node.lineno)
         return node
+
+    def _literal(self, node: nodes.Expr) -> nodes.Node:
+        self.generic_visit(node)
+        if node.find(nodes.Name) is None and node.find(nodes.Call) is None:
+            return node  # constant: nothing shared, nothing to measure
+        return _call("container", [node], node.lineno)
+
+    visit_List = _literal
+    visit_Tuple = _literal
+    visit_Dict = _literal
 
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)

@@ -50,13 +50,16 @@ from markupsafe import Markup
 from fibo_prompts.brand import _limits
 from fibo_prompts.brand._limits import (
     LimitExceeded,
+    check_held,
     check_items,
     check_text,
     checked_result,
     format_spec_size,
+    held,
     materialize,
     measure,
     printf_size,
+    remember,
     replace_size,
 )
 from fibo_prompts.brand.kit import RESERVED_CHARACTERS
@@ -73,6 +76,9 @@ _MARK: Final = re.compile("\ue002([^\ue003\x1f]*)\x1f([0-9]+)\ue003")
 #: ``**``: the sandbox stops attribute escapes, not resource exhaustion.
 MAX_REPEAT: Final = 100_000
 MAX_EXPONENT: Final = 256
+#: Longest integer ``*`` and ``**`` may build: Python's own int/str conversion limit.
+MAX_INT_DIGITS: Final = 4_300
+MAX_INT_BITS: Final = 14_300
 #: Most values one render may write (a runaway loop is a template bug, not a prompt).
 MAX_SLOTS: Final = 10_000
 
@@ -241,12 +247,21 @@ class BrandSandbox(ImmutableSandboxedEnvironment):
                 check_text("+", len(left) + len(right))
             elif isinstance(left, list | tuple) and isinstance(right, list | tuple):
                 check_items("+", len(left) + len(right))
+                size = held(left) + held(right)
+                check_held("+", size)
+                result = super().call_binop(context, operator, left, right)
+                remember(result, size)
+                return checked_result(operator, result)
         elif operator == "%" and isinstance(left, str):
             check_text("%", printf_size(left, right))
         elif operator == "**":
             if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is over the sandbox limit {MAX_EXPONENT}")
+            if _whole(left) is not None and _whole(right) is not None and right > 0:
+                _check_int_bits(abs(left).bit_length() * right)
         elif operator == "*":
+            if _whole(left) is not None and _whole(right) is not None:
+                _check_int_bits(abs(left).bit_length() + abs(right).bit_length())
             for seq, count in ((left, right), (right, left)):
                 if (
                     isinstance(seq, str | list | tuple)
@@ -257,7 +272,22 @@ class BrandSandbox(ImmutableSandboxedEnvironment):
                         f"repeating a sequence to {len(seq) * count:,} items is over the "
                         f"sandbox limit {MAX_REPEAT:,}"
                     )
-        return super().call_binop(context, operator, left, right)
+                if isinstance(seq, list | tuple) and isinstance(count, int):
+                    size = held(seq) * max(count, 0) + 1
+                    check_held("*", size)
+                    result = super().call_binop(context, operator, left, right)
+                    remember(result, size)
+                    return checked_result(operator, result)
+        return checked_result(operator, super().call_binop(context, operator, left, right))
+
+
+def _check_int_bits(bits: int) -> None:
+    # a product past Python's 4,300-digit limit cannot even be printed, and squaring such
+    # numbers in a loop takes minutes inside one multiplication, out of the deadline's reach
+    if bits > MAX_INT_BITS:
+        raise SecurityError(
+            f"a number of more than {MAX_INT_DIGITS:,} digits is over the sandbox limit"
+        )
 
 
 class _Measured:
@@ -405,6 +435,12 @@ def _sum(value: Any, attribute: Any = None, start: Any = 0, *_: Any, **__: Any) 
     return value
 
 
+def _listed(value: Any, *_: Any, **__: Any) -> Any:
+    if isinstance(value, str):
+        check_items("|list", len(value))
+    return value
+
+
 def _printed(what: str, factor: int) -> Callable[..., Any]:
     def check(value: Any, *_: Any, **__: Any) -> Any:
         check_text(what, measure(value) * factor)
@@ -425,7 +461,7 @@ _FILTER_CHECKS: Final[dict[str, Callable[..., Any]]] = {
     "wordwrap": _wordwrap,
     "sum": _sum,
     "string": _printed("|string", 1),
-    "list": _printed("|list", 1),
+    "list": _listed,
     "pprint": _printed("|pprint", 2),
     "tojson": _printed("|tojson", 6),
     "xmlattr": _printed("|xmlattr", 6),

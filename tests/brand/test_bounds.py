@@ -13,7 +13,12 @@ from typer.testing import CliRunner
 
 from fibo_prompts.brand import BrandKit, RenderLimits, load_template
 from fibo_prompts.cli._brand import register
-from fibo_prompts.errors import BrandKitError, FiboPromptsError, TemplateLimitError
+from fibo_prompts.errors import (
+    BrandKitError,
+    FiboPromptsError,
+    TemplateLimitError,
+    TemplateSecurityError,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 KIT_PATH = ROOT / "templates" / "brands" / "northwind.yaml"
@@ -266,8 +271,8 @@ PADDING = [
     ("{{ ('\\t' * 1000).expandtabs(10000) }}", f"str.expandtabs {TEXT}"),
     ("{{ ('x' * 10000)|replace('x', 'y' * 1000) }}", f"|replace {TEXT}"),
     ("{{ ('x' * 10000).replace('x', 'y' * 1000) }}", f"str.replace {TEXT}"),
-    ("{{ (['y' * 2000] * 10000)|join }}", f"|join {TEXT}"),
-    ("{{ ','.join(['y' * 2000] * 10000) }}", f"str.join {TEXT}"),
+    ("{{ (['y' * 200] * 10000)|join }}", f"|join {TEXT}"),
+    ("{{ ','.join(['y' * 200] * 10000) }}", f"str.join {TEXT}"),
     ("{{ ([1]|slice(200000, 0)|list)|length }}", f"|slice {ITEMS}"),
     ("{{ ([1]|batch(200000, 0)|list)|length }}", f"|batch {ITEMS}"),
     ("{{ (range(100000)|list + range(100000)|list)|length }}", f"+ {ITEMS}"),
@@ -391,7 +396,7 @@ def test_recursive_macros_stop_at_the_call_limit(tmp_path: Path) -> None:
 
 def test_render_time_is_bounded(tmp_path: Path) -> None:
     body = "{% for i in range(50000) %}{% set x = ('ab' * 50000)|upper %}{% endfor %}\ncontext: x\n"
-    error = render_error(tmp_path, body, limits=RenderLimits(timeout=0.05))
+    error = render_error(tmp_path, body, limits=RenderLimits(timeout=0.05, max_built=10**12))
     assert (error.line, error.limit) == (6, "timeout")
     assert error.message == LIMIT + "the render took more than 0.05 s (RenderLimits.timeout)"
 
@@ -405,6 +410,50 @@ def test_total_output_is_bounded(tmp_path: Path) -> None:
     )
     literal = "context: '{% for i in range(20000) %}" + "x" * 100 + "{% endfor %}'\n"
     assert render_error(tmp_path, literal, name="literal").limit == "max_output"
+
+
+def test_many_results_under_the_size_limit_add_up_to_the_build_limit(tmp_path: Path) -> None:
+    # each padded string is well under max_text; a thousand of them are 100 MB
+    body = "context: 'n={{ range(1000)|map('center', 100000)|list|length }}'\n"
+    error = render_error(tmp_path, body)
+    assert (error.line, error.limit) == (6, "max_built")
+    assert error.message == (
+        LIMIT + "the render built more than 10,000,000 characters in all (RenderLimits.max_built)"
+    )
+
+
+SHARED = [
+    # lists nested in themselves by reference: a few hundred objects, a billion values
+    "{% set ns = namespace(s=['x' * 1000], t=['x' * 1000]) %}{% for i in range(30) %}"
+    "{% set ns.s = [ns.s, ns.s] %}{% set ns.t = [ns.t, ns.t] %}{% endfor %}{{ ns.s == ns.t }}",
+    "{% set ns = namespace(s=('x',)) %}{% for i in range(40) %}{% set ns.s = (ns.s, ns.s) %}"
+    "{% endfor %}{{ [ns.s, ns.s]|unique|list|length }}",
+    "{{ (['x' * 100000] * 100000)|sort|length }}",
+]
+
+
+@pytest.mark.parametrize("body", SHARED)
+def test_shared_references_cannot_stand_for_billions_of_values(tmp_path: Path, body: str) -> None:
+    error = render_error(tmp_path, f"{body}\ncontext: x\n")
+    assert (error.line, error.limit) == (6, "max_built")
+    assert error.message.endswith(
+        "would hold more than 10,000,000 values in all (shared parts counted each time they "
+        "occur) (RenderLimits.max_built)"
+    )
+
+
+def test_integers_stay_printable(tmp_path: Path) -> None:
+    body = (
+        "{% set ns = namespace(n=10 ** 256) %}{% for i in range(30) %}"
+        "{% set ns.n = ns.n * ns.n %}{% endfor %}\ncontext: x\n"
+    )
+    path = write_template(tmp_path, "ints", body)
+    with pytest.raises(TemplateSecurityError) as info:
+        load_template(path).render(NORTHWIND, {})
+    assert (info.value.line, info.value.message) == (
+        6,
+        LIMIT + "a number of more than 4,300 digits is over the sandbox limit",
+    )
 
 
 def test_limits_can_be_raised(tmp_path: Path) -> None:
