@@ -81,6 +81,8 @@ MAX_INT_DIGITS: Final = 4_300
 MAX_INT_BITS: Final = 14_300
 #: Most values one render may write (a runaway loop is a template bug, not a prompt).
 MAX_SLOTS: Final = 10_000
+#: Largest template file read (the shipped ones are about 2 KB).
+MAX_TEMPLATE_BYTES: Final = 1_000_000
 
 _slots: ContextVar[list[Any] | None] = ContextVar("fibo_template_slots", default=None)
 
@@ -538,11 +540,16 @@ def read_template_text(path: Path) -> str:
     from fibo_prompts.errors import FileAccessError
 
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_TEMPLATE_BYTES + 1)
     except OSError as exc:
         raise FileAccessError(
             f"{display_path(path)}: cannot read ({exc.strerror})", path=str(path)
         ) from None
+    if len(raw) > MAX_TEMPLATE_BYTES:
+        raise TemplateError(
+            f"over {MAX_TEMPLATE_BYTES:,} bytes; not a brand template", template=display_path(path)
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -16,6 +16,7 @@ from fibo_prompts.cli._brand import register
 from fibo_prompts.errors import (
     BrandKitError,
     FiboPromptsError,
+    TemplateError,
     TemplateLimitError,
     TemplateSecurityError,
 )
@@ -470,6 +471,13 @@ def test_cli_render_limit_is_one_line(tmp_path: Path) -> None:
     code, out, err = cli("render", str(path), "--brand", str(KIT_PATH))
     assert (code, out) == (1, "")
     assert err == f"error: {path}:6: {LIMIT}str.ljust {TEXT}\n"
+
+
+def test_a_template_file_over_1_mb_is_refused(tmp_path: Path) -> None:
+    path = write_template(tmp_path, "huge", "context: x\n" + "# padding\n" * 100_001)
+    with pytest.raises(TemplateError) as info:
+        load_template(path)
+    assert str(info.value) == f"{path}: over 1,000,000 bytes; not a brand template"
 
 
 def test_shipped_templates_render_well_within_the_limits() -> None:
