@@ -73,8 +73,10 @@ def strict_loader() -> Any:
         def construct_yaml_int(self, node: Any) -> Any:
             # decimal text is measured before int() (which raises past the limit); other
             # bases convert quickly and are measured after
-            text = str(node.value)
-            value = None if len(text) > MAX_INT_DIGITS + 8 else super().construct_yaml_int(node)
+            text = str(node.value).replace("_", "").lstrip("+-")
+            decimal = not text.startswith(("0x", "0o", "0b", "0X", "0O", "0B"))
+            too_long = decimal and len(text) > MAX_INT_DIGITS
+            value = None if too_long else super().construct_yaml_int(node)
             if value is None or abs(value) >= _INT_LIMIT:
                 raise ConstructorError(
                     None,

@@ -174,6 +174,8 @@ def test_cli_vars_alias_bomb(vars_file: Any) -> None:
     [
         ("product: " + DIGITS + "\n", "line 1 column 10: a number of more than 4,300 digits"),
         ("product: a\nproduct: b\n", "line 2 column 1: duplicate key 'product'"),
+        ("-" + "9" * 4301, "line 1 column 1: a number of more than 4,300 digits"),
+        ("product: 0x" + "f" * 4000, "line 1 column 10: a number of more than 4,300 digits"),
         (
             '{"product": ' + _deep_json(100_000) + "}",
             "line 1 column 1012: not valid YAML or JSON (exceeded",
