@@ -336,11 +336,6 @@ YAML_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
 )
 
 
-@pytest.mark.skip(
-    reason="brand kits are another item of issue 13 (12/16), in progress: a kit with a "
-    '5,000-digit integer (`{"typography":[{"x":777...}]}`) or 100,000-deep nesting is a '
-    "traceback from json.loads in fibo_prompts/brand/kit.py; enable once it is fixed"
-)
 @FUZZ
 @given(
     kit=st.one_of(mutated(KIT), st.just(YAML_BOMB)),
