@@ -178,9 +178,7 @@ def render(
             if base is not None:
                 fail(f"{loaded.name} is a {loaded.kind} template: --base is for edit templates", 2)
             result = loaded.render(kit, variables)
-        write_output(
-            result.wire, file=STDIN, output=output, in_place=False, max_bytes=max_bytes
-        )
+        write_output(result.wire, file=STDIN, output=output, in_place=False, max_bytes=max_bytes)
 
 
 def _read_vars(path: Path) -> dict[str, Any]:
@@ -328,9 +326,7 @@ def brand_apply(
             typer.echo(f"filled: {change.path}", err=True)
         if not changes:
             typer.echo("nothing to fill", err=True)
-        write_output(
-            result.wire, file=file, output=output, in_place=in_place, max_bytes=max_bytes
-        )
+        write_output(result.wire, file=file, output=output, in_place=in_place, max_bytes=max_bytes)
 
 
 def register(app: typer.Typer) -> None:
