@@ -1,7 +1,7 @@
-"""The official SDKs pointed at the emulator must complete jobs (skipped when not installed).
+"""The official SDKs pointed at the emulator must complete jobs.
 
-They are not project dependencies: ``pip install segmind==1.3.0 bria-client==0.3.1
-inferencesh==0.36.0`` to run these.
+They are test dependencies (the ``dev`` extra pins the versions these tests were written
+against), so these tests run in ``make test`` and CI.
 """
 
 from __future__ import annotations
