@@ -1,57 +1,102 @@
-"""Checks on untrusted JSON data (patches, brand kits, variables): the shapes that crash or
-exhaust the process instead of failing cleanly.
+"""The one strict reader of untrusted JSON, and the check of JSON-like Python data.
 
 ``json.loads`` raises ``RecursionError`` on deep nesting and ``ValueError`` on integers of
 more than 4,300 digits (Python's int/str conversion limit), keeps the last of two equal keys
-without a word and reads ``1e400`` as infinity. Code that walks the data recursively
-(copies, comparisons, ``json.dumps``) fails on nesting far below the parser's own limit. So
-untrusted JSON is read with :func:`loads` and Python data from callers is checked with
-:func:`problem` before anything walks it.
+without a word and reads ``NaN`` and ``1e400`` as numbers no JSON reader accepts back. Code
+that walks the data recursively (copies, comparisons, ``json.dumps``) fails on nesting far
+below the parser's own limit. So untrusted JSON text is read with :func:`loads` and Python
+data from callers is checked with :func:`problem` before anything walks it.
+
+Two families of callers word the refusals differently, and their messages are part of their
+tests: :data:`TERSE` (brand kits, patches, YAML) and :data:`DETAILED` (prompts, command-line
+values, provenance records). A :class:`Dialect` holds only those words; the rules are one.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Iterator
-from typing import Any, Final
+from typing import Any, Final, Literal, NamedTuple
 
 PathPart = str | int
+Kind = Literal["syntax", "encoding", "duplicate", "number", "deep"]
 
 __all__ = [
+    "DETAILED",
     "MAX_DEPTH",
     "MAX_INT_DIGITS",
+    "TERSE",
+    "Dialect",
     "Duplicated",
     "JSONTextError",
+    "TextProblem",
     "json_size",
+    "line_col",
     "loads",
     "problem",
+    "shorten_token",
 ]
 
-#: Deepest nesting accepted in untrusted data. Prompts, patches and kits are a few levels
-#: deep; recursive code (copies, comparisons, serialization) must stay far from Python's
-#: recursion limit.
+#: Deepest nesting accepted in untrusted data by default (kits, patches). Recursive code
+#: (copies, comparisons, serialization) must stay far from Python's recursion limit; prompts
+#: and provenance records pass their own limits.
 MAX_DEPTH: Final = 100
-#: Longest integer accepted, in digits: Python's own limit for converting between int and
-#: text (``sys.int_info.default_max_str_digits``); beyond it ``str(n)`` raises.
+#: Longest integer accepted, in digits: Python's own default limit for converting between
+#: int and text (``sys.int_info.default_max_str_digits``); beyond it ``str(n)`` raises.
 MAX_INT_DIGITS: Final = 4_300
 _INT_LIMIT: Final = 10**MAX_INT_DIGITS
-_LONG_NUMBER: Final = re.compile(rf"[0-9]{{{MAX_INT_DIGITS + 1},}}")
 
 
-class Duplicated(dict[str, Any]):
-    """A JSON object whose text repeated a key (``duplicate``); :func:`problem` reports it.
+class Dialect(NamedTuple):
+    """How one family of callers words each refusal (``str.format`` templates).
 
-    The loader marks the object instead of failing at once so that the caller can say where
-    the object is (``operation 3``), which the parser's hook cannot know.
+    Fields: ``long_int`` (text; ``{digits}``, ``{limit}``), ``long_value`` (data;
+    ``{limit}``), ``non_finite`` (``1e400``; ``{token}``), ``constant`` (``NaN``;
+    ``{token}``), ``deep_text`` and ``deep_value`` (``{depth}``), ``bad_key`` and
+    ``bad_value`` (``{type}``), and ``key_types``: the dict key types taken as JSON.
     """
 
-    duplicate: str = ""
+    long_int: str
+    long_value: str
+    non_finite: str
+    constant: str
+    deep_text: str
+    deep_value: str
+    bad_key: str
+    bad_value: str
+    key_types: tuple[type, ...]
 
 
-class JSONTextError(ValueError):
-    """JSON text that cannot be read safely; ``line`` and ``column`` say where, if known."""
+#: Brand kits, YAML, patches and deltas.
+TERSE: Final = Dialect(
+    long_int="a number of more than {limit:,} digits",
+    long_value="a number of more than {limit:,} digits",
+    non_finite="{token} is not a finite number",
+    constant="{token} is not a finite number",
+    deep_text="nested deeper than {depth} levels",
+    deep_value="nested deeper than {depth} levels",
+    bad_key="a key that is {type}, not a string",
+    bad_value="{type} is not JSON",
+    key_types=(str,),
+)
+#: Prompts, command-line values and provenance records; their keys are what ``json.dumps``
+#: accepts, as these values are serialized with it.
+DETAILED: Final = Dialect(
+    long_int="an integer of {digits:,} digits is too long (at most {limit:,} digits)",
+    long_value="an integer of more than {limit:,} digits is too long",
+    non_finite="{token} is not a finite number (out of range for JSON)",
+    constant="{token} is not valid JSON (numbers must be finite)",
+    deep_text="JSON nested too deeply",
+    deep_value="nested more than {depth} levels deep",
+    bad_key="a key of type {type} is not JSON data",
+    bad_value="a {type} is not JSON data",
+    key_types=(str, int, float, bool, type(None)),
+)
+
+
+class TextProblem(ValueError):
+    """Text a strict reader (JSON or YAML) refuses; ``line``/``column`` (1-based) if known."""
 
     def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
         super().__init__(message)
@@ -67,16 +112,52 @@ class JSONTextError(ValueError):
         return f"line {self.line}{column}: "
 
 
-class _LongInteger(Exception):
-    pass
+class JSONTextError(TextProblem):
+    """JSON text refused by :func:`loads`.
+
+    ``kind`` says why: ``syntax`` (not JSON), ``encoding`` (not UTF-8), ``duplicate``,
+    ``number`` (non-finite or too long) or ``deep``; ``offset`` is the character offset and
+    ``path`` the JSON path (as parts) of the offending token, where known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        line: int | None = None,
+        column: int | None = None,
+        *,
+        kind: Kind,
+        offset: int | None = None,
+        path: tuple[PathPart, ...] = (),
+    ) -> None:
+        super().__init__(message, line, column)
+        self.kind: Kind = kind
+        self.offset = offset
+        self.path = path
 
 
-class _NonFinite(Exception):
-    def __init__(self, token: str) -> None:
+class Duplicated(dict[str, Any]):
+    """A JSON object whose text repeated a key (``duplicate``); :func:`problem` reports it.
+
+    With ``mark_duplicates`` the loader marks the object instead of failing at once, so that
+    the caller can say where the object is (``operation 3``), which the parser cannot know.
+    """
+
+    duplicate: str = ""
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+class _BadNumber(Exception):
+    def __init__(self, token: str, constant: bool = False) -> None:
         self.token = token
+        self.constant = constant
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _mark_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     data = dict(pairs)
     if len(data) == len(pairs):
         return data
@@ -91,108 +172,178 @@ def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return marked
 
 
-def _integer(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_INT_DIGITS:
-        raise _LongInteger
-    return int(text)
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data = dict(pairs)
+    if len(data) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return data
 
 
-def _float(text: str) -> float:
-    value = float(text)
+def _integer(token: str) -> int:
+    # measured before int(), which raises past Python's (adjustable) limit
+    if len(token) > MAX_INT_DIGITS and len(token.lstrip("-")) > MAX_INT_DIGITS:
+        raise _BadNumber(token)
+    return int(token)
+
+
+def _float(token: str) -> float:
+    value = float(token)
     if not math.isfinite(value):
-        raise _NonFinite(text)
+        raise _BadNumber(token)  # 1e400: valid syntax, but inf once read
     return value
 
 
 def _constant(token: str) -> Any:
-    raise _NonFinite(token)
+    raise _BadNumber(token, constant=True)
 
 
-def _line_col(text: str, offset: int) -> tuple[int, int]:
+def line_col(text: str, offset: int) -> tuple[int, int]:
+    """Return the 1-based (line, column) of a character offset in ``text``."""
     line = text.count("\n", 0, offset) + 1
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
-def loads(text: str | bytes) -> Any:
+def shorten_token(token: str, width: int = 24) -> str:
+    """A long token cut in the middle for messages: ``1111…1111``."""
+    if len(token) <= width:
+        return token
+    half = width // 2 - 1
+    return f"{token[:half]}…{token[-half:]}"
+
+
+def loads(
+    text: str | bytes,
+    *,
+    dialect: Dialect = TERSE,
+    max_depth: int = MAX_DEPTH,
+    mark_duplicates: bool = True,
+) -> Any:
     """Parse JSON text strictly.
 
-    Objects that repeat a key come back as :class:`Duplicated` (check with :func:`problem`).
+    With ``mark_duplicates`` an object that repeats a key comes back as :class:`Duplicated`
+    (check with :func:`problem`); without, it is refused. ``max_depth`` only words the
+    message for nesting deeper than the parser follows: check the data with :func:`problem`.
 
     Raises:
         JSONTextError: not JSON, not UTF-8, ``NaN``/``Infinity`` or a number that overflows
-            to infinity, an integer of more than :data:`MAX_INT_DIGITS` digits, or nesting
-            deeper than the parser can follow.
+            to infinity, an integer of more than :data:`MAX_INT_DIGITS` digits, a duplicate
+            key (unless marked), or nesting deeper than the parser can follow.
     """
-    if isinstance(text, bytes):
+    # the class test first: this runs on every prompt parse that reaches json.loads
+    if text.__class__ is not str and isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise JSONTextError(
-                f"not UTF-8 (byte 0x{text[exc.start]:02x} at offset {exc.start})"
-            ) from None
+            message = f"not UTF-8 (byte 0x{text[exc.start]:02x} at offset {exc.start})"
+            raise JSONTextError(message, kind="encoding", offset=exc.start) from None
     try:
         return json.loads(
             text,
-            object_pairs_hook=_pairs,
+            object_pairs_hook=_mark_duplicates if mark_duplicates else _refuse_duplicates,
             parse_int=_integer,
             parse_float=_float,
             parse_constant=_constant,
         )
     except json.JSONDecodeError as exc:
-        raise JSONTextError(exc.msg, exc.lineno, exc.colno) from None
-    except _LongInteger:
-        found = _LONG_NUMBER.search(text)
-        line, column = _line_col(text, found.start()) if found else (None, None)
+        raise JSONTextError(exc.msg, exc.lineno, exc.colno, kind="syntax", offset=exc.pos) from None
+    except _DuplicateKey as exc:
+        offset = _duplicate_offset(text, exc.key)
+        line, column = line_col(text, offset) if offset is not None else (None, None)
         raise JSONTextError(
-            f"a number of more than {MAX_INT_DIGITS:,} digits", line, column
+            f"duplicate key {exc.key!r}", line, column, kind="duplicate", offset=offset
         ) from None
-    except _NonFinite as exc:
-        offset = text.find(exc.token)
-        line, column = _line_col(text, offset) if offset >= 0 else (None, None)
-        raise JSONTextError(f"{exc.token} is not a finite number", line, column) from None
+    except _BadNumber as exc:
+        raise _number_error(text, exc, dialect) from None
     except RecursionError:
-        raise JSONTextError(f"nested deeper than {MAX_DEPTH} levels") from None
+        raise JSONTextError(dialect.deep_text.format(depth=max_depth), kind="deep") from None
+
+
+def _number_error(text: str, exc: _BadNumber, dialect: Dialect) -> JSONTextError:
+    token = exc.token
+    if exc.constant:
+        message = dialect.constant.format(token=token)
+    elif "." in token or "e" in token or "E" in token:
+        message = dialect.non_finite.format(token=shorten_token(token))
+    else:
+        digits = len(token.lstrip("-"))
+        message = dialect.long_int.format(digits=digits, limit=MAX_INT_DIGITS)
+    offset, path = _locate_token(text, token)
+    line, column = line_col(text, offset) if offset is not None else (None, None)
+    return JSONTextError(message, line, column, kind="number", offset=offset, path=path)
+
+
+def _duplicate_offset(text: str, key: str) -> int | None:
+    # Only on the error path: find the second occurrence of the key inside its object.
+    from fibo_prompts.prompt._cst import find_duplicate_key_offset
+
+    try:
+        return find_duplicate_key_offset(text, key)
+    except (ValueError, RecursionError):  # malformed after the duplicate, or very deep
+        return None
+
+
+def _locate_token(text: str, token: str) -> tuple[int | None, tuple[PathPart, ...]]:
+    """Offset and JSON path of the first scalar whose raw text is ``token`` (error path)."""
+    from fibo_prompts.prompt._cst import find_scalar
+
+    try:
+        found = find_scalar(text, token)
+    except (ValueError, RecursionError):  # malformed after the token, or very deep
+        found = None
+    if found is None:
+        offset = text.find(token)
+        return (offset if offset >= 0 else None), ()
+    return found
 
 
 def problem(
-    value: Any, *, max_depth: int = MAX_DEPTH, plain: bool = True
+    value: Any,
+    *,
+    max_depth: int = MAX_DEPTH,
+    dialect: Dialect = TERSE,
+    plain: bool = True,
 ) -> tuple[str, tuple[PathPart, ...]] | None:
     """The first reason ``value`` is not plain JSON data, and where; ``None`` when it is.
 
-    Plain JSON data: dicts with string keys (no :class:`Duplicated`), lists, strings, finite
-    floats, ints of at most :data:`MAX_INT_DIGITS` digits, booleans and ``None``, nested at
-    most ``max_depth`` levels. With ``plain=False`` other types (a YAML date, an int key) are
-    let through for a validator to name; depth and numbers are still checked. The walk is
-    iterative, so any depth is safe to check.
+    Plain JSON data: dicts with keys of ``dialect.key_types`` (no :class:`Duplicated`),
+    lists, strings, finite floats, ints of at most :data:`MAX_INT_DIGITS` digits, booleans
+    and ``None``, with containers nested at most ``max_depth`` levels (the outermost is level
+    1). With ``plain=False`` other types (a YAML date, an int key) are let through for a
+    validator to name; depth and numbers are still checked. The walk is iterative, in
+    document order, so any depth is safe to check.
     """
     stack: list[tuple[Any, tuple[PathPart, ...]]] = [(value, ())]
     while stack:
         node, path = stack.pop()
-        if len(path) > max_depth:
-            return f"nested deeper than {max_depth} levels", path[:max_depth]
         if node is None or isinstance(node, bool | str):
             continue
         if isinstance(node, int):
             if abs(node) >= _INT_LIMIT:
-                return f"a number of more than {MAX_INT_DIGITS:,} digits", path
+                return dialect.long_value.format(limit=MAX_INT_DIGITS), path
             continue
         if isinstance(node, float):
             if not math.isfinite(node):
-                return f"{node} is not a finite number", path
+                return f"{node} is not a finite number", path  # the same in both dialects
             continue
+        if isinstance(node, dict | list | tuple) and len(path) >= max_depth:
+            return dialect.deep_value.format(depth=max_depth), path
         if isinstance(node, dict):
             if isinstance(node, Duplicated):
                 return f"duplicate key {node.duplicate!r}", path
             for key, item in reversed(node.items()):
-                if plain and not isinstance(key, str):
-                    return f"a key that is {type(key).__name__}, not a string", path
-                stack.append((item, (*path, key if isinstance(key, str | int) else str(key))))
+                if plain and not isinstance(key, dialect.key_types):
+                    return dialect.bad_key.format(type=type(key).__name__), path
+                stack.append((item, (*path, key if isinstance(key, str) else str(key))))
             continue
         if isinstance(node, list | tuple):
             stack.extend((item, (*path, index)) for index, item in reversed(list(enumerate(node))))
             continue
         if plain:
-            return f"{type(node).__name__} is not JSON", path
+            return dialect.bad_value.format(type=type(node).__name__), path
     return None
 
 

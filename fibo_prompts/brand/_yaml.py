@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from fibo_prompts._jsontree import MAX_INT_DIGITS
+from fibo_prompts._jsontree import MAX_INT_DIGITS, TextProblem
 
 __all__ = ["YAMLProblem", "load_yaml", "strict_loader"]
 
@@ -23,20 +23,8 @@ _INT_LIMIT: Final = 10**MAX_INT_DIGITS
 _ALIASES: Final = "YAML aliases (*name) are not allowed; write the value out in full"
 
 
-class YAMLProblem(ValueError):
+class YAMLProblem(TextProblem):
     """YAML text that is refused; ``line`` and ``column`` (1-based) say where, if known."""
-
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
-
-    def where(self) -> str:
-        """``line 3 column 7: `` (or nothing), to put before the message."""
-        if self.line is None:
-            return ""
-        return f"line {self.line} column {self.column}: "
 
 
 _loader: Any = None

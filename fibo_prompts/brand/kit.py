@@ -534,8 +534,7 @@ def _load_text(source: str | bytes, source_name: str | None) -> Any:
             data = loads(text)
         except JSONTextError as exc:
             # JSON that reads but that this refuses is said plainly; a syntax error as before
-            refused = exc.message.startswith(("a number", "nested")) or "finite" in exc.message
-            message = exc.message if refused else f"not JSON ({exc.message})"
+            message = f"not JSON ({exc.message})" if exc.kind == "syntax" else exc.message
             raise BrandKitError(f"{exc.where()}{message}", source=source_name) from None
         from fibo_prompts._jsontree import problem
 

@@ -7,7 +7,6 @@ into ``argument PATH 'lighting.conditons': unknown key; did you mean 'conditions
 JSON (no duplicate keys, no ``1e400``, no 5,000-digit integers) and as text otherwise.
 """
 
-import json
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from fibo_prompts.cli._common import fail
@@ -28,13 +27,13 @@ def json_or_text(raw: str, label: str) -> Any:
     JSON that cannot be taken as data (a duplicate key, ``1e400``, a 5,000-digit integer,
     nesting deeper than a prompt) is an error naming ``label``, exit 1.
     """
-    from fibo_prompts.prompt._jsonload import JSONInputError, strict_loads
+    from fibo_prompts._jsontree import DETAILED, JSONTextError, loads
 
     try:
-        return strict_loads(raw)
-    except json.JSONDecodeError:
-        return raw
-    except JSONInputError as exc:
+        return loads(raw, dialect=DETAILED, mark_duplicates=False)
+    except JSONTextError as exc:
+        if exc.kind == "syntax":
+            return raw
         fail(f"{label}: {exc.message}")
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from fibo_prompts._jsontree import DETAILED, problem
 from fibo_prompts.errors import (
     PromptError,
     PromptParseError,
@@ -22,7 +23,7 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.prompt import _cst
 from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar
-from fibo_prompts.prompt._jsonload import MAX_DEPTH, find_unsafe, json_kind
+from fibo_prompts.prompt._jsonload import MAX_DEPTH, json_kind
 from fibo_prompts.prompt._validate import key_order_for
 from fibo_prompts.prompt.paths import PathPart, format_path, parse_path, shorten_path
 
@@ -77,20 +78,20 @@ def _json_value(value: Any, path: str, depth: int) -> Any:
         # round-trip to reject what JSON cannot carry (sets, NaN, objects) up front
         data = json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError, RecursionError) as exc:
-        unsafe = find_unsafe(value)
+        unsafe = problem(value, max_depth=MAX_DEPTH, dialect=DETAILED)
         if unsafe is None:
             raise PromptError(f"{shorten_path(path)}: value is not JSON data ({exc})") from None
-        where, problem = unsafe
+        reason, where = unsafe
         inside = f" at {format_path(where[:8])}{'…' if len(where) > 8 else ''}" if where else ""
         raise PromptError(
-            f"{shorten_path(path)}: value is not JSON data{inside}: {problem}"
+            f"{shorten_path(path)}: value is not JSON data{inside}: {reason}"
         ) from None
     if data.__class__ is not dict and data.__class__ is not list:
         return data  # a scalar: the round trip has checked all there is
-    unsafe = find_unsafe(data, MAX_DEPTH - depth)
+    unsafe = problem(data, max_depth=MAX_DEPTH - depth, dialect=DETAILED)
     if unsafe is not None:
         raise PromptError(
-            f"{shorten_path(path)}: value is {unsafe[1]}, too deep for a structured prompt"
+            f"{shorten_path(path)}: value is {unsafe[0]}, too deep for a structured prompt"
         )
     return data
 

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from fibo_prompts._jsontree import DETAILED, problem
 from fibo_prompts.errors import (
     FileAccessError,
     PromptParseError,
@@ -176,28 +177,32 @@ def from_data(
     if text.count("[") + text.count("{") > _jsonload.MAX_DEPTH:
         # possibly too deep for the validator: say where in the dict, not where in a text
         # the caller never saw
-        unsafe = _jsonload.find_unsafe(data)
+        unsafe = _unsafe(data)
     if unsafe is not None:
         raise _dict_error(unsafe, source_name)
     return validate_text(text, lenient=lenient, source_name=source_name)
 
 
 def _not_json_data(data: Any, exc: BaseException, source_name: str | None) -> PromptParseError:
-    unsafe = _jsonload.find_unsafe(data)
+    unsafe = _unsafe(data)
     if unsafe is not None:
         return _dict_error(unsafe, source_name)
     reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
     return PromptParseError(f"the dict is not JSON data: {reason}", source=source_name)
 
 
+def _unsafe(data: Any) -> tuple[str, tuple[str | int, ...]] | None:
+    return problem(data, max_depth=_jsonload.MAX_DEPTH, dialect=DETAILED)
+
+
 def _dict_error(
-    unsafe: tuple[tuple[str | int, ...], str], source_name: str | None
+    unsafe: tuple[str, tuple[str | int, ...]], source_name: str | None
 ) -> PromptParseError:
     from fibo_prompts.prompt.paths import format_path
 
-    parts, problem = unsafe
+    reason, parts = unsafe
     where = format_path(parts[:8]) + ("…" if len(parts) > 8 else "")
-    return PromptParseError(f"{where or 'the dict'}: {problem}", source=source_name)
+    return PromptParseError(f"{where or 'the dict'}: {reason}", source=source_name)
 
 
 def load_prompt(

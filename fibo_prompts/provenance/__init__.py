@@ -274,22 +274,23 @@ def strip_provenance(content: bytes) -> bytes:
 
 def _parse_json(text: str, what: str, where: str | None) -> Any:
     """Untrusted JSON from an image: duplicate keys, NaN, 1e400 and deep nesting refused."""
-    from fibo_prompts.prompt._jsonload import JSONInputError, find_unsafe, strict_loads
+    from fibo_prompts._jsontree import DETAILED, JSONTextError, loads, problem
 
     try:
-        data = strict_loads(text)
-    except json.JSONDecodeError as exc:
-        raise ImageError(f"the {what} is not JSON ({exc})", path=where) from None
-    except JSONInputError as exc:
+        data = loads(text, dialect=DETAILED, mark_duplicates=False)
+    except JSONTextError as exc:
+        if exc.kind == "syntax":
+            detail = f"{exc.message}: line {exc.line} column {exc.column} (char {exc.offset})"
+            raise ImageError(f"the {what} is not JSON ({detail})", path=where) from None
         raise ImageError(
             f"the {what} is not safe to read: {exc.message}; the image's metadata was edited "
             "or damaged",
             path=where,
         ) from None
-    unsafe = find_unsafe(data, MAX_RECORD_DEPTH)
+    unsafe = problem(data, max_depth=MAX_RECORD_DEPTH, dialect=DETAILED)
     if unsafe is not None:
         raise ImageError(
-            f"the {what} is not safe to read: {unsafe[1]}; the image's metadata was edited "
+            f"the {what} is not safe to read: {unsafe[0]}; the image's metadata was edited "
             "or damaged",
             path=where,
         )
