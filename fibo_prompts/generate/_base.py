@@ -160,6 +160,7 @@ class BaseClient:
     def _prompt_flow(
         self, text: str | None, wire: str | None, instruction: str | None, seed: int
     ) -> Flow[Job]:
+        self.backend.check_seed(seed)
         flow = submit_flow(
             self.backend,
             lambda: self.backend.build_prompt_submit(text, wire, instruction, seed),

@@ -8,14 +8,62 @@ image saved on disk with everything needed to reproduce it (the exact wire strin
 from __future__ import annotations
 
 import enum
+import math
+import numbers
+import operator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from fibo_prompts.errors import InvalidParameterError
 from fibo_prompts.prompt import StructuredPrompt
 
-__all__ = ["Generation", "GenerationRequest", "Job", "JobState", "Timings"]
+__all__ = ["Generation", "GenerationRequest", "Job", "JobState", "Timings", "parameter_value"]
+
+#: The generation parameters whose type is checked, and the type each takes.
+PARAMETER_TYPES: Final = {
+    "seed": "integer",
+    "steps": "integer",
+    "guidance": "number",
+    "aspect_ratio": "string",
+    "negative_prompt": "string",
+}
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def parameter_value(name: str, value: Any, *, strict: bool = False) -> Any:
+    """``value`` as generation parameter ``name`` takes it, or :class:`ValueError` saying why
+    not (the caller names the backend). Integers are ``int`` (a bool is not one, nor is
+    ``2.0``: a seed that silently became another would make another image); numbers are
+    finite. Without ``strict``, integer-like (``__index__``) and real-number types such as
+    numpy's are converted; with it (the last check before sending) only ``int``/``float``
+    pass, as only they serialize.
+    """
+    kind = PARAMETER_TYPES[name]
+    got = f"got {_shown(value)} ({type(value).__name__})"
+    if kind == "string":
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string, {got}")
+        return value
+    if kind == "integer":
+        if isinstance(value, int) and not isinstance(value, bool):
+            return int(value)
+        lax = not strict and not isinstance(value, bool | float)
+        if lax and hasattr(value, "__index__"):
+            return operator.index(value)
+        raise ValueError(f"expected an integer, {got}")
+    real = isinstance(value, int | float) or (not strict and isinstance(value, numbers.Real))
+    if real and not isinstance(value, bool):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(f"expected a finite number, got {_shown(value)}")
+        return number
+    raise ValueError(f"expected a number, {got}")
 
 
 class JobState(enum.StrEnum):
@@ -70,11 +118,33 @@ class GenerationRequest(BaseModel):
             return StructuredPrompt.parse(value)
         return value
 
+    @field_validator(*PARAMETER_TYPES, mode="before")
+    @classmethod
+    def _check_parameter(cls, value: Any, info: ValidationInfo) -> Any:
+        # our own error, not pydantic's: it escapes pydantic unwrapped and names the field
+        if value is None:
+            return None
+        name = str(info.field_name)
+        try:
+            return parameter_value(name, value)
+        except ValueError as exc:
+            raise InvalidParameterError(str(exc), backend=cls.__name__, parameter=name) from None
+
     @model_validator(mode="after")
     def _needs_input(self) -> GenerationRequest:
         if self.prompt is None and not self.text and not self.images:
             raise ValueError("give a structured prompt, a text prompt or a reference image")
         return self
+
+    def replace(self, **changes: Any) -> GenerationRequest:
+        """A copy with ``changes``, validated like a new request (``model_copy(update=)`` is
+        not validated: a seed of ``1.5`` or ``True`` would pass through it).
+
+        Raises:
+            InvalidParameterError: a parameter of the wrong type.
+        """
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return type(self).model_validate({**values, **changes})
 
     @property
     def wire(self) -> str | None:

@@ -284,7 +284,7 @@ def _apply(base: GenerationRequest, values: Mapping[str, Any]) -> GenerationRequ
         prompt = prompt.set(name, value)
     if prompt is not base.prompt:
         params["prompt"] = prompt
-    return base.model_copy(update=params) if params else base
+    return base.replace(**params) if params else base
 
 
 def _diff(base: GenerationRequest, request: GenerationRequest) -> PromptDiff | None:
@@ -325,7 +325,7 @@ def plan_vary(base: GenerationRequest, changes: Axis, seed: int) -> _Plan:
     """
     if not changes:
         raise ConfigurationError("vary needs at least one PATH with values")
-    base = base.model_copy(update={"seed": seed})
+    base = base.replace(seed=seed)
     axes = {name: _check_axis(name, values) for name, values in changes.items()}
     _check_size(sum(len(v) for v in axes.values()))
     cells: list[VariationCell] = []
@@ -354,7 +354,7 @@ def plan_grid(base: GenerationRequest, rows: Axis, columns: Axis, seed: int) -> 
     if row_name == col_name:
         raise ConfigurationError(f"rows and columns both vary {row_name}; pick two names")
     _check_size(len(row_values) * len(col_values))
-    base = base.model_copy(update={"seed": seed})
+    base = base.replace(seed=seed)
     cells = [
         _cell(r * len(col_values) + c, r, c, base, {row_name: rv, col_name: cv})
         for r, rv in enumerate(row_values)
@@ -624,7 +624,7 @@ def _refine_request(
     if request.prompt is None:
         raise ConfigurationError("refine needs a structured prompt")
     if seed is not None:
-        request = request.model_copy(update={"seed": seed})
+        request = request.replace(seed=seed)
     return request
 
 
@@ -765,7 +765,7 @@ class VariationMethods:
         _check_refine(instruction, edits, patch)
         previous = _refine_request(source, seed)
         if previous.seed is None:
-            previous = previous.model_copy(update={"seed": self._draw_seed()})
+            previous = previous.replace(seed=self._draw_seed())
         assert previous.prompt is not None
         if instruction is not None:
             if not _has_prompt_service(self.backend):
@@ -775,7 +775,7 @@ class VariationMethods:
             )
         else:
             new_prompt = _edited(previous.prompt, edits, patch)
-        request = previous.model_copy(update={"prompt": new_prompt})
+        request = previous.replace(prompt=new_prompt)
         generation = self.generate(request, library=library, name=name)
         return _refinement(previous, request, generation, instruction, edits)
 
@@ -856,7 +856,7 @@ class AsyncVariationMethods:
         _check_refine(instruction, edits, patch)
         previous = _refine_request(source, seed)
         if previous.seed is None:
-            previous = previous.model_copy(update={"seed": self._draw_seed()})
+            previous = previous.replace(seed=self._draw_seed())
         assert previous.prompt is not None
         if instruction is not None:
             if not _has_prompt_service(self.backend):
@@ -866,6 +866,6 @@ class AsyncVariationMethods:
             )
         else:
             new_prompt = _edited(previous.prompt, edits, patch)
-        request = previous.model_copy(update={"prompt": new_prompt})
+        request = previous.replace(prompt=new_prompt)
         generation = await self.generate(request, library=library, name=name)
         return _refinement(previous, request, generation, instruction, edits)

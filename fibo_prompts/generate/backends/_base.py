@@ -32,7 +32,13 @@ from fibo_prompts.errors import (
     UnprocessableError,
 )
 from fibo_prompts.generate._retry import retry_after
-from fibo_prompts.generate.models import GenerationRequest, Job, JobState
+from fibo_prompts.generate.models import (
+    PARAMETER_TYPES,
+    GenerationRequest,
+    Job,
+    JobState,
+    parameter_value,
+)
 
 __all__ = ["Backend", "ParameterRanges", "StatusReport"]
 
@@ -265,16 +271,34 @@ class Backend:
 
     # ------------------------------------------------------------------ parameters
 
+    def check_seed(self, seed: int) -> None:
+        """Raise :class:`InvalidParameterError` unless ``seed`` is an ``int`` in range."""
+        try:
+            parameter_value("seed", seed, strict=True)
+        except ValueError as exc:
+            raise InvalidParameterError(str(exc), backend=self.name, parameter="seed") from None
+        lo, hi = self.ranges.seed
+        if not lo <= seed <= hi:
+            raise InvalidParameterError(
+                f"{seed} is outside {lo}..{hi}", backend=self.name, parameter="seed"
+            )
+
     def check(self, request: GenerationRequest, seed: int) -> None:
-        """Raise :class:`InvalidParameterError` for anything outside the declared ranges."""
+        """Raise :class:`InvalidParameterError` for anything outside the declared ranges, or
+        of the wrong type (a request copied with ``model_copy(update=)`` skipped validation)."""
         r = self.ranges
 
         def bad(parameter: str, message: str) -> InvalidParameterError:
             return InvalidParameterError(message, backend=self.name, parameter=parameter)
 
-        lo, hi = r.seed
-        if not lo <= seed <= hi:
-            raise bad("seed", f"{seed} is outside {lo}..{hi}")
+        self.check_seed(seed)
+        for name in PARAMETER_TYPES:
+            value = getattr(request, name)
+            if name != "seed" and value is not None:
+                try:
+                    parameter_value(name, value, strict=True)
+                except ValueError as exc:
+                    raise bad(name, str(exc)) from None
         if request.steps is not None:
             if r.steps is None:
                 raise bad("steps", "not supported by this backend")
