@@ -21,14 +21,13 @@ Image figures use Pillow alone (its C routines; no numpy):
 from __future__ import annotations
 
 import html
-import io
 import json
 import os
-import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
+from fibo_prompts._images import decoding, open_image
 from fibo_prompts.diff.engine import diff
 from fibo_prompts.diff.model import PromptDiff
 from fibo_prompts.errors import ImageError
@@ -363,22 +362,20 @@ def _open(source: str | os.PathLike[str] | bytes | Image) -> Image:
         return source
     name = _name(source)
     try:
-        with warnings.catch_warnings():
-            # a "possible decompression bomb" is refused, not just warned about
-            warnings.simplefilter("error", PILImage.DecompressionBombWarning)
-            if isinstance(source, bytes):
-                image = PILImage.open(io.BytesIO(source))
-            else:
-                image = PILImage.open(os.fspath(source))
-            image.load()
+        # the declared size is checked before anything is decoded
+        image = open_image(source, path=name, hint="too large to compare")
+        try:
+            with decoding(path=name):
+                image.load()
+        except BaseException:
+            image.close()
+            raise
     except FileNotFoundError:
         raise ImageError("no such file", path=name) from None
     except IsADirectoryError:
         raise ImageError("is a directory, not an image", path=name) from None
     except PermissionError:
         raise ImageError("permission denied", path=name) from None
-    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
-        raise ImageError(f"image too large to compare: {exc}", path=name) from None
     except UnidentifiedImageError:
         raise ImageError("not an image Pillow can read", path=name) from None
     except (OSError, ValueError, SyntaxError) as exc:

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import datetime
 import hashlib
-import io
 import random
 import threading
 import time
@@ -50,6 +49,7 @@ from typing import Any, NamedTuple, TypeVar
 import anyio
 import httpx
 
+from fibo_prompts._images import MAX_PIXELS, open_image
 from fibo_prompts._redact import redact_data
 from fibo_prompts.errors import (
     APIConnectionError,
@@ -827,9 +827,19 @@ def raise_for_job(backend: Backend, job: Job) -> None:
 
 
 def check_image(
-    content: bytes, media_type: str | None, *, backend: str, request_id: str, limit: int
+    content: bytes,
+    media_type: str | None,
+    *,
+    backend: str,
+    request_id: str,
+    limit: int,
+    max_pixels: int = MAX_PIXELS,
 ) -> tuple[str, int, int]:
-    """Validate downloaded image bytes; the media type sniffed from them, width, height."""
+    """Validate downloaded image bytes; the media type sniffed from them, width, height.
+
+    An image declaring more than ``max_pixels`` pixels is refused before anything decodes
+    it (the store, thumbnails and contact sheets would).
+    """
     if not content:
         raise ImageError(f"{backend} request {request_id}: the image is empty")
     if len(content) > limit:
@@ -846,14 +856,16 @@ def check_image(
         )
     if declared and not declared.startswith("image/") and declared != "application/octet-stream":
         raise ImageError(f"{backend} request {request_id}: served as {declared}, not an image")
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
+    prefix = f"{backend} request {request_id}: "
     try:
-        with Image.open(io.BytesIO(content)) as image:
+        hint = "a FIBO render has a few million; check the service"
+        with open_image(content, max_pixels=max_pixels, prefix=prefix, hint=hint) as image:
             image.verify()
             width, height = image.size
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{backend} request {request_id}: corrupt image ({exc})") from exc
+        raise ImageError(f"{prefix}corrupt image ({exc})") from exc
     return sniffed, width, height
 
 

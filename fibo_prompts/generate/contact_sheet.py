@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from fibo_prompts._images import decoding, open_image
 from fibo_prompts.errors import ImageError
 
 if TYPE_CHECKING:
@@ -53,20 +54,23 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 
 def _thumbnail(source: Path | bytes, thumb: int) -> PILImage.Image:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
+    where = None if isinstance(source, bytes) else str(source)
+    prefix = "cannot read the image for the contact sheet: "
     try:
-        opened = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-        # draft() lets JPEG decode at a reduced scale; reduce() is the fast integer shrink
-        opened.draft("RGB", (thumb, thumb))
-        image = opened.convert("RGB")
+        # the declared size is checked before anything is decoded
+        opened = open_image(source, path=where, prefix=prefix, hint="too large to show")
+        with opened, decoding(path=where, prefix=prefix):
+            # draft() lets JPEG decode at a reduced scale; reduce() is the fast integer shrink
+            opened.draft("RGB", (thumb, thumb))
+            image = opened.convert("RGB")
         factor = max(1, min(image.width, image.height) // thumb // 2)
         if factor > 1:
             image = image.reduce(factor)
         image.thumbnail((thumb, thumb))
         return image
     except (OSError, UnidentifiedImageError, ValueError) as exc:
-        where = None if isinstance(source, bytes) else str(source)
         raise ImageError(
             f"cannot read the image for the contact sheet ({exc})", path=where
         ) from exc

@@ -12,6 +12,7 @@ import base64
 import io
 from dataclasses import dataclass
 
+from fibo_prompts._images import decoding, open_image
 from fibo_prompts.errors import ImageError
 
 __all__ = ["Thumbnail", "thumbnail"]
@@ -57,8 +58,11 @@ def thumbnail(data: bytes, *, max_size: int = 256, source: str | None = None) ->
     """
     from PIL import Image, UnidentifiedImageError
 
+    prefix = "cannot read the image for display: "
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        # the declared size is checked before anything is decoded
+        opened = open_image(data, path=source, prefix=prefix, hint="too large to display")
+        with opened as image, decoding(path=source, prefix=prefix):
             image.load()
             source_size = image.size
             converted = image if image.mode in _KEEP_MODES else image.convert("RGBA")
@@ -66,6 +70,6 @@ def thumbnail(data: bytes, *, max_size: int = 256, source: str | None = None) ->
             out = io.BytesIO()
             converted.save(out, format="PNG", optimize=True)
             width, height = converted.size
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"cannot read the image for display: {exc}", path=source) from exc
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise ImageError(f"{prefix}{exc}", path=source) from exc
     return Thumbnail(out.getvalue(), width, height, source_size)

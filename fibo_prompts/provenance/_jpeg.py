@@ -9,11 +9,10 @@ character-code prefix, and ``UNICODE`` is read as UTF-16 big-endian by those rea
 
 from __future__ import annotations
 
-import io
 import struct
-import warnings
 from typing import Final
 
+from fibo_prompts import _images
 from fibo_prompts.errors import ImageError
 
 SOI = b"\xff\xd8"
@@ -82,36 +81,9 @@ def leading_segment(content: bytes) -> bytes | None:
     return content[2 : 4 + length]
 
 
-#: Start-of-frame markers (SOF0..SOF15 less DHT, JPG and DAC): they carry the image size.
-_SOF: Final = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-#: Markers without a length field (TEM, RST0..7).
-_STANDALONE: Final = frozenset({0x01, *range(0xD0, 0xD8)})
-#: The default cap on the pixels a JPEG may declare before it is decoded: 50 megapixels is
-#: over ten times FIBO's largest output, and a 3 KB file can declare 13000×13000.
-MAX_PIXELS: Final = 50_000_000
-
-
-def declared_size(content: bytes) -> tuple[int, int] | None:
-    """(width, height) from the JPEG's start-of-frame header, without decoding anything."""
-    pos, size = 2, len(content)
-    while pos + 4 <= size and content[pos] == 0xFF:
-        marker = content[pos + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            pos += 1
-            continue
-        if marker in _STANDALONE:
-            pos += 2
-            continue
-        if marker in (0xDA, 0xD9):  # start of scan / end of image: no frame header before it
-            return None
-        (length,) = struct.unpack(">H", content[pos + 2 : pos + 4])
-        if marker in _SOF:
-            if pos + 9 > size:
-                return None
-            height, width = struct.unpack(">HH", content[pos + 5 : pos + 9])
-            return width, height
-        pos += 2 + length
-    return None
+#: The default cap on the pixels a JPEG may declare before it is decoded (shared with every
+#: other decode of an untrusted image).
+MAX_PIXELS: Final = _images.MAX_PIXELS
 
 
 def read_user_comment(
@@ -126,32 +98,15 @@ def read_user_comment(
     Raises:
         ImageError: the file is not a decodable JPEG, or declares more than ``max_pixels``.
     """
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
-    declared = declared_size(content)
-    if declared is not None and declared[0] * declared[1] > max_pixels:
-        width, height = declared
-        raise ImageError(
-            f"the JPEG declares {width}×{height} = {width * height:,} pixels, over the "
-            f"{max_pixels:,}-pixel limit; not decoded (pass max_pixels= to read it)",
-            path=path,
-        )
     try:
-        with warnings.catch_warnings():
-            # the caller's max_pixels is the limit here, not Pillow's process-wide warning
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(content)) as image:
-                if image.width * image.height > max_pixels:
-                    raise ImageError(
-                        f"the JPEG is {image.width}×{image.height} pixels, over the "
-                        f"{max_pixels:,}-pixel limit; not decoded (pass max_pixels= to read it)",
-                        path=path,
-                    )
-                image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
-                image.load()
-                raw = image.getexif().get_ifd(_EXIF_IFD_POINTER).get(_USER_COMMENT)
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"the JPEG is too large to decode: {exc}", path=path) from exc
+        # the declared size is checked before anything is decoded
+        opened = _images.open_image(content, max_pixels=max_pixels, what="the JPEG", path=path)
+        with opened as image, _images.decoding(what="the JPEG", path=path):
+            image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+            raw = image.getexif().get_ifd(_EXIF_IFD_POINTER).get(_USER_COMMENT)
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as exc:
         raise ImageError(f"corrupt JPEG: {exc}", path=path) from exc
     if raw is None:

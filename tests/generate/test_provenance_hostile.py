@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from fibo_prompts import _images
 from fibo_prompts.cli import app
 from fibo_prompts.errors import ImageError, ProvenanceMissingError
 from fibo_prompts.provenance import (
@@ -176,7 +177,7 @@ def test_a_jpeg_claiming_many_pixels_is_not_decoded() -> None:
         "the JPEG declares 13000×13000 = 169,000,000 pixels, over the 50,000,000-pixel "
         "limit; not decoded (pass max_pixels= to read it)"
     )
-    assert _jpeg.declared_size(_claiming(13000, 13000)) == (13000, 13000)
+    assert _images.declared_size(_claiming(13000, 13000)) == (13000, 13000)
     # with a higher limit it is decoded at 1/8 scale: a few MB, not 500
     tracemalloc.start()
     try:
