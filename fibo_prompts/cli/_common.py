@@ -35,23 +35,30 @@ def command_group(name: str, help: str) -> typer.Typer:
 
 # C0 controls but tab and newline (layout), DEL and C1: what a terminal may act on. ESC
 # starts ANSI and OSC sequences (OSC 52 writes the clipboard), CR overwrites a line, U+009B is
-# a one-character CSI to some terminals.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_JSON_CONTROL = re.compile("[\x7f-\x9f]")
+# a one-character CSI to some terminals. The bidi embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069) reorder the text shown around them (Trojan Source).
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_JSON_CONTROL = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match[0])
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 def printable(text: str) -> str:
-    """``text`` with terminal control characters shown as ``\\x1b`` escapes, so text from
-    an image, a prompt or an error message can never drive the terminal it is printed to."""
+    """``text`` with terminal control characters shown as ``\\x1b`` escapes and bidi
+    controls as ``\\u202e``, so text from an image, a prompt or an error message can never
+    drive the terminal it is printed to, nor reorder what it shows."""
     if _CONTROL.search(text) is None:
         return text
-    return _CONTROL.sub(lambda match: f"\\x{ord(match[0]):02x}", text)
+    return _CONTROL.sub(_escape, text)
 
 
 def json_text(data: Any, *, indent: int | None = 2) -> str:
-    """JSON for stdout: non-ASCII kept readable, but DEL and C1 characters (which
-    ``ensure_ascii=False`` leaves raw) written as ``\\u`` escapes: the same data, safe on a
-    terminal."""
+    """JSON for stdout: non-ASCII kept readable, but DEL, C1 and bidi control characters
+    (which ``ensure_ascii=False`` leaves raw) written as ``\\u`` escapes: the same data, safe
+    on a terminal."""
     text = json.dumps(data, indent=indent, ensure_ascii=False)
     return _JSON_CONTROL.sub(lambda match: f"\\u{ord(match[0]):04x}", text)
 

@@ -3,10 +3,15 @@
 Every command takes ``--library PATH`` (or ``$FIBO_LIBRARY``; default ``library.sqlite`` in
 ``$FIBO_PROMPTS_HOME`` or the user data folder) and, where it prints data, ``--format json``
 for scripts. Errors are one line on stderr and exit code 1; usage errors exit 2.
+
+A library's text (names, messages, authors, label events, generation records, the prompts
+themselves) is untrusted: whoever wrote the file, or the export imported into it, chose it.
+Every line printed is escaped (:func:`~fibo_prompts.cli._common.printable`, newlines inside a
+field shown as ``\\n`` so a field cannot fake a line); JSON writes the same data with control
+characters as ``\\u`` escapes; ``show --wire`` is exact when piped, escaped on a terminal.
 """
 
 import enum
-import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,7 +20,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import command_group, fail, load, user_errors
+from fibo_prompts.cli._common import (
+    command_group,
+    exact_text,
+    fail,
+    json_text,
+    load,
+    printable,
+    user_errors,
+)
 
 if TYPE_CHECKING:
     from fibo_prompts.library import LabelEvent, Library, VersionInfo
@@ -59,7 +72,13 @@ def _open(path: Path | None) -> "Iterator[Library]":
 
 
 def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_text(data) + "\n")
+
+
+def _echo(line: str) -> None:
+    """One line of untrusted text: controls escaped, and a newline inside a field shown as
+    ``\\n`` (it would fake another line)."""
+    typer.echo(printable(line).replace("\n", "\\n"))
 
 
 def _date(info: "VersionInfo") -> str:
@@ -78,7 +97,7 @@ def _log_line(info: "VersionInfo") -> str:
 def init(library: LibraryPath = None) -> None:
     """Create a library (or migrate an existing one) and print its path."""
     with _open(library) as lib:
-        typer.echo(f"library {lib.path} (schema {lib.schema_version()})")
+        _echo(f"library {lib.path} (schema {lib.schema_version()})")
 
 
 def save(
@@ -138,9 +157,9 @@ def save(
     if output_format is Format.json:
         _emit_json({"created": version.created, **version.to_dict()})
     elif version.created:
-        typer.echo(f"saved {version.ref} {version.short_hash} [{version.summary}]")
+        _echo(f"saved {version.ref} {version.short_hash} [{version.summary}]")
     else:
-        typer.echo(f"unchanged: {version.ref} {version.short_hash} holds these exact bytes")
+        _echo(f"unchanged: {version.ref} {version.short_hash} holds these exact bytes")
 
 
 def show(
@@ -155,7 +174,7 @@ def show(
     with _open(library) as lib, user_errors():
         version = lib.get(ref)
     if wire:
-        sys.stdout.write(version.wire)
+        sys.stdout.write(exact_text(version.wire))
         return
     if output_format is Format.json:
         _emit_json(version.to_dict())
@@ -174,12 +193,13 @@ def show(
     if version.kit_name:
         rows.append(("brand kit", f"{version.kit_name} {version.kit_version or ''}".strip()))
     if version.template_name:
-        variables = json.dumps(version.template_variables or {}, ensure_ascii=False)
+        variables = json_text(version.template_variables or {}, indent=None)
         rows.append(("template", f"{version.template_name} {variables}"))
     for key, value in rows:
-        typer.echo(f"{key + ':':<10} {value}")
+        _echo(f"{key + ':':<10} {value}")
     typer.echo("")
-    sys.stdout.write(version.wire if version.wire.endswith("\n") else version.wire + "\n")
+    shown = printable(version.wire)
+    sys.stdout.write(shown if shown.endswith("\n") else shown + "\n")
 
 
 def log(
@@ -198,7 +218,7 @@ def log(
         _emit_json([e.to_dict() for e in entries])
         return
     for entry in entries:
-        typer.echo(_log_line(entry))
+        _echo(_log_line(entry))
 
 
 def list_prompts(
@@ -216,7 +236,7 @@ def list_prompts(
         labels = " ".join(f"{k}=@{v}" for k, v in info.labels.items())
         flag = " (archived)" if info.archived else ""
         plural = "s" if info.versions != 1 else ""
-        typer.echo(f"{info.name}{flag}: {info.versions} version{plural} {labels}".rstrip())
+        _echo(f"{info.name}{flag}: {info.versions} version{plural} {labels}".rstrip())
 
 
 def diff(
@@ -229,9 +249,10 @@ def diff(
     with _open(library) as lib, user_errors():
         result = lib.diff(a, b)
     if output_format is Format.json:
-        sys.stdout.write(result.to_json() + "\n")
+        _emit_json(result.to_data())
     else:
-        typer.echo(result.to_text().rstrip("\n"))
+        # several lines by design: escaped, its newlines kept
+        typer.echo(printable(result.to_text().rstrip("\n")))
 
 
 def label(
@@ -256,9 +277,9 @@ def label(
     if output_format is Format.json:
         _emit_json(None if event is None else event.to_dict())
     elif event is None:
-        typer.echo(f"unchanged: {name} already points at {target}")
+        _echo(f"unchanged: {name} already points at {target}")
     else:
-        typer.echo(_event_line(event.to_dict()))
+        _echo(_event_line(event.to_dict()))
 
 
 def rollback(
@@ -278,7 +299,7 @@ def rollback(
     if output_format is Format.json:
         _emit_json(event.to_dict())
     else:
-        typer.echo(_event_line(event.to_dict()))
+        _echo(_event_line(event.to_dict()))
 
 
 def _event_line(event: dict[str, Any]) -> str:
@@ -305,7 +326,7 @@ def history(
         _emit_json([e.to_dict() for e in events])
         return
     for event in events:
-        typer.echo(_event_line(event.to_dict()))
+        _echo(_event_line(event.to_dict()))
 
 
 def search(
@@ -332,7 +353,7 @@ def search(
         _emit_json([e.to_dict() for e in found])
         return
     for entry in found:
-        typer.echo(_log_line(entry))
+        _echo(_log_line(entry))
 
 
 def generations(
@@ -353,7 +374,7 @@ def generations(
         when = entry.created_at.strftime("%Y-%m-%d %H:%M")
         preview = " (preview)" if entry.preview else ""
         image = "-" if entry.image_path is None else str(entry.image_path)
-        typer.echo(
+        _echo(
             f"{entry.ref} {when} {entry.backend}{preview} seed={entry.seed} "
             f"request={entry.request_id} {entry.status} {image}"
         )
@@ -366,7 +387,7 @@ def export(
     """Export every prompt, version, lineage and label as plain files."""
     with _open(library) as lib, user_errors():
         written = lib.export(directory)
-    typer.echo(f"exported {len(written) - 1} versions to {directory}")
+    _echo(f"exported {len(written) - 1} versions to {directory}")
 
 
 def import_(
@@ -384,7 +405,7 @@ def import_(
     files inside the folder are read."""
     with _open(library) as lib, user_errors():
         count = lib.import_(directory, max_bytes=max_bytes, max_manifest_bytes=max_manifest_bytes)
-    typer.echo(f"imported {count} versions into {lib.path}")
+    _echo(f"imported {count} versions into {lib.path}")
 
 
 def register(app: typer.Typer) -> None:
