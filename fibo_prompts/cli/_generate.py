@@ -4,10 +4,11 @@ Nothing heavy is imported at module level (pydantic, httpx, rich, PIL load insid
 commands), so ``fibo --help`` stays fast.
 """
 
+import math
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,6 +31,57 @@ PREVIEW_NOTE = (
 )
 
 jobs_app = command_group("jobs", "The job journal: list jobs, finish or cancel unfinished ones.")
+
+MaxImageBytes = Annotated[
+    int | None,
+    typer.Option(
+        "--max-image-bytes",
+        help="Refuse an image (or a service answer) over this many bytes; the download stops "
+        "there. Default 52428800 (50 MiB).",
+    ),
+]
+RequestTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--request-timeout",
+        help="The longest one HTTP request may take, body included, in seconds. Default 600.",
+    ),
+]
+
+
+def no_stdout(path: Path | None, option: str = "--output") -> None:
+    """Refuse ``-`` (stdout) as where an image goes, exit 2: the commands print their
+    summary on stdout, and a JPEG's provenance sidecar could not follow it there."""
+    if path is not None and str(path) == "-":
+        if option == "--out-dir":
+            fail(
+                "--out-dir -: a run's images are written to a folder, not to stdout; give a "
+                "folder name",
+                code=2,
+            )
+        fail(f"{option} -: images are not written to stdout; give a file name", code=2)
+
+
+def http_limits(max_image_bytes: int | None, request_timeout: float | None) -> dict[str, Any]:
+    """The client keyword arguments of ``--max-image-bytes`` and ``--request-timeout``
+    (only those given: the client keeps its own defaults); a bad value exits 2."""
+    limits: dict[str, Any] = {}
+    if max_image_bytes is not None:
+        if max_image_bytes < 1:
+            fail(
+                f"--max-image-bytes must be a positive number of bytes, got {max_image_bytes}",
+                code=2,
+            )
+        limits["max_image_bytes"] = max_image_bytes
+    if request_timeout is not None:
+        # inf is refused too: "no cap" is for the API (request_timeout=None), not a typo away
+        if not (request_timeout > 0 and math.isfinite(request_timeout)):
+            fail(
+                f"--request-timeout must be a positive number of seconds, got {request_timeout:g}",
+                code=2,
+            )
+        limits["request_timeout"] = request_timeout
+    return limits
 
 
 def pick_backend(explicit: str | None) -> tuple[str, bool]:
@@ -70,6 +122,8 @@ def generate(
         float | None,
         typer.Option("--expected-duration", help="Typical job seconds (first poll near it)."),
     ] = None,
+    max_image_bytes: MaxImageBytes = None,
+    request_timeout: RequestTimeout = None,
 ) -> None:
     """Generate an image from a structured prompt, with a progress display.
 
@@ -79,6 +133,8 @@ def generate(
 
     from fibo_prompts.generate import Client, GenerationRequest, PollPolicy
 
+    no_stdout(output)
+    limits = http_limits(max_image_bytes, request_timeout)
     name, fallback = pick_backend(backend)
     err = Console(stderr=True, highlight=False)
     if fallback:
@@ -94,9 +150,8 @@ def generate(
             aspect_ratio=aspect_ratio,
             negative_prompt=negative,
         )
-        with Client(
-            name, base_url=base_url, poll=PollPolicy(timeout=timeout, expected_duration=expected)
-        ) as client:
+        poll = PollPolicy(timeout=timeout, expected_duration=expected)
+        with Client(name, base_url=base_url, poll=poll, **limits) as client:
             generation = _run(client, request, err)
         target = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
         from fibo_prompts._files import copy_file
@@ -200,12 +255,15 @@ def jobs_resume(
             "(the journal keeps URLs without their credentials: give them here).",
         ),
     ] = None,
+    max_image_bytes: MaxImageBytes = None,
+    request_timeout: RequestTimeout = None,
 ) -> None:
     """Finish every unfinished job where it was sent (keys from the environment). Exit 1 if
     any failed."""
     from fibo_prompts.errors import FiboPromptsError
     from fibo_prompts.generate import Client, Generation, JobJournal, PollPolicy
 
+    limits = http_limits(max_image_bytes, request_timeout)
     failed = 0
     with user_errors(), JobJournal(journal) as store:
         entries = store.entries(backend=backend, unfinished=True)
@@ -231,7 +289,7 @@ def jobs_resume(
                 continue
             try:
                 poll = PollPolicy(timeout=timeout, expected_duration=expected)
-                client = Client(name, base_url=where, journal=store, poll=poll)
+                client = Client(name, base_url=where, journal=store, poll=poll, **limits)
             except FiboPromptsError as exc:
                 typer.echo(f"error: {name}: cannot resume: {exc}", err=True)
                 failed += 1

@@ -29,7 +29,14 @@ from fibo_prompts.cli._common import (
     printable,
     user_errors,
 )
-from fibo_prompts.cli._generate import PREVIEW_NOTE, pick_backend
+from fibo_prompts.cli._generate import (
+    PREVIEW_NOTE,
+    MaxImageBytes,
+    RequestTimeout,
+    http_limits,
+    no_stdout,
+    pick_backend,
+)
 from fibo_prompts.cli._library import Format, LibraryPath
 
 if TYPE_CHECKING:
@@ -119,14 +126,19 @@ def _seeds(text: str) -> list[int]:
 
 
 def _client(
-    stack: ExitStack, backend: str | None, base_url: str | None, timeout: float
+    stack: ExitStack,
+    backend: str | None,
+    base_url: str | None,
+    timeout: float,
+    limits: dict[str, Any],
 ) -> "Client":
     from fibo_prompts.generate import Client, PollPolicy
 
     name, fallback = pick_backend(backend)
     if fallback:
         typer.echo(f"note: {PREVIEW_NOTE}", err=True)
-    return stack.enter_context(Client(name, base_url=base_url, poll=PollPolicy(timeout=timeout)))
+    poll = PollPolicy(timeout=timeout)
+    return stack.enter_context(Client(name, base_url=base_url, poll=poll, **limits))
 
 
 def _library(stack: ExitStack, path: Path | None, save: str | None) -> "Library | None":
@@ -213,6 +225,8 @@ class _Settings:
     timeout: float
     save: str | None
     library: Path | None
+    #: the client keyword arguments of --max-image-bytes and --request-timeout
+    limits: dict[str, Any]
 
 
 def _execute(
@@ -224,6 +238,7 @@ def _execute(
     **axes: Any,
 ) -> None:
     """Load the prompt, run ``client.<kind>(...)`` with a progress bar, report the run."""
+    no_stdout(settings.out_dir, "--out-dir")
     target = settings.out_dir or _default_dir(kind)
     with user_errors(), ExitStack() as stack:
         request = _base_request(
@@ -234,7 +249,9 @@ def _execute(
             negative=settings.negative,
         )
         _check_edits(request.prompt, checks or [])
-        client = _client(stack, settings.backend, settings.base_url, settings.timeout)
+        client = _client(
+            stack, settings.backend, settings.base_url, settings.timeout, settings.limits
+        )
         lib = _library(stack, settings.library, settings.save)
         method = getattr(client, kind)
         run = _run(
@@ -269,6 +286,8 @@ def sweep(
     timeout: Timeout = 600,
     save: Save = None,
     library: LibraryPath = None,
+    max_image_bytes: MaxImageBytes = None,
+    request_timeout: RequestTimeout = None,
 ) -> None:
     """The same prompt with different seeds, and a contact sheet of the results."""
     if (seeds is None) == (count is None):
@@ -288,6 +307,7 @@ def sweep(
         timeout,
         save,
         library,
+        http_limits(max_image_bytes, request_timeout),
     )
     _execute("sweep", prompt, total, settings, seeds=seed_list, count=count)
 
@@ -310,6 +330,8 @@ def vary(
     timeout: Timeout = 600,
     save: Save = None,
     library: LibraryPath = None,
+    max_image_bytes: MaxImageBytes = None,
+    request_timeout: RequestTimeout = None,
 ) -> None:
     """One generation per --set value with the seed fixed; each differs from the prompt only
     at its path. Repeat --set with the same PATH for several values of it."""
@@ -329,6 +351,7 @@ def vary(
         timeout,
         save,
         library,
+        http_limits(max_image_bytes, request_timeout),
     )
     total = sum(len(v) for v in axes.values())
     checks = _checks(assignments, "--set")
@@ -360,6 +383,8 @@ def grid(
     timeout: Timeout = 600,
     save: Save = None,
     library: LibraryPath = None,
+    max_image_bytes: MaxImageBytes = None,
+    request_timeout: RequestTimeout = None,
 ) -> None:
     """Every combination of two axes (rows × columns), e.g. --seeds 1,2 and
     --column lighting.conditions="golden hour" --column lighting.conditions=overcast."""
@@ -389,6 +414,7 @@ def grid(
         timeout,
         save,
         library,
+        http_limits(max_image_bytes, request_timeout),
     )
     checks = _checks(row, "--row") + _checks(column, "--column")
     _execute("grid", prompt, total, settings, checks, rows=rows, columns=columns, seed=seed)
@@ -449,6 +475,8 @@ def refine(
     ] = None,
     output_format: OutputFormat = Format.text,
     timeout: Timeout = 600,
+    max_image_bytes: MaxImageBytes = None,
+    request_timeout: RequestTimeout = None,
 ) -> None:
     """Refine an image's prompt (or a prompt file) and generate again with the same seed;
     print the prompt diff. --instruction needs a backend with Bria's structured-prompt
@@ -456,6 +484,8 @@ def refine(
     from fibo_prompts.diff import render_text
     from fibo_prompts.provenance import read_provenance
 
+    no_stdout(output)
+    limits = http_limits(max_image_bytes, request_timeout)
     checks = _checks(assignments, "--set")
     edits = {name: value for _, name, value in checks} or None
     with user_errors(), ExitStack() as stack:
@@ -473,7 +503,7 @@ def refine(
             from fibo_prompts.diff import load_patch
 
             patch_data = load_patch(_read_patch(patch))
-        client = _client(stack, backend, base_url, timeout)
+        client = _client(stack, backend, base_url, timeout, limits)
         result = client.refine(
             base, instruction=instruction, edits=edits, patch=patch_data, seed=seed
         )
@@ -597,17 +627,22 @@ def reproduce(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="The new image.")] = None,
     output_format: OutputFormat = Format.text,
     timeout: Timeout = 600,
+    max_image_bytes: MaxImageBytes = None,
+    request_timeout: RequestTimeout = None,
 ) -> None:
     """Generate again from an image's own record: the same wire string, seed and parameters
     (on its backend unless --backend is given)."""
     from fibo_prompts.generate import Client, PollPolicy
     from fibo_prompts.provenance import read_provenance
 
+    no_stdout(output)
+    limits = http_limits(max_image_bytes, request_timeout)
     with user_errors():
         info = read_provenance(image)
         request = info.to_request()
         name = backend or info.backend
-        with Client(name, base_url=base_url, poll=PollPolicy(timeout=timeout)) as client:
+        poll = PollPolicy(timeout=timeout)
+        with Client(name, base_url=base_url, poll=poll, **limits) as client:
             generation = client.generate(request)
         target = output or Path(f"fibo-reproduced-{generation.seed}{generation.image_path.suffix}")
         _copy_image(generation, target)

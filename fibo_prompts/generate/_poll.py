@@ -501,7 +501,10 @@ def _too_large(
     else:
         told = f"{what} is over the limit of {exc.limit} bytes (reading stopped there)"
     things = "images" if image else "answers"
-    advice = f"raise the client's max_image_bytes= if {things} this large are expected"
+    advice = (
+        f"raise --max-image-bytes (the client's max_image_bytes=) if {things} this large "
+        "are expected"
+    )
     if image:
         return ImageError(f"{backend} request {request_id}: {told}; {advice}")
     return ResponseFormatError(f"{told}; {advice}", backend=backend, request_id=request_id)
@@ -845,7 +848,8 @@ def check_image(
     if len(content) > limit:
         raise ImageError(
             f"{backend} request {request_id}: the image is over the limit of {limit} bytes; "
-            "raise the client's max_image_bytes= if images this large are expected"
+            "raise --max-image-bytes (the client's max_image_bytes=) if images this large are "
+            "expected"
         )
     sniffed = next((t for magic, t in _MAGIC.items() if content.startswith(magic)), None)
     declared = (media_type or "").split(";")[0].strip().lower()

@@ -246,7 +246,8 @@ async def test_endless_chunked_image_stops_at_the_cap(
         await client.generate(prompt())
     assert str(info.value) == (
         "bria request req-1: the image is over the limit of 262144 bytes (the download "
-        "stopped there); raise the client's max_image_bytes= if images this large are expected"
+        "stopped there); raise --max-image-bytes (the client's max_image_bytes=) if images "
+        "this large are expected"
     )
     assert server.done.wait(5)
     assert server.sent < CAP + BUFFERED
@@ -264,8 +265,8 @@ async def test_declared_length_over_the_cap_is_refused_unread(
         await client.generate(prompt())
     assert str(info.value) == (
         "bria request req-1: the image is 10000000000 bytes (its Content-Length), over the "
-        "limit of 262144 bytes, so it was not downloaded; raise the client's max_image_bytes= "
-        "if images this large are expected"
+        "limit of 262144 bytes, so it was not downloaded; raise --max-image-bytes (the "
+        "client's max_image_bytes=) if images this large are expected"
     )
     assert server.done.wait(5)
     assert server.sent < BUFFERED
@@ -289,7 +290,8 @@ async def test_an_api_answer_over_the_cap_is_a_format_error_not_retried(
         await client.poll(job)
     assert str(info.value) == (
         "bria request req-1: the service's answer is over the limit of 262144 bytes (reading "
-        "stopped there); raise the client's max_image_bytes= if answers this large are expected"
+        "stopped there); raise --max-image-bytes (the client's max_image_bytes=) if answers "
+        "this large are expected"
     )
     assert server.seen.count("GET /v2/status/req-1") == 1
     assert server.done.wait(5) and server.sent < CAP + BUFFERED
