@@ -83,13 +83,27 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 @contextlib.contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn the library's errors into a message and exit code 1, never a traceback."""
+    """Turn the library's errors into a message and exit code 1, never a traceback; the
+    library's own warnings become one ``note: ...`` line each on stderr."""
+    import warnings
+
     from fibo_prompts.errors import FiboPromptsError
 
-    try:
-        yield
-    except FiboPromptsError as exc:
-        fail(str(exc))
+    with warnings.catch_warnings():
+        shown = warnings.showwarning
+
+        def note(message: Warning | str, category: type[Warning], *args: Any, **kw: Any) -> None:
+            # a library warning is news for the user, not a source location for a developer
+            if category.__module__.startswith("fibo_prompts."):
+                typer.echo(f"note: {printable(str(message))}", err=True)
+            else:
+                shown(message, category, *args, **kw)
+
+        warnings.showwarning = note
+        try:
+            yield
+        except FiboPromptsError as exc:
+            fail(str(exc))
 
 
 def read_source(file: str, max_bytes: int) -> tuple[bytes, str]:

@@ -29,7 +29,10 @@ real service would bill (``accepted``), and the submit bodies accepted more than
 429s carry each service's signal: Bria and inference.sh ``Retry-After`` (Bria's real headers
 are undocumented: an assumption), Segmind ``x-rate-limit-reset-at-utc`` (ISO 8601) and no
 ``Retry-After``. Segmind accepts an invalid body with 200 and fails the job (as the real
-service does on some endpoints); Bria and inference.sh reject it at once (422).
+service does on some endpoints); Bria and inference.sh reject it at once (422). inference.sh's
+``bria/generate-lite`` declares its inputs (``_INF_INPUTS``, from the app page); an undeclared
+input (``structured_prompt``, ``negative_prompt``...) is refused with 422 problem+json, an
+assumption: the live service's wording is undocumented.
 
 Structured-prompt routes derive their answer with the rule documented in
 :mod:`fibo_prompts.generate._derive` (no language model). Jobs complete lazily: a job's state
@@ -57,6 +60,20 @@ from fibo_prompts.generate._derive import derive_structured_prompt
 from fibo_prompts.generate._render import ASPECT_RATIOS, render_preview
 
 __all__ = ["Emulator"]
+
+#: ``bria/generate-lite``'s declared inputs: a type, a (low, high) range or the allowed values
+#: (app page https://inference.sh/apps/bria/generate-lite; ``num_images`` 1..4 is unverified).
+_INF_INPUTS: Final[dict[str, Any]] = {
+    "prompt": str,
+    "images": list,
+    "num_images": (1, 4),
+    "sync": bool,
+    "aspect_ratio": ASPECT_RATIOS,
+    "guidance_scale": (3, 5),
+    "steps": (1, 50),
+    "seed": (0, 2_147_483_647),
+    "output_format": ("png", "jpeg"),
+}
 
 _DROP: Final = "drop"  # close the connection without an answer
 #: what nginx answers when its upstream fails or times out: HTML, not the service's format
@@ -793,20 +810,59 @@ class Emulator:
 
     # ------------------------------------------------------------------ inference.sh
 
+    @staticmethod
+    def _inf_check(inputs: dict[str, Any]) -> str | None:
+        """The first problem with the inputs of ``bria/generate-lite``, or None.
+
+        Declared inputs and ranges from the app page (https://inference.sh/apps/bria/generate-lite,
+        read 2026); how the live service words its refusal of an undeclared input is not
+        documented: a 422 problem+json is an assumption (``docs/protocols.md``).
+        """
+        unknown = sorted(set(inputs) - set(_INF_INPUTS))
+        if unknown:
+            return (
+                f"input: unknown fields {unknown} for app bria/generate-lite "
+                f"(declared: {', '.join(_INF_INPUTS)})"
+            )
+        for name, value in inputs.items():
+            rule = _INF_INPUTS[name]
+            if isinstance(rule, tuple) and isinstance(rule[0], str):
+                if value not in rule:
+                    return f"input.{name}: {value!r} is not one of {', '.join(rule)}"
+            elif isinstance(rule, tuple):
+                low, high = rule
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                whole = name != "guidance_scale"
+                if not number or (whole and not isinstance(value, int)):
+                    return f"input.{name}: {value!r} is not a {'whole ' if whole else ''}number"
+                if not low <= value <= high:
+                    return f"input.{name}: {value} is outside {low}..{high}"
+            elif not isinstance(value, rule):
+                return f"input.{name}: {value!r} is not a {rule.__name__}"
+        if "prompt" not in inputs and not inputs.get("images"):
+            return "input.prompt: required"
+        return None
+
     def _inf_submit(self, _arg: str, raw: bytes, base: str) -> Reply:
         body = self._body(raw)
         if body is None or not isinstance(body.get("input"), dict):
             return self._problem(400, "bad_request", "body must be {app, input}")
         app = str(body.get("app", ""))
-        if not app.startswith("bria/generate-lite"):
+        if app.partition("@")[0] != "bria/generate-lite":
             return self._problem(404, "app_not_found", f"app {app!r} not found")
         inputs: dict[str, Any] = body["input"]
-        problem = self._check(
-            {**inputs, "steps_num": inputs.get("steps")}, "steps_num", 2_147_483_647
-        )
+        problem = self._inf_check(inputs)
         if problem is not None:
             return self._problem(422, "validation_error", problem)
-        job = self._new_job("inferencesh", "image", inputs)
+        # the app's one text input carries the structured prompt's wire string when it is one
+        text = inputs.get("prompt")
+        wire = None
+        if isinstance(text, str) and text.lstrip().startswith("{"):
+            try:
+                wire = text if isinstance(json.loads(text), dict) else None
+            except ValueError:
+                wire = None
+        job = self._new_job("inferencesh", "image", {**inputs, "structured_prompt": wire})
         return _json(200, {"data": self._task(job, base), "messages": []})
 
     def _inf_number(self, job: EmuJob) -> int:

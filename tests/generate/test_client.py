@@ -70,13 +70,15 @@ def test_key_only_sent_to_configured_host() -> None:
 
 
 def test_inferencesh_input_map_is_overridable() -> None:
-    b = InferenceShBackend(api_key="k", input_map={"guidance": "cfg", "prompt": None})
-    wire = (Path(__file__).parents[2] / "examples" / "minimal.json").read_text()
-    req = GenerationRequest(prompt=wire, text="hi", guidance=4, seed=2)
+    b = InferenceShBackend(api_key="k", input_map={"guidance": "cfg"})
+    req = GenerationRequest(text="hi", guidance=4, seed=2)
     import json
 
     body = json.loads(b.build_submit(req, 2).content)
-    assert body == {"app": "bria/generate-lite", "input": {"prompt": "hi", "seed": 2, "cfg": 4.0}}
+    assert body == {
+        "app": "bria/generate-lite",
+        "input": {"prompt": "hi", "seed": 2, "cfg": 4.0, "aspect_ratio": "1:1"},
+    }
 
 
 def test_secrets_never_in_repr_errors_journal_or_logs(

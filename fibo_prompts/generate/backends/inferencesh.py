@@ -2,31 +2,47 @@
 stream ``GET /tasks/{id}/stream`` (falling back to polling ``GET /tasks/{id}``).
 
 Responses are wrapped in ``{"data": ..., "messages": [...]}``; errors are problem+json. Task
-statuses are integers (SDK 0.36.0): 0-9 pending (**9 is UPLOADING, not done**), 10 COMPLETED,
-11 FAILED, 12 CANCELLED, 13 REJECTED; lowercase names are accepted too. The key travels as
-``Authorization: Bearer``.
+statuses are integers (SDK 0.36.0 ``inferencesh/types.py`` ``TaskStatus``): 0-9 pending (**9 is
+UPLOADING, not done**), 10 COMPLETED, 11 FAILED, 12 CANCELLED, 13 REJECTED; names in any case
+are accepted too (``inferencesh/client.py`` ``parse_status``). The public "Tasks" REST page
+(``https://inference.sh/docs/api/rest/tasks``) still shows an older numbering (9 Completed,
+10 Failed, 11 Cancelled); both are read: 10 carrying an ``error`` and no image is a failure,
+11 with an empty ``error`` field a cancellation. 9 is never taken as done (under the SDK's numbering
+the outputs are still uploading), so a service answering the old 9 for a finished task runs
+into the poll deadline, with the request id kept for ``fibo jobs resume``. The key travels
+as ``Authorization: Bearer``.
 
 The stream is NDJSON (``Accept: application/x-ndjson``, ``reference/hosted-apis.md`` §4.1):
 each line a full task object, ``{"type": "heartbeat"}``, a partial update ``{"data": {...},
 "fields": [...]}`` or another event; lines in SSE form (``data: {...}``) are read too. A task
 is stopped with ``POST /tasks/{id}/cancel``.
 
-The app's input field names are not verified (``reference/hosted-apis.md`` §4.2), so the
-mapping from our request fields to the app's inputs is a table, :data:`DEFAULT_INPUT_MAP`,
-that users override with ``input_map=``. A value of ``None`` leaves the field out.
+The app's inputs are a table per app, :data:`APP_INPUT_MAPS`, from our request fields to the
+app's input names; ``input_map=`` (or the environment variable
+``FIBO_PROMPTS_INFERENCESH_INPUT_MAP``, a JSON object) overrides entries, and ``None`` means the
+app has no such input. Nothing an app does not declare is sent: a request parameter without an
+input is refused before anything is sent (:class:`InvalidParameterError`). The app page of
+``bria/generate-lite`` (``https://inference.sh/apps/bria/generate-lite``, ``docs/protocols.md``)
+lists a text instruction, reference images, number of images, sync, aspect ratio, guidance
+(3-5), steps (1-50), seed (0-2,147,483,647) and output format, and no structured-prompt or
+negative-prompt input:
 
-=================  ==================  =====================================
-request field      app input (default)  note
-=================  ==================  =====================================
+=================  ===================  =====================================
+request field      bria/generate-lite   note
+=================  ===================  =====================================
 text               prompt
-prompt (wire)      structured_prompt    sent as the exact string
+prompt (wire)      (none)               sent as the exact wire string in the
+                                        text input, with a warning, once
 seed               seed                 0..2,147,483,647
 steps              steps                1..50
 guidance           guidance_scale       3..5
 aspect_ratio       aspect_ratio
-negative_prompt    negative_prompt
+negative_prompt    (none)               refused
 images             images
-=================  ==================  =====================================
+=================  ===================  =====================================
+
+Check an app's real schema with the inference.sh CLI, ``belt app get bria/generate-lite``
+(the app page defers to it), and set the map to match.
 
 The image is read from the first of ``output_keys`` present in the task output (a URL
 string, a ``{"uri"|"url": ...}`` object, or a list of either).
@@ -35,13 +51,15 @@ string, a ``{"uri"|"url": ...}`` object, or a list of either).
 from __future__ import annotations
 
 import json
+import os
 import time
+import warnings
 from collections.abc import Mapping
 from typing import Any, Final
 
 import httpx
 
-from fibo_prompts.errors import ResponseFormatError
+from fibo_prompts.errors import ConfigurationError, InvalidParameterError, ResponseFormatError
 from fibo_prompts.generate._render import ASPECT_RATIOS
 from fibo_prompts.generate.backends._base import (
     Backend,
@@ -53,17 +71,36 @@ from fibo_prompts.generate.backends._base import (
 )
 from fibo_prompts.generate.models import GenerationRequest, Job, JobState
 
-__all__ = ["DEFAULT_INPUT_MAP", "DEFAULT_OUTPUT_KEYS", "InferenceShBackend", "TASK_STATUSES"]
+__all__ = [
+    "APP_INPUT_MAPS",
+    "DEFAULT_INPUT_MAP",
+    "DEFAULT_OUTPUT_KEYS",
+    "INPUT_MAP_ENV",
+    "InferenceShBackend",
+    "StructuredPromptAsTextWarning",
+    "TASK_STATUSES",
+]
 
+#: The environment variable holding a JSON object of input-map overrides.
+INPUT_MAP_ENV: Final = "FIBO_PROMPTS_INFERENCESH_INPUT_MAP"
+
+#: ``bria/generate-lite``'s declared inputs (app page https://inference.sh/apps/bria/generate-lite,
+#: read 2026; unverified against ``belt app get``): a text instruction, no structured-prompt
+#: and no negative-prompt input.
 DEFAULT_INPUT_MAP: Final[Mapping[str, str | None]] = {
     "text": "prompt",
-    "prompt": "structured_prompt",
+    "prompt": None,
     "seed": "seed",
     "steps": "steps",
     "guidance": "guidance_scale",
     "aspect_ratio": "aspect_ratio",
-    "negative_prompt": "negative_prompt",
+    "negative_prompt": None,
     "images": "images",
+}
+#: The input map per app (the name before any ``@version``); other apps start from
+#: :data:`DEFAULT_INPUT_MAP` and need ``input_map=`` to match their schema.
+APP_INPUT_MAPS: Final[Mapping[str, Mapping[str, str | None]]] = {
+    "bria/generate-lite": DEFAULT_INPUT_MAP,
 }
 DEFAULT_OUTPUT_KEYS: Final = ("image", "images", "output", "image_url")
 
@@ -93,6 +130,37 @@ _TERMINAL: Final = {
 }
 
 
+class StructuredPromptAsTextWarning(UserWarning):
+    """The app has no structured-prompt input: the wire string goes in its text input."""
+
+
+def _env_input_map() -> dict[str, str | None]:
+    raw = os.environ.get(INPUT_MAP_ENV)
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{INPUT_MAP_ENV}: not a JSON object of field -> input name (or null)"
+        )
+    return data
+
+
+def _checked_map(overrides: Mapping[str, Any], where: str) -> dict[str, str | None]:
+    for field, name in overrides.items():
+        if field not in DEFAULT_INPUT_MAP:
+            known = ", ".join(DEFAULT_INPUT_MAP)
+            raise ConfigurationError(f"{where}: unknown field {field!r} (known: {known})")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ConfigurationError(
+                f"{where}: field {field!r} must map to an input name (a string) or null"
+            )
+    return dict(overrides)
+
+
 def _image_url(value: Any) -> str | None:
     if isinstance(value, str) and value.startswith(("http://", "https://")):
         return value
@@ -108,7 +176,9 @@ class InferenceShBackend(Backend):
 
     Args:
         app: the app, ideally pinned (``bria/generate-lite@<shortid>``).
-        input_map: overrides of :data:`DEFAULT_INPUT_MAP` (field → input name or None).
+        input_map: overrides of the app's map in :data:`APP_INPUT_MAPS` (field → input name,
+            or None: the app has no such input); without it, ``$FIBO_PROMPTS_INFERENCESH_INPUT_MAP``
+            (a JSON object) is read.
         output_keys: where to look for the image in the task output.
         **kwargs: see :class:`Backend`.
     """
@@ -141,19 +211,57 @@ class InferenceShBackend(Backend):
     ) -> None:
         super().__init__(**kwargs)
         self.app = app
-        self.input_map: dict[str, str | None] = {**DEFAULT_INPUT_MAP, **(input_map or {})}
+        base = APP_INPUT_MAPS.get(app.partition("@")[0], DEFAULT_INPUT_MAP)
+        overrides = (
+            _checked_map(input_map, "input_map")
+            if input_map is not None
+            else _checked_map(_env_input_map(), INPUT_MAP_ENV)
+        )
+        self.input_map: dict[str, str | None] = {**base, **overrides}
         self.output_keys = output_keys
+        self._warned = False
 
     def auth_headers(self) -> dict[str, str]:
         """``Authorization: Bearer <key>``."""
         return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
+    def _refuse(self, parameter: str, message: str) -> InvalidParameterError:
+        return InvalidParameterError(
+            f"app {self.app} {message}; nothing was sent", backend=self.name, parameter=parameter
+        )
+
     def _input(self, values: dict[str, Any]) -> dict[str, Any]:
+        """The app's inputs: only what it declares; the wire string falls back to the text
+        input when the app has no structured-prompt input (and says so, once)."""
+        values = dict(values)
+        text_input = self.input_map.get("text")
+        if values["prompt"] is not None and not self.input_map.get("prompt") and text_input:
+            if values["text"] is not None:
+                raise self._refuse(
+                    "text",
+                    f"has one text input ({text_input!r}), and it carries the structured "
+                    "prompt; give a structured prompt or text, not both",
+                )
+            values["text"], values["prompt"] = values["prompt"], None
+            if not self._warned:
+                self._warned = True
+                warnings.warn(
+                    f"{self.name}: app {self.app} declares no structured-prompt input; the "
+                    f"structured prompt is sent as its exact wire string in the text input "
+                    f"{text_input!r} (set input_map= or {INPUT_MAP_ENV} if the app has one)",
+                    StructuredPromptAsTextWarning,
+                    stacklevel=2,
+                )
         out: dict[str, Any] = {}
         for field, value in values.items():
+            if value is None:
+                continue
             name = self.input_map.get(field)
-            if value is not None and name:
-                out[name] = value
+            if not name:
+                raise self._refuse(
+                    field, f"declares no input for it (map one with input_map= or {INPUT_MAP_ENV})"
+                )
+            out[name] = value
         return out
 
     def build_submit(self, request: GenerationRequest, seed: int) -> httpx.Request:
@@ -164,7 +272,8 @@ class InferenceShBackend(Backend):
             "seed": seed,
             "steps": request.steps,
             "guidance": request.guidance,
-            "aspect_ratio": request.aspect_ratio,
+            # always explicit, 1:1 by default: services differ (docs/protocols.md, Segmind)
+            "aspect_ratio": request.aspect_ratio or "1:1",
             "negative_prompt": request.negative_prompt,
             "images": list(request.images) if request.images else None,
         }
@@ -274,6 +383,16 @@ class InferenceShBackend(Backend):
             return StatusReport(JobState.PENDING, "CANCELLING")
         return self._report(task, job)
 
+    def _output_url(self, output: Any) -> str | None:
+        """The image URL under the first of ``output_keys`` present (or the output itself)."""
+        if isinstance(output, dict):
+            for key in self.output_keys:
+                url = _image_url(output.get(key))
+                if url:
+                    return url
+            return None
+        return _image_url(output)
+
     def _report(self, task: dict[str, Any], job: Job) -> StatusReport:
         raw = task.get("status")
         number: int | None
@@ -287,18 +406,19 @@ class InferenceShBackend(Backend):
             raise ResponseFormatError(
                 f"unknown task status {raw!r}", backend=self.name, request_id=job.request_id
             )
+        output = task.get("output")
+        url = self._output_url(output)
+        if isinstance(raw, int):
+            # the REST page's older numbering (10 Failed, 11 Cancelled), told apart by content:
+            # a full task always has an ``error`` field; a partial update may lack it, and then
+            # the SDK's numbering holds
+            if number == 10 and url is None and task.get("error"):
+                number = 11
+            elif number == 11 and "error" in task and not task["error"]:
+                number = 12
         name = TASK_STATUSES[number]
         state = _TERMINAL.get(number, JobState.PENDING)
         if state is JobState.SUCCEEDED:
-            output = task.get("output")
-            url = None
-            if isinstance(output, dict):
-                for key in self.output_keys:
-                    url = _image_url(output.get(key))
-                    if url:
-                        break
-            else:
-                url = _image_url(output)
             if url is None:
                 raise ResponseFormatError(
                     "task output has no image URL", backend=self.name, request_id=job.request_id
