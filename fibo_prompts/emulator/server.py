@@ -6,7 +6,8 @@ Routes (``reference/hosted-apis.md``):
 Bria v2                                    ``POST /v2/image/generate`` → 202 (``sync``: 200),
                                            ``POST /v2/structured_prompt/generate``,
                                            ``GET /v2/status/{id}`` (IN_PROGRESS, COMPLETED,
-                                           ERROR, UNKNOWN); key header ``api_token``
+                                           ERROR, UNKNOWN; 404 ``NOT_FOUND`` for an unknown
+                                           or expired id); key header ``api_token``
 Segmind v2                                 ``POST /v2/{slug}``, ``GET /v2/requests/{id}/status``
                                            (FAILED as HTTP 422, 404 after expiry),
                                            ``GET /v2/requests/{id}``; key ``x-api-key``
@@ -664,18 +665,10 @@ class Emulator:
     def _bria_status(self, job_id: str, _raw: bytes, base: str, count: bool = True) -> Reply:
         job = self._job(job_id, "polls" if count else "sync")
         if job is None:
-            return _json(
-                200,
-                {
-                    "request_id": job_id,
-                    "status": "UNKNOWN",
-                    "error": {
-                        "code": 404,
-                        "message": "unknown or expired request id",
-                        "details": "",
-                    },
-                },
-            )
+            # an unknown or expired id is HTTP 404 {"status": "NOT_FOUND"}; UNKNOWN means an
+            # internal error (docs.bria.ai "Get status", https://docs.bria.ai/status/endpoints/
+            # get_status.md)
+            return _json(404, {"status": "NOT_FOUND"})
         if not job.done(time.monotonic()):
             return _json(200, {"request_id": job.id, "status": "IN_PROGRESS"})
         if job.outcome == "unknown":

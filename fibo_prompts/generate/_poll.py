@@ -216,6 +216,12 @@ class DurationEstimator:
             expected = policy.expected_duration or self.prior
             first, typical, dense_until = expected * policy.early, expected, None
         gap = max(policy.min_interval, policy.dense_gap * typical)
+        if not self.learned and policy.expected_duration is None:
+            # The backend's prior is a guess, not a lower bound: a first poll at 85 % of it
+            # saw a job that was done at once 17 s late (Bria, 20 s prior). Until durations
+            # are learned, poll from one short interval on, so any job ending before the
+            # prior is seen within one interval (then within a tenth of its age).
+            first = min(first, gap)
         return PollPlan(first, gap, dense_until, policy.growth, policy.max_interval, policy.tail)
 
     def gap(self, policy: PollPolicy) -> float:

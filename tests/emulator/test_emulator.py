@@ -23,7 +23,8 @@ def test_bria_async_then_status(emulator: Emulator) -> None:
         assert r.status_code == 202 and set(r.json()) == {"request_id", "status_url"}
         status = http.get(r.json()["status_url"]).json()
         assert status["status"] in ("IN_PROGRESS", "COMPLETED")
-        assert http.get("/v2/status/nope").json()["status"] == "UNKNOWN"
+        gone = http.get("/v2/status/nope")  # unknown or expired: 404 NOT_FOUND (Bria docs)
+        assert (gone.status_code, gone.json()) == (404, {"status": "NOT_FOUND"})
         bad = http.post("/v2/image/generate", json={"prompt": "x", "steps_num": 10})
         assert bad.status_code == 422 and bad.json()["error"]["code"] == 422
 

@@ -250,7 +250,9 @@ def test_poll_gives_up_after_max_retries() -> None:
 def test_prior_schedule_before_any_job_is_seen() -> None:
     est = DurationEstimator(prior=20.0)
     policy = PollPolicy()
-    assert est.first_wait(0.0, policy) == pytest.approx(17.0)  # 85 % of the prior
+    # one short interval: the prior is a guess, not a lower bound (issue 14, item 9)
+    assert est.first_wait(0.0, policy) == pytest.approx(2.0)
+    assert est.first_wait(0.0, PollPolicy(expected_duration=20.0)) == pytest.approx(17.0)
     assert est.gap(policy) == pytest.approx(2.0)  # a tenth of the prior
     waits = [est.next_wait(40.0, late, policy)[0] for late in range(20)]
     assert waits[0] == pytest.approx(2.5) and waits == sorted(waits)
@@ -311,7 +313,7 @@ def test_poll_teaches_the_estimator_the_midpoint_of_the_last_interval() -> None:
         b,
         job,
         estimator=est,
-        poll=PollPolicy(timeout=60, jitter=0.0),
+        poll=PollPolicy(timeout=60, jitter=0.0, expected_duration=1.0),
         retry=RetryPolicy(),
         rng=random.Random(0),
         clock=script.clock,

@@ -1,7 +1,9 @@
 """Bria API v2: ``POST /v2/image/generate`` → 202, then ``GET /v2/status/{id}``.
 
-Statuses ``IN_PROGRESS``, ``COMPLETED``, ``ERROR`` and ``UNKNOWN`` (a failure: an internal
-error or an unknown id). The key travels in the literal ``api_token`` header. ``sync=True``
+Statuses ``IN_PROGRESS``, ``COMPLETED``, ``ERROR`` and ``UNKNOWN`` (an internal error); an
+unknown or expired request id is HTTP 404 ``{"status": "NOT_FOUND"}`` (docs.bria.ai "Get
+status", https://docs.bria.ai/status/endpoints/get_status.md; ``docs/protocols.md``). The key
+travels in the literal ``api_token`` header. ``sync=True``
 sends ``"sync": true`` and waits in the POST (with a long read timeout, since FIBO takes 20 s
 or more); polling is the default. The base URL is the origin, without ``/v2``.
 """
@@ -103,7 +105,8 @@ class BriaBackend(Backend):
         optional = {
             "steps_num": request.steps,
             "guidance_scale": request.guidance,
-            "aspect_ratio": request.aspect_ratio,
+            # always explicit, 1:1 by default: services differ (docs/protocols.md, Segmind)
+            "aspect_ratio": request.aspect_ratio or "1:1",
             "negative_prompt": request.negative_prompt,
             "ip_signal": request.ip_signal,
             "prompt_content_moderation": request.prompt_content_moderation,
@@ -170,7 +173,14 @@ class BriaBackend(Backend):
         return self.request("GET", job.status_url or f"/v2/status/{job.request_id}")
 
     def parse_status(self, response: httpx.Response, job: Job) -> StatusReport:
-        """``{status, result?, error?}``; UNKNOWN and ERROR are failures."""
+        """``{status, result?, error?}``; UNKNOWN and ERROR are failures, a 404 (``NOT_FOUND``)
+        an expired or unknown id."""
+        if response.status_code == 404:
+            return StatusReport(
+                JobState.EXPIRED,
+                "NOT_FOUND",
+                "the request expired or never existed (HTTP 404 NOT_FOUND)",
+            )
         if not response.is_success:
             raise self.error_for(response, request_id=job.request_id)
         data = as_dict(
@@ -189,7 +199,7 @@ class BriaBackend(Backend):
             )
         if state is JobState.FAILED:
             error = data.get("error")
-            message = "the service reports status UNKNOWN (internal error or unknown id)"
+            message = f"the service reports status {raw} (an internal error on Bria's side)"
             if isinstance(error, dict):
                 message = str(error.get("message") or error.get("details") or message)
             elif error:

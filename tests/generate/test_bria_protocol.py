@@ -1,0 +1,135 @@
+"""Bria API v2 as documented: the 404 of an unknown or expired request id, the ``warning``
+of a reply (IP signal), and the first poll of a job before any duration is known."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.errors import JobExpiredError
+from fibo_prompts.generate import Client, GenerationRequest, Job, JobJournal, JobState, PollPolicy
+from fibo_prompts.generate._poll import DurationEstimator, poll_flow, raise_for_job
+from fibo_prompts.generate._retry import RetryPolicy
+from fibo_prompts.generate.backends import get
+
+
+def test_emulator_answers_404_not_found_for_an_unknown_id(emulator: Emulator) -> None:
+    reply = httpx.get(f"{emulator.url}/v2/status/nope", headers={"api_token": "k"})
+    assert reply.status_code == 404
+    assert reply.json() == {"status": "NOT_FOUND"}
+
+
+def test_emulator_answers_404_for_an_expired_id() -> None:
+    with Emulator(EmulatorConfig(duration_s=0.0, expiry_s=0.0)) as emu:
+        submitted = httpx.post(
+            f"{emu.url}/v2/image/generate", json={"prompt": "x"}, headers={"api_token": "k"}
+        )
+        reply = httpx.get(submitted.json()["status_url"], headers={"api_token": "k"})
+    assert submitted.status_code == 202
+    assert (reply.status_code, reply.json()) == (404, {"status": "NOT_FOUND"})
+
+
+def test_poll_of_an_unknown_id_is_a_typed_expired_error(emulator: Emulator) -> None:
+    job = Job(backend="bria", request_id="gone", submitted_at=1.0, seed=1)
+    with Client("bria", api_key="k", base_url=emulator.url) as client:
+        done = client.poll(job)
+        assert (done.state, done.status) == (JobState.EXPIRED, "NOT_FOUND")
+        with pytest.raises(JobExpiredError) as info:
+            raise_for_job(client.backend, done)
+    assert str(info.value) == (
+        "bria request gone: the request expired or never existed (HTTP 404 NOT_FOUND): the "
+        "service no longer has this job's results (retention window passed); submit again"
+    )
+    assert info.value.request_id == "gone"
+
+
+def test_unknown_status_is_an_internal_error_not_an_expiry() -> None:
+    b = get("bria")(api_key="k", base_url="http://svc.test")
+    job = Job(backend="bria", request_id="r1", submitted_at=0.0)
+    reply = httpx.Response(200, json={"request_id": "r1", "status": "UNKNOWN"})
+    report = b.parse_status(reply, job)
+    assert (report.state, report.status) == (JobState.FAILED, "UNKNOWN")
+    assert report.error == ("the service reports status UNKNOWN (an internal error on Bria's side)")
+
+
+def test_resume_says_which_jobs_expired(emulator: Emulator, tmp_path: Path) -> None:
+    journal = JobJournal(tmp_path / "j.sqlite3")
+    with Client("bria", api_key="k", base_url=emulator.url, journal=journal) as client:
+        kept = client.submit(GenerationRequest(text="an apple", seed=3))
+        journal.record(
+            Job(backend="bria", request_id="gone", submitted_at=kept.submitted_at, seed=1),
+            base_url=emulator.url,
+        )
+        outcomes = client.resume()
+    by_id = {getattr(o, "request_id", None): o for o in outcomes}
+    assert isinstance(by_id["gone"], JobExpiredError)
+    assert "the request expired or never existed" in str(by_id["gone"])
+    assert not isinstance(by_id[kept.request_id], Exception)
+    states = {e.job.request_id: e.job.state for e in journal.entries()}
+    assert states["gone"] is JobState.EXPIRED
+    journal.close()
+
+
+# ---------------------------------------------------------------- first poll, nothing learned
+
+
+def test_first_poll_without_a_learned_duration_is_one_short_interval() -> None:
+    # Bria's prior (20 s) used to put the first poll at 17 s: a job done at once was seen
+    # 17 s late. Now the prior only sets the short interval (a tenth of it).
+    est = DurationEstimator(prior=20.0)
+    plan = est.plan(PollPolicy())
+    assert plan.first_at == pytest.approx(2.0) and plan.gap == pytest.approx(2.0)
+    # every job that ends before the prior is seen within one short interval
+    age, polls = plan.first_at, [plan.first_at]
+    late = 0
+    while age < 40:
+        wait, is_late = plan.next_wait(age, late)
+        late += is_late
+        age += wait
+        polls.append(age)
+    gaps = [b - a for a, b in zip(polls, polls[1:], strict=False)]
+    assert all(g == pytest.approx(2.0) for g in gaps[: polls.index(20.0)])
+    assert max(gaps) <= 4.0 + 1e-9  # then a tenth of the age
+
+
+def test_an_explicit_expected_duration_still_places_the_first_poll_near_it() -> None:
+    est = DurationEstimator(prior=20.0)
+    assert est.plan(PollPolicy(expected_duration=10.0)).first_at == pytest.approx(8.5)
+
+
+def test_a_quick_bria_job_is_seen_within_one_interval() -> None:
+    # the schedule the flow plans, against the emulator, without sleeping: a job done at
+    # once is seen at the first poll, one short interval (2 s) after its submit, not 17 s
+    waits: list[float] = []
+    with Emulator(EmulatorConfig(duration_s=0.0)) as emu, httpx.Client() as http:
+        b = get("bria")(api_key="k", base_url=emu.url)
+        request = GenerationRequest(text="x")
+        job = b.parse_submit(http.send(b.build_submit(request, 1)), request, 1)
+        flow = poll_flow(
+            b,
+            job,
+            estimator=DurationEstimator(b.expected_duration),
+            poll=PollPolicy(timeout=30),
+            retry=RetryPolicy(),
+            rng=random.Random(0),
+            clock=lambda: 0.0,
+            wall=lambda: job.submitted_at,
+        )
+        reply: Any = None
+        try:
+            while True:
+                step = flow.send(reply)
+                if hasattr(step, "request"):
+                    reply = http.send(step.request)
+                else:  # a Wait: recorded, not slept
+                    waits.append(step.seconds)
+                    reply = None
+        except StopIteration as stop:
+            done = stop.value
+    assert done.state is JobState.SUCCEEDED and done.polls == 1
+    assert len(waits) == 1 and 1.6 <= waits[0] <= 2.4  # ±20 % jitter of the 2 s interval
