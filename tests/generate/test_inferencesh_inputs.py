@@ -253,12 +253,23 @@ def test_wire_string_travels_byte_for_byte(emulator: Emulator, tmp_path: Path) -
         ) as client,
     ):
         gen = client.generate(GenerationRequest(prompt=prompt, seed=4))
+        # no structured-prompt service here: an instruction is refused before any request
+        with pytest.raises(ConfigurationError, match="^inferencesh has no structured-prompt"):
+            client.refine(gen, instruction="make it blue")
+        refined = client.refine(gen, edits={"context": "y"})
     assert gen.wire == HOSTILE
     carrying = [b for b in bodies if b]
-    assert len(carrying) == 1  # one run POST; polls and the image GET carry no body
-    sent = json.loads(carrying[0])["input"]["prompt"]
-    assert sent == HOSTILE
+    # the run POST and the refined follow-up's; polls and image GETs carry no body
+    assert len(carrying) == 2
+    assert json.loads(carrying[0])["input"]["prompt"] == HOSTILE
     assert json.dumps(HOSTILE, ensure_ascii=False).encode("utf-8") in carrying[0]
+    follow_up = refined.generation.wire
+    assert follow_up == refined.request.wire
+    # an edit touches only its own value: every other byte of the file survives
+    assert follow_up == HOSTILE.replace('"context":   "x"', '"context":   "y"')
+    assert json.loads(carrying[1])["input"]["prompt"] == follow_up
+    assert json.dumps(follow_up, ensure_ascii=False).encode("utf-8") in carrying[1]
+    assert json.loads(carrying[1])["input"]["seed"] == 4  # a refinement keeps the seed
 
 
 def test_cli_notes_the_structured_prompt_sent_as_text(
