@@ -3,6 +3,7 @@ of a reply (IP signal), and the first poll of a job before any duration is known
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,44 @@ def test_a_quick_bria_job_is_seen_within_one_interval() -> None:
             done = stop.value
     assert done.state is JobState.SUCCEEDED and done.polls == 1
     assert len(waits) == 1 and 1.6 <= waits[0] <= 2.4  # ±20 % jitter of the 2 s interval
+
+
+# ---------------------------------------------------------------- byte-exact structured prompt
+
+# CRLF line ends, an escaped é, an escaped slash, raw UTF-8, a 4-byte emoji, odd spacing
+ODD_FILE = (
+    '{\r\n  "short_description" :"Caf\\u00e9 sign, r\u00e9sum\u00e9 \U0001f34e",\r\n'
+    '"background_setting":   "A/B \\/ wall",\t"lighting" : {"conditions":"soft",\r\n'
+    '   "direction" :"front-lit"} ,"aesthetics":{"composition":"centered", "color_scheme":'
+    '"red\u00a0and white","mood_atmosphere":"calm"},"context":"x"   }\r\n'
+)
+
+
+def test_the_prompt_file_travels_byte_exact_in_every_bria_body(tmp_path: Path) -> None:
+    from fibo_prompts.prompt import StructuredPrompt
+
+    path = tmp_path / "odd.json"
+    path.write_bytes(ODD_FILE.encode("utf-8"))
+    prompt = StructuredPrompt.load(path)
+    assert prompt.wire == ODD_FILE  # what is read is the file, CRLF and escapes included
+    received: list[tuple[str, bytes]] = []
+    with Emulator(EmulatorConfig(duration_s=0.0, image_size=32)) as emu:
+        handle = emu.handle
+
+        def record(method: str, path: str, headers: Any, body: bytes, handler: Any) -> Any:
+            if method == "POST":
+                received.append((path, body))
+            return handle(method, path, headers, body, handler)
+
+        emu.handle = record  # type: ignore[method-assign]
+        poll = PollPolicy(expected_duration=0.01, min_interval=0.01, timeout=10)
+        with Client("bria", api_key="k", base_url=emu.url, poll=poll) as client:
+            client.generate(GenerationRequest(prompt=prompt, seed=5))
+            refined = client.structured_prompt(prompt=prompt, instruction="make it green", seed=5)
+            client.generate(GenerationRequest(prompt=refined, seed=5))
+    paths = [p for p, _ in received]
+    assert paths == ["/v2/image/generate", "/v2/structured_prompt/generate", "/v2/image/generate"]
+    sent = [json.loads(body)["structured_prompt"].encode("utf-8") for _, body in received]
+    assert sent == [ODD_FILE.encode("utf-8"), ODD_FILE.encode("utf-8"), refined.wire.encode()]
+    # the emulator's own formatting of the refined prompt (not ours) travels unchanged too
+    assert refined.wire != ODD_FILE and "\U0001f34e" in refined.wire
