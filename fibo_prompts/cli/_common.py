@@ -37,7 +37,7 @@ def command_group(name: str, help: str) -> typer.Typer:
 # starts ANSI and OSC sequences (OSC 52 writes the clipboard), CR overwrites a line, U+009B is
 # a one-character CSI to some terminals. The bidi embeddings, overrides and isolates
 # (U+202A-U+202E, U+2066-U+2069) reorder the text shown around them (Trojan Source).
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _JSON_CONTROL = re.compile("[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
@@ -50,9 +50,9 @@ def printable(text: str) -> str:
     """``text`` with terminal control characters shown as ``\\x1b`` escapes and bidi
     controls as ``\\u202e``, so text from an image, a prompt or an error message can never
     drive the terminal it is printed to, nor reorder what it shows."""
-    if _CONTROL.search(text) is None:
+    if CONTROL_CHARACTERS.search(text) is None:
         return text
-    return _CONTROL.sub(_escape, text)
+    return CONTROL_CHARACTERS.sub(_escape, text)
 
 
 def json_text(data: Any, *, indent: int | None = 2) -> str:

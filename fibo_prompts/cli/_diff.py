@@ -5,17 +5,20 @@ any error (unreadable or invalid input included), so scripts can branch on it.
 """
 
 import enum
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from fibo_prompts.cli import _common
 from fibo_prompts.cli._common import (
+    CONTROL_CHARACTERS,
     STDIN,
     command_group,
     fail,
+    json_text,
     load,
+    printable,
     read_source,
     user_errors,
     write_output,
@@ -62,28 +65,34 @@ class DiffFormat(enum.StrEnum):
     html = "html"
 
 
-def _render(result: "PromptDiff", output_format: DiffFormat, color: bool | None) -> str:
-    import json
-
+def _render(
+    result: "PromptDiff", output_format: DiffFormat, color: bool | None, *, to_terminal: bool
+) -> str:
+    # The prompts' values are untrusted text: JSON keeps the data but writes DEL, C1 and bidi
+    # controls as \u escapes; text shown on a terminal has its control characters escaped.
     if output_format is DiffFormat.json:
-        return result.to_json() + "\n"
+        return json_text(result.to_data()) + "\n"
     if output_format is DiffFormat.patch:
-        return json.dumps(result.to_json_patch(), indent=2, ensure_ascii=False) + "\n"
+        return json_text(result.to_json_patch()) + "\n"
     if output_format is DiffFormat.delta:
         return result.to_delta()
     if output_format is DiffFormat.html:
         return result.to_html(document=True)
     if color is None:
-        color = sys.stdout.isatty()
+        color = _common.stdout_is_terminal()
     if not color:
-        return result.to_text()
+        text = result.to_text()
+        return printable(text) if to_terminal else text
     from rich.console import Console
 
     from fibo_prompts.diff import render_rich
 
+    shown = render_rich(result)
+    # same length, so the styles' spans still fit; rich would pass ESC and C1 through
+    shown.plain = CONTROL_CHARACTERS.sub("\ufffd", shown.plain)
     console = Console(force_terminal=True, highlight=False, soft_wrap=True)
     with console.capture() as capture:
-        console.print(render_rich(result))
+        console.print(shown)
     return capture.get()
 
 
@@ -130,7 +139,8 @@ def diff_command(
             ignore_case=ignore_case,
             ignore_whitespace=ignore_whitespace,
         )
-        text = _render(result, output_format, color)
+        to_terminal = output is None and _common.stdout_is_terminal()
+        text = _render(result, output_format, color, to_terminal=to_terminal)
         write_output(text, file=b, output=output, in_place=False, what="diff")
     except FiboPromptsError as exc:
         fail(str(exc), code=2)

@@ -223,3 +223,38 @@ def test_get_is_exact_when_piped_and_escaped_on_a_terminal(
     assert (code, stdout) == (0, '"calm \\u001b]52;c;aGk=\\u0007 \\u009b31m"\n')
     monkeypatch.setattr("fibo_prompts.cli._common.stdout_is_terminal", lambda: True)
     assert run("get", str(hero), "context") == (0, "calm \\x1b]52;c;aGk=\\x07 \\x9b31m\n", "")
+
+
+# ------------------------------------------------------------- item 20: fibo diff output
+
+HOSTILE = "calm \u001b]52;c;aGk=\u0007 \u009b31m \u202e"
+
+
+def test_diff_output_escapes_control_characters(
+    hero: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    new = tmp_path / "new.json"
+    data = dict(MINIMAL, context=HOSTILE)
+    new.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    code, stdout, _ = run("diff", str(hero), str(new), "--format", "json")
+    assert code == 1
+    # the same data, every control character written as a JSON escape
+    assert "\u001b" not in stdout and "\u009b" not in stdout and "\u202e" not in stdout
+    assert "\\u009b31m \\u202e" in stdout
+    assert json.loads(stdout)["changes"][0]["new"] == HOSTILE
+    code, stdout, _ = run("diff", str(hero), str(new), "--format", "patch")
+    assert (code, json.loads(stdout)[-1]["value"]) == (1, HOSTILE)
+    assert "\u001b" not in stdout and "\\u009b" in stdout
+    # text (values quoted as JSON, C0 already escaped) piped: exact; on a terminal: escaped
+    code, stdout, _ = run("diff", str(hero), str(new), "--no-color")
+    assert code == 1 and '"calm \\u001b]52;c;aGk=\\u0007 \u009b31m \u202e"' in stdout
+    monkeypatch.setattr("fibo_prompts.cli._common.stdout_is_terminal", lambda: True)
+    code, stdout, _ = run("diff", str(hero), str(new), "--no-color")
+    assert code == 1 and '\\u0007 \\x9b31m \\u202e"' in stdout and "\u009b" not in stdout
+    code, stdout, _ = run("diff", str(hero), str(new))
+    assert code == 1 and "\u009b" not in stdout and "\u202e" not in stdout
+    assert "\\u0007 \ufffd31m \ufffd" in stdout
+    # -o writes the exact text whatever stdout is
+    out = tmp_path / "diff.txt"
+    assert run("diff", str(hero), str(new), "--no-color", "-o", str(out))[0] == 1
+    assert '\\u0007 \u009b31m \u202e"' in out.read_text(encoding="utf-8")
