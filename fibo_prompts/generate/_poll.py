@@ -146,6 +146,16 @@ Flow = Generator[Step, Reply, T]
 #: Errors raised while connecting: the request never reached the service.
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 MAX_IMAGE_BYTES = 50 * 1024 * 1024
+#: the service's own answers (submit, status, result JSON) are read up to at least this,
+#: whatever ``max_image_bytes`` says: a submit answer cut by a cap meant for images would
+#: turn a paid job into "outcome unknown"
+MIN_ANSWER_BYTES = 1024 * 1024
+
+
+def answer_limit(max_image_bytes: int) -> int:
+    """The body limit of the drivers for a client capping images at ``max_image_bytes``
+    (image downloads carry their own ``limit``, and :func:`check_image` checks it again)."""
+    return max(max_image_bytes, MIN_ANSWER_BYTES)
 #: no single HTTP request (a submit included) lasts longer than this, body included, unless
 #: the client's ``request_timeout`` says otherwise
 REQUEST_TIMEOUT = 600.0
@@ -349,8 +359,13 @@ def submit_flow(
     retry: RetryPolicy,
     rng: random.Random,
     wall: Callable[[], float] = time.time,
+    budget: RateBudget | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> Flow[Job]:
     """Send the paid POST once; retry only when it provably was not accepted.
+
+    Each attempt first takes a slot of the client's request ``budget`` (when given): a
+    service's rate limit (Segmind's plans) counts submits as well as polls.
 
     Raises:
         SubmitOutcomeUnknownError: the body was sent and no answer proves the job was
@@ -361,6 +376,10 @@ def submit_flow(
     """
     attempt = 0
     while True:
+        if budget is not None:
+            delay = budget.reserve(clock())
+            if delay > 0:
+                yield Wait(delay)
         try:
             response = yield Send(build())
         except NOT_SENT as exc:

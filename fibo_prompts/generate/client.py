@@ -41,6 +41,7 @@ from fibo_prompts.generate._poll import (
     Flow,
     RequestGate,
     adrive,
+    answer_limit,
     cancel_flow,
     drive,
     raise_for_job,
@@ -246,7 +247,7 @@ class Client(VariationMethods, BaseClient):
             flow,
             self._http,
             self._sleep,
-            max_body=self.max_image_bytes,
+            max_body=answer_limit(self.max_image_bytes),
             request_timeout=self._request_timeout,
         )
 
@@ -493,7 +494,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
             self._sleep,
             gate=self._gate,
             direct=self._direct,
-            max_body=self.max_image_bytes,
+            max_body=answer_limit(self.max_image_bytes),
             request_timeout=self._request_timeout,
         )
 

@@ -199,3 +199,36 @@ def test_images_are_not_written_to_stdout(
         f"error: {message}\n",
     )
     assert sorted(tmp_path.iterdir()) == before  # no file (or folder) named -
+
+
+def test_a_cap_below_the_services_answers_never_cuts_a_submit(
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # The cap is for images: the service's JSON answers (the submit's among them) are read up
+    # to MIN_ANSWER_BYTES whatever it says, so a tiny cap cannot make a paid job "unknown".
+    monkeypatch.setenv("BRIA_API_TOKEN", "k")
+    monkeypatch.setenv("FIBO_PROMPTS_HOME", str(tmp_path / "home"))
+    with Emulator(EmulatorConfig(duration_s=0.01, duration_sigma=0, image_size=64)) as emu:
+        result = CliRunner().invoke(
+            app,
+            [
+                "generate",
+                EXAMPLE,
+                "-b",
+                "bria",
+                "--base-url",
+                emu.url,
+                "--expected-duration",
+                "0.01",
+                "--max-image-bytes",
+                "10",
+                "-o",
+                str(tmp_path / "x.png"),
+            ],  # fmt: skip
+        )
+        stats = emu.stats()
+    assert result.exit_code == 1
+    [line] = result.output.splitlines()
+    assert "over the limit of 10 bytes, so it was not downloaded" in line, line
+    assert "outcome" not in line and "unknown" not in line
+    assert stats["billed_twice"] == 0
