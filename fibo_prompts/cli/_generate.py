@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import command_group, fail, load, user_errors
+from fibo_prompts.cli._common import command_group, fail, load, printable, user_errors
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -124,6 +124,9 @@ def generate(
     ] = None,
     max_image_bytes: MaxImageBytes = None,
     request_timeout: RequestTimeout = None,
+    ip_signal: Annotated[
+        bool, typer.Option("--ip-signal", help="Ask Bria to warn of possible IP content.")
+    ] = False,
 ) -> None:
     """Generate an image from a structured prompt, with a progress display.
 
@@ -149,10 +152,14 @@ def generate(
             guidance=guidance,
             aspect_ratio=aspect_ratio,
             negative_prompt=negative,
+            ip_signal=True if ip_signal else None,
         )
         poll = PollPolicy(timeout=timeout, expected_duration=expected)
         with Client(name, base_url=base_url, poll=poll, **limits) as client:
             generation = _run(client, request, err)
+        for warning in generation.warnings:  # the service's text: escaped, one line each
+            line = printable(warning).replace("\n", "\\n")
+            typer.echo(f"warning: {line}", err=True)
         target = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
         from fibo_prompts._files import copy_file
 

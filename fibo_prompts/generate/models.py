@@ -190,6 +190,9 @@ class Job(BaseModel):
         default=None, description="The structured prompt string the service returned, as is."
     )
     polls: int = 0
+    warnings: list[str] = Field(
+        default_factory=list, description="The service's warnings (Bria's IP signal), as sent."
+    )
     inline_image: bytes | None = Field(default=None, exclude=True, repr=False)
     inline_media_type: str | None = Field(default=None, exclude=True, repr=False)
 
@@ -231,6 +234,9 @@ class Generation(BaseModel):
     cost: float | None = None
     returned_prompt: str | None = None
     preview: bool = False
+    warnings: list[str] = Field(
+        default_factory=list, description="The service's warnings (Bria's IP signal), as sent."
+    )
     record: dict[str, Any] = Field(
         default_factory=dict,
         description="The provenance record embedded in the image (fibo:generation).",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -84,17 +84,19 @@ def build_record(
     completed_at: float | None,
     received_sha256: str,
     library: Mapping[str, str] | None = None,
+    warnings: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The JSON record of one generation (see the module docstring).
 
     ``completed_at`` (epoch seconds) is left out for previews, so the same preview request
-    gives the same file bytes every time.
+    gives the same file bytes every time. ``warnings`` (the service's, e.g. Bria's IP
+    signal) are stored only when there are some, so a record without them reads as before.
     """
     created = None
     if completed_at is not None and not preview:
         created = datetime.fromtimestamp(completed_at, UTC).isoformat().replace("+00:00", "Z")
     wire_sha = None if wire is None else hashlib.sha256(wire.encode("utf-8")).hexdigest()
-    return {
+    record = {
         "format": FORMAT_VERSION,
         "tool": _tool(),
         "backend": backend,
@@ -121,6 +123,9 @@ def build_record(
         "received_sha256": f"sha256:{received_sha256}",
         "library": dict(library) if library else None,
     }
+    if warnings:
+        record["warnings"] = list(warnings)
+    return record
 
 
 def _quote(value: Any) -> str:
@@ -191,12 +196,17 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, dict)
 
 
+def _is_str_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
 _TYPES: Final[dict[str, Callable[[Any], bool]]] = {
     "an integer": _is_int,
     "a number": _is_number,
     "a string": _is_str,
     "true or false": _is_bool,
     "an object": _is_object,
+    "a list of strings": _is_str_list,
 }
 #: Field → the JSON type it must have when present and not null (format and seed are
 #: checked on their own: the reader needs them, with their ranges).
@@ -221,6 +231,7 @@ _FIELDS: Final = {
     "prompt": "an object",
     "received_sha256": "a string",
     "library": "an object",
+    "warnings": "a list of strings",
 }
 _NESTED: Final = {
     "prompt": {"wire_sha256": "a string", "content_hash": "a string", "wire_chars": "an integer"},

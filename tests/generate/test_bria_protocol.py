@@ -175,3 +175,100 @@ def test_the_prompt_file_travels_byte_exact_in_every_bria_body(tmp_path: Path) -
     assert sent == [ODD_FILE.encode("utf-8"), ODD_FILE.encode("utf-8"), refined.wire.encode()]
     # the emulator's own formatting of the refined prompt (not ours) travels unchanged too
     assert refined.wire != ODD_FILE and "\U0001f34e" in refined.wire
+
+
+# ---------------------------------------------------------------- warning (IP signal)
+
+IP_WARNING = "The prompt may reference protected intellectual property ('pikachu')"
+
+
+def test_emulator_warns_on_ip_content_when_asked(emulator: Emulator) -> None:
+    with httpx.Client(base_url=emulator.url, headers={"api_token": "k"}) as http:
+        body = {"prompt": "Pikachu on a bench", "ip_signal": True, "seed": 2}
+        submitted = http.post("/v2/image/generate", json=body)
+        quiet = http.post("/v2/image/generate", json={**body, "ip_signal": False})
+        status = http.get(submitted.json()["status_url"])
+        ran = http.post("/v2/image/generate", json={**body, "sync": True})
+    assert submitted.status_code == 202 and submitted.json()["warning"] == IP_WARNING
+    assert status.json()["warning"] == IP_WARNING
+    assert ran.json()["warning"] == IP_WARNING
+    assert "warning" not in quiet.json()
+
+
+def test_a_bria_warning_is_kept_on_the_generation_and_in_its_provenance(
+    emulator: Emulator,
+) -> None:
+    from fibo_prompts.provenance import read_provenance
+
+    request = GenerationRequest(text="Pikachu on a bench", ip_signal=True, seed=2)
+    with Client("bria", api_key="k", base_url=emulator.url) as client:
+        generation = client.generate(request)
+        plain = client.generate(GenerationRequest(text="an apple", seed=2))
+    assert generation.warnings == [IP_WARNING]
+    assert generation.record["warnings"] == [IP_WARNING]
+    assert read_provenance(generation.image_path).record["warnings"] == [IP_WARNING]
+    assert plain.warnings == [] and "warnings" not in plain.record  # old records unchanged
+
+
+def test_warnings_are_read_from_submit_and_status_once_each() -> None:
+    b = get("bria")(api_key="k", base_url="http://svc.test")
+    request = GenerationRequest(text="x")
+    accepted = httpx.Response(202, json={"request_id": "r1", "warning": "w1"})
+    job = b.parse_submit(accepted, request, 1)
+    assert job.warnings == ["w1"]
+    done = httpx.Response(
+        200,
+        json={
+            "status": "COMPLETED",
+            "warning": "w1",
+            "result": {"image_url": "http://x/i", "warning": ["w2", 3]},
+        },
+    )
+    assert b.parse_status(done, job).updates["warnings"] == ["w1", "w2"]
+
+
+def test_record_warnings_must_be_a_list_of_strings() -> None:
+    from fibo_prompts.provenance.record import check_record
+
+    base = {"format": 1, "seed": 1, "backend": "bria", "request_id": "r"}
+    assert check_record(base) is None  # a record from before warnings existed
+    assert check_record({**base, "warnings": ["w"]}) is None
+    assert check_record({**base, "warnings": "w"}) == (
+        "warnings: expected a list of strings, got a string"
+    )
+    assert check_record({**base, "warnings": ["w", 1]}) == (
+        "warnings: expected a list of strings, got an array"
+    )
+
+
+def test_fibo_generate_prints_the_warning_escaped_on_stderr(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from fibo_prompts.cli import app
+
+    handle = emulator.handle
+
+    def hostile(method: str, path: str, headers: Any, body: bytes, handler: Any) -> Any:
+        reply = handle(method, path, headers, body, handler)
+        data = json.loads(reply.body) if path.startswith("/v2/") else {}
+        if "warning" in data:  # a warning that is a trap
+            data["warning"] = f"{data['warning']}\x1b[2J\u202e\nerror: fake"
+            reply.body = json.dumps(data).encode()
+        return reply
+
+    emulator.handle = hostile  # type: ignore[method-assign]
+    monkeypatch.setenv("BRIA_API_TOKEN", "k")
+    prompt = tmp_path / "p.json"
+    prompt.write_text(
+        '{"short_description":"Pikachu on a bench","background_setting":"x",'
+        '"lighting":{"conditions":"soft","direction":"front"},"aesthetics":{"composition":'
+        '"centered","color_scheme":"red","mood_atmosphere":"calm"},"context":"x"}'
+    )
+    args = ["generate", str(prompt), "-b", "bria", "--base-url", emulator.url, "--seed", "2"]
+    result = CliRunner().invoke(app, [*args, "--ip-signal", "-o", str(tmp_path / "o.png")])
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("warning")]
+    assert lines == [f"warning: {IP_WARNING}\\x1b[2J\\u202e\\nerror: fake"]
+    assert "\x1b" not in result.stderr and "warning" not in result.stdout

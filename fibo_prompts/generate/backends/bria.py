@@ -38,6 +38,19 @@ _STATES = {
 }
 
 
+def _warnings(data: dict[str, Any], known: list[str]) -> list[str]:
+    """``known`` plus the reply's ``warning`` (top level or in ``result``; a string or a list
+    of strings), each once. ``ip_signal: true`` "returns a warning for potential IP content"
+    (docs.bria.ai v2 image generate); where it sits is not documented, so both places are
+    read (unverified against the live service)."""
+    out = list(known)
+    result = data.get("result")
+    for value in (data.get("warning"), result.get("warning") if isinstance(result, dict) else None):
+        items = value if isinstance(value, list) else [value]
+        out += [w for w in items if isinstance(w, str) and w and w not in out]
+    return out
+
+
 class BriaBackend(Backend):
     """Bria API v2 (``BRIA_API_TOKEN``; base URL ``FIBO_PROMPTS_BRIA_BASE_URL``).
 
@@ -141,6 +154,7 @@ class BriaBackend(Backend):
             seed=seed,
             wire=wire,
             parameters=parameters,
+            warnings=_warnings(data, []),
         )
         if isinstance(data.get("result"), dict):  # sync mode: the result is inline
             report = self.parse_status(response, job)
@@ -206,6 +220,9 @@ class BriaBackend(Backend):
                 message = str(error)
             return StatusReport(state, str(raw), message, self.is_moderation(message))
         updates: dict[str, Any] = {}
+        warnings = _warnings(data, job.warnings)
+        if warnings != job.warnings:
+            updates["warnings"] = warnings
         if state is JobState.SUCCEEDED:
             result = as_dict(data.get("result"), self.name, job.request_id, "result")
             if job.kind == "image":
