@@ -21,6 +21,9 @@ from fibo_prompts.errors import ConfigurationError
 
 __all__ = ["EmulatorConfig", "Faults"]
 
+#: the answers Segmind's v1 route may give (``EmulatorConfig.segmind_v1_response``)
+SEGMIND_V1_RESPONSES = ("jpeg", "png", "json_url", "json_base64")
+
 
 @dataclass
 class Faults:
@@ -80,6 +83,10 @@ class EmulatorConfig:
         seed: seed of the fault and duration random source (``None``: random).
         stream_heartbeat_s: seconds between ``{"type": "heartbeat"}`` lines of a quiet
             inference.sh task stream.
+        segmind_v1_response: what Segmind's blocking ``POST /v1/bria-fibo-generate`` answers
+            (its pages disagree: ``docs/protocols.md``): ``"jpeg"`` or ``"png"`` (the image
+            bytes), ``"json_url"`` (``{"image": "<URL>"}``) or ``"json_base64"``
+            (``{"image": "<base64>"}``).
         faults: see :class:`Faults`.
     """
 
@@ -91,6 +98,7 @@ class EmulatorConfig:
     api_keys: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     stream_heartbeat_s: float = 10.0
+    segmind_v1_response: str = "jpeg"
     faults: Faults = field(default_factory=Faults)
 
     @classmethod
@@ -106,6 +114,12 @@ class EmulatorConfig:
         if set(faults) - fault_names:
             raise ConfigurationError(
                 f"emulator config: unknown faults {sorted(set(faults) - fault_names)}"
+            )
+        answer = values.get("segmind_v1_response", "jpeg")
+        if answer not in SEGMIND_V1_RESPONSES:
+            raise ConfigurationError(
+                f"emulator config: segmind_v1_response must be one of "
+                f"{', '.join(SEGMIND_V1_RESPONSES)}, not {answer!r}"
             )
         try:
             return cls(faults=Faults(**faults), **values)

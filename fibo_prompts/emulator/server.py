@@ -10,9 +10,14 @@ Bria v2                                    ``POST /v2/image/generate`` → 202 (
                                            or expired id); key header ``api_token``
 Segmind v2                                 ``POST /v2/{slug}``, ``GET /v2/requests/{id}/status``
                                            (FAILED as HTTP 422, 404 after expiry),
-                                           ``GET /v2/requests/{id}``; key ``x-api-key``
-Segmind v1                                 ``POST /v1/{slug}`` → JPEG bytes + ``x-seed-value``,
-                                           ``x-cost``, ``x-request-id``...
+                                           ``GET /v2/requests/{id}``, the legacy ``poll_url``
+                                           ``GET /v1/requests/{id}``; key ``x-api-key``
+Segmind v1                                 ``POST /v1/bria-fibo-generate`` → JPEG bytes (or PNG,
+                                           or JSON with a URL or base64: config
+                                           ``segmind_v1_response``) + ``x-seed-value``,
+                                           ``x-cost``, ``x-request-id``...;
+                                           ``POST /v1/bria-fibo-generate-structured-prompt``
+                                           → the JSON text
 inference.sh                               ``POST /apps/run``, ``GET /tasks/{id}``,
                                            ``GET /tasks/{id}/stream`` (NDJSON: the full task,
                                            then ``{"data": {"status": N}, "fields":
@@ -42,6 +47,7 @@ is computed from its submit time and drawn duration, so no thread runs per job.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -84,9 +90,13 @@ _GATEWAY_PAGE: Final = (
     "</body>\r\n</html>\r\n"
 )
 _GATEWAY_REASONS: Final = {502: "Bad Gateway", 504: "Gateway Time-out"}
-#: Names the emulator's IP signal flags (Bria's real list is not published).
-_IP_TERMS: Final = ("pikachu", "mickey mouse", "darth vader")
 SEGMIND_SLUGS: Final = ("bria-fibo-generate", "bria-fibo-generate-structured-prompt")
+#: https://www.segmind.com/models/bria-fibo-generate/api: aspect_ratio default "16:9"
+SEGMIND_DEFAULT_ASPECT_RATIO: Final = "16:9"
+#: seed "Range: 1 - 999999999" (the structured-prompt slug's page; issue 14 for generate),
+#: steps_num 20-50 (issue 14, from the generate page), guidance_scale an integer 3-5
+SEGMIND_SEED: Final = (1, 999_999_999)
+SEGMIND_STEPS: Final = (20, 50)
 
 
 @dataclass
@@ -120,8 +130,6 @@ class EmuJob:
     aspect_ratio: str | None
     instruction: str | None = None
     error: str | None = None
-    #: Bria's ``warning`` (the IP signal), repeated in every reply about the job
-    warning: str | None = None
     #: the API key the job was submitted with, when its failure is to quote it (the
     #: ``echo_key`` fault); ``None`` otherwise
     key: str | None = None
@@ -391,6 +399,9 @@ class Emulator:
                 return "segmind", "status", self._segmind_status, parts[2]
         if method == "GET" and len(parts) == 3 and parts[:2] == ["v2", "requests"]:
             return "segmind", "result", self._segmind_result, parts[2]
+        if method == "GET" and len(parts) == 3 and parts[:2] == ["v1", "requests"]:
+            # the v2 submit's ``poll_url`` (docs: "V1 poll endpoint (backward compatible)")
+            return "segmind", "status", self._segmind_result, parts[2]
         if method == "POST" and path in ("/apps/run", "/run"):
             return "inferencesh", "submit", self._inf_submit, ""
         if len(parts) >= 2 and parts[0] == "tasks":
@@ -657,7 +668,6 @@ class Emulator:
         job = self._new_job("bria", kind, body)
         if kind == "structured_prompt":
             job.instruction = job.text if job.wire else None
-        job.warning = self._ip_warning(body)
         if body.get("sync") is True:
             time.sleep(job.duration)
             reply = self._bria_status(job.id, b"", base, count=False)
@@ -665,24 +675,7 @@ class Emulator:
             data.pop("status", None)
             return _json(200, data)
         status_url = f"{base}/v2/status/{job.id}"
-        accepted = {"request_id": job.id, "status_url": status_url}
-        if job.warning:
-            accepted["warning"] = job.warning
-        return _json(202, accepted)
-
-    @staticmethod
-    def _ip_warning(body: dict[str, Any]) -> str | None:
-        """Bria's IP signal: with ``ip_signal: true`` the reply carries a ``warning`` when the
-        prompt may reference protected IP (docs.bria.ai v2 image generate, ``ip_signal``).
-        Where the warning sits and how it reads are not documented (unverified); the emulator
-        flags a few well-known names, in every reply about the job."""
-        if body.get("ip_signal") is not True:
-            return None
-        words = " ".join(str(body.get(k) or "") for k in ("prompt", "structured_prompt"))
-        for term in _IP_TERMS:
-            if term in words.lower():
-                return f"The prompt may reference protected intellectual property ({term!r})"
-        return None
+        return _json(202, {"request_id": job.id, "status_url": status_url})
 
     def _bria_status(self, job_id: str, _raw: bytes, base: str, count: bool = True) -> Reply:
         job = self._job(job_id, "polls" if count else "sync")
@@ -691,14 +684,6 @@ class Emulator:
             # internal error (docs.bria.ai "Get status", https://docs.bria.ai/status/endpoints/
             # get_status.md)
             return _json(404, {"status": "NOT_FOUND"})
-        reply = self._bria_reply(job, base)
-        if job.warning:
-            data = json.loads(reply.body)
-            data["warning"] = job.warning
-            return _json(reply.status, data)
-        return reply
-
-    def _bria_reply(self, job: EmuJob, base: str) -> Reply:
         if not job.done(time.monotonic()):
             return _json(200, {"request_id": job.id, "status": "IN_PROGRESS"})
         if job.outcome == "unknown":
@@ -735,11 +720,7 @@ class Emulator:
         if body is None:
             return _json(400, {"error": "Invalid JSON body"})
         kind = "image" if slug == "bria-fibo-generate" else "structured_prompt"
-        problem = self._check(body, "steps_num", 999_999_999)
-        if problem is None and not (
-            body.get("prompt") or body.get("structured_prompt") or body.get("image_urls")
-        ):
-            problem = "one of prompt, structured_prompt or image_urls is required"
+        problem = self._segmind_problem(kind, body)
         # Segmind accepts and bills nothing for an invalid body, failing the job later
         job = self._new_job(
             "segmind", kind, body, outcome="invalid" if problem else None, error=problem
@@ -748,12 +729,40 @@ class Emulator:
             job.instruction = job.text if job.wire else None
         return _json(200, self._segmind_envelope(job, base, "QUEUED"))
 
+    def _segmind_problem(self, kind: str, body: dict[str, Any]) -> str | None:
+        """What Segmind's model pages say is wrong with ``body`` (``None``: nothing); fills
+        in the documented default aspect ratio."""
+        lo, hi = SEGMIND_SEED
+        seed = body.get("seed")
+        if seed is not None and (type(seed) is not int or not lo <= seed <= hi):
+            return f"seed must be an integer in {lo}..{hi}"
+        lo, hi = SEGMIND_STEPS
+        steps = body.get("steps_num")
+        if steps is not None and (type(steps) is not int or not lo <= steps <= hi):
+            return f"steps_num must be an integer in {lo}..{hi}"
+        guidance = body.get("guidance_scale")
+        if guidance is not None and (type(guidance) is not int or not 3 <= guidance <= 5):
+            return "guidance_scale must be an integer in 3..5"
+        if kind == "image":
+            # the generate page marks prompt "required"; an empty one asks for nothing more
+            # than the structured prompt (docs/protocols.md, "Segmind")
+            if not isinstance(body.get("prompt"), str):
+                return "prompt is required"
+            if not (body["prompt"] or body.get("structured_prompt") or body.get("image_urls")):
+                return "one of prompt, structured_prompt or image_urls is required"
+            body.setdefault("aspect_ratio", SEGMIND_DEFAULT_ASPECT_RATIO)
+        elif not (body.get("prompt") or body.get("image_urls")):
+            return "prompt or image_urls is required"
+        return self._check(body, "steps_num", SEGMIND_SEED[1])
+
     def _segmind_envelope(self, job: EmuJob, base: str, status: str) -> dict[str, Any]:
         status_url = f"{base}/v2/requests/{job.id}/status"
         return {
             "request_id": job.id,
             "status": status,
-            "poll_url": status_url,
+            # https://docs.segmind.com/docs/serverless-api/async-inference: "V1 poll
+            # endpoint (backward compatible)", https://api.segmind.com/v1/requests/{id}
+            "poll_url": f"{base}/v1/requests/{job.id}",
             "status_url": status_url,
             "response_url": f"{base}/v2/requests/{job.id}",
         }
@@ -788,6 +797,9 @@ class Emulator:
             return self._segmind_failed(job)
         if state != "COMPLETED":
             return _json(200, {**self._segmind_envelope(job, base, state), "metrics": {}})
+        return _json(200, self._segmind_output(job, base))
+
+    def _segmind_output(self, job: EmuJob, base: str) -> dict[str, Any]:
         total = round(job.duration, 3)
         metrics = {
             "inference_time": round(total * 0.8, 3),
@@ -798,38 +810,55 @@ class Emulator:
             "retry_count": 0,
         }
         output = self._file_url(job, base) if job.kind == "image" else self._derived(job)
-        return _json(200, {"status": "COMPLETED", "output": output, "metrics": metrics})
+        return {
+            "request_id": job.id,
+            "status": "COMPLETED",
+            "output": output,
+            "metrics": metrics,
+        }
 
-    def _segmind_v1(self, slug: str, raw: bytes, _base: str) -> Reply:
-        if slug != "bria-fibo-generate":
+    def _segmind_v1(self, slug: str, raw: bytes, base: str) -> Reply:
+        if slug not in SEGMIND_SLUGS:
             return _json(404, {"error": f"model {slug} not found"})
         body = self._body(raw)
         if body is None:
             return _json(400, {"error": "Invalid JSON body"})
-        problem = self._check(body, "steps_num", 999_999_999)
+        kind = "image" if slug == "bria-fibo-generate" else "structured_prompt"
+        problem = self._segmind_problem(kind, body)
         if problem is not None:
             return _json(400, {"error": problem})
-        job = self._new_job("segmind", "image", body)
+        job = self._new_job("segmind", kind, body)
         time.sleep(job.duration)
         if job.outcome != "ok":
             return _json(500, {"error": "Inference failed (emulated)"}, {"x-request-id": job.id})
+        accounting = {
+            "x-cost": "0.04" if kind == "image" else "0.01",
+            "x-remaining-credits": "100.0",
+            "x-generation-time": f"{job.duration:.3f}",
+            "x-request-id": job.id,
+        }
+        if kind == "structured_prompt":
+            # the page: "returning only the JSON string" (answer shape unverified)
+            job.instruction = job.text if job.wire else None
+            text = self._derived(job).encode()
+            return Reply(200, text, {"content-type": "application/json", **accounting})
+        answer = self.config.segmind_v1_response
         image = render_preview(
             job.wire,
             job.text,
             job.seed,
             job.aspect_ratio,
             longest=self.config.image_size,
-            image_format="JPEG",
+            image_format="PNG" if answer != "jpeg" else "JPEG",
         )
-        headers = {
-            "content-type": "image/jpeg",
-            "x-seed-value": str(job.seed),
-            "x-cost": "0.04",
-            "x-remaining-credits": "100.0",
-            "x-generation-time": f"{job.duration:.3f}",
-            "x-request-id": job.id,
-        }
-        return Reply(200, image, headers)
+        if answer == "json_url":
+            data = {"image": self._file_url(job, base)}
+            return _json(200, data, {"x-seed-value": str(job.seed), **accounting})
+        if answer == "json_base64":
+            data = {"image": base64.b64encode(image).decode()}
+            return _json(200, data, {"x-seed-value": str(job.seed), **accounting})
+        headers = {"content-type": f"image/{answer}", "x-seed-value": str(job.seed)}
+        return Reply(200, image, {**headers, **accounting})
 
     # ------------------------------------------------------------------ inference.sh
 

@@ -146,6 +146,8 @@ class BaseClient:
             lambda response: self.backend.parse_submit(response, request, seed),
             retry=self.retry_policy,
             rng=self._rng,
+            budget=self._budget,
+            clock=self._clock,
         )
         unknown = Job(
             backend=self.backend.name,
@@ -167,6 +169,8 @@ class BaseClient:
             lambda response: self.backend.parse_prompt_submit(response, seed),
             retry=self.retry_policy,
             rng=self._rng,
+            budget=self._budget,
+            clock=self._clock,
         )
         words = {k: v for k, v in (("text", text), ("instruction", instruction)) if v}
         unknown = Job(
@@ -328,7 +332,6 @@ class BaseClient:
             cost=number("cost"),
             completed_at=job.completed_at,
             received_sha256=content_hash(content),
-            warnings=job.warnings,
         )
         path, digest = self._store_with_provenance(
             content, media_type, record, job.wire, summary or text
@@ -351,7 +354,6 @@ class BaseClient:
             cost=number("cost"),
             returned_prompt=job.returned_prompt,
             preview=self.backend.preview,
-            warnings=list(job.warnings),
             record=record,
         )
 

@@ -74,8 +74,9 @@ class PollPolicy:
         first_quantile: the learned-duration quantile at which the first poll is made.
         dense_gap: the short interval, as a fraction of the median duration.
         dense_until: the learned-duration quantile until which the short interval is kept.
-        rate_limit: at most this many status polls and result fetches per second across
-            all jobs of one client (``None``: the backend's default, usually no limit).
+        rate_limit: at most this many API requests (submits, status polls and result
+            fetches) per second across all jobs of one client (``None``: the backend's
+            default: Segmind's plan, else no limit).
         stream: follow the service's task stream where the backend has one (inference.sh)
             instead of polling; any failure of the stream falls back to polling.
         stream_idle: seconds of stream without news (heartbeats only, or nothing) after

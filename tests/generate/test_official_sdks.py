@@ -26,8 +26,10 @@ WIRE = '{"short_description":"An apple.","background_setting":"White wall.","lig
 def test_segmind_sdk_wait(emulator: Emulator) -> None:
     segmind = pytest.importorskip("segmind", reason="segmind 1.3.0 is not installed")
     client = segmind.SegmindClient(api_key="k", base_url=f"{emulator.url}/v1")
-    job = client.submit_async("bria-fibo-generate", structured_prompt=WIRE, seed=5)
+    # Segmind documents ``prompt`` as required; an empty one renders the structured prompt
+    job = client.submit_async("bria-fibo-generate", prompt="", structured_prompt=WIRE, seed=5)
     result = job.wait(timeout=10, interval=0.05)
+    client._client.close()  # the SDK has no close of its own
     assert result["status"] == "COMPLETED"
     assert httpx.get(result["output"]).headers["content-type"] == "image/png"
 
