@@ -90,6 +90,8 @@ _GATEWAY_PAGE: Final = (
     "</body>\r\n</html>\r\n"
 )
 _GATEWAY_REASONS: Final = {502: "Bad Gateway", 504: "Gateway Time-out"}
+#: Names the emulator's IP signal flags (Bria's real list is not published).
+_IP_TERMS: Final = ("pikachu", "mickey mouse", "darth vader")
 SEGMIND_SLUGS: Final = ("bria-fibo-generate", "bria-fibo-generate-structured-prompt")
 #: https://www.segmind.com/models/bria-fibo-generate/api: aspect_ratio default "16:9"
 SEGMIND_DEFAULT_ASPECT_RATIO: Final = "16:9"
@@ -130,6 +132,8 @@ class EmuJob:
     aspect_ratio: str | None
     instruction: str | None = None
     error: str | None = None
+    #: Bria's ``warning`` (the IP signal), repeated in every reply about the job
+    warning: str | None = None
     #: the API key the job was submitted with, when its failure is to quote it (the
     #: ``echo_key`` fault); ``None`` otherwise
     key: str | None = None
@@ -668,6 +672,7 @@ class Emulator:
         job = self._new_job("bria", kind, body)
         if kind == "structured_prompt":
             job.instruction = job.text if job.wire else None
+        job.warning = self._ip_warning(body)
         if body.get("sync") is True:
             time.sleep(job.duration)
             reply = self._bria_status(job.id, b"", base, count=False)
@@ -675,7 +680,24 @@ class Emulator:
             data.pop("status", None)
             return _json(200, data)
         status_url = f"{base}/v2/status/{job.id}"
-        return _json(202, {"request_id": job.id, "status_url": status_url})
+        accepted = {"request_id": job.id, "status_url": status_url}
+        if job.warning:
+            accepted["warning"] = job.warning
+        return _json(202, accepted)
+
+    @staticmethod
+    def _ip_warning(body: dict[str, Any]) -> str | None:
+        """Bria's IP signal: with ``ip_signal: true`` the reply carries a ``warning`` when the
+        prompt may reference protected IP (docs.bria.ai v2 image generate, ``ip_signal``).
+        Where the warning sits and how it reads are not documented (unverified); the emulator
+        flags a few well-known names, in every reply about the job."""
+        if body.get("ip_signal") is not True:
+            return None
+        words = " ".join(str(body.get(k) or "") for k in ("prompt", "structured_prompt"))
+        for term in _IP_TERMS:
+            if term in words.lower():
+                return f"The prompt may reference protected intellectual property ({term!r})"
+        return None
 
     def _bria_status(self, job_id: str, _raw: bytes, base: str, count: bool = True) -> Reply:
         job = self._job(job_id, "polls" if count else "sync")
@@ -684,6 +706,14 @@ class Emulator:
             # internal error (docs.bria.ai "Get status", https://docs.bria.ai/status/endpoints/
             # get_status.md)
             return _json(404, {"status": "NOT_FOUND"})
+        reply = self._bria_reply(job, base)
+        if job.warning:
+            data = json.loads(reply.body)
+            data["warning"] = job.warning
+            return _json(reply.status, data)
+        return reply
+
+    def _bria_reply(self, job: EmuJob, base: str) -> Reply:
         if not job.done(time.monotonic()):
             return _json(200, {"request_id": job.id, "status": "IN_PROGRESS"})
         if job.outcome == "unknown":

@@ -332,6 +332,7 @@ class BaseClient:
             cost=number("cost"),
             completed_at=job.completed_at,
             received_sha256=content_hash(content),
+            warnings=job.warnings,
         )
         path, digest = self._store_with_provenance(
             content, media_type, record, job.wire, summary or text
@@ -354,6 +355,7 @@ class BaseClient:
             cost=number("cost"),
             returned_prompt=job.returned_prompt,
             preview=self.backend.preview,
+            warnings=list(job.warnings),
             record=record,
         )
 
