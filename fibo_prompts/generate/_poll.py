@@ -156,6 +156,8 @@ def answer_limit(max_image_bytes: int) -> int:
     """The body limit of the drivers for a client capping images at ``max_image_bytes``
     (image downloads carry their own ``limit``, and :func:`check_image` checks it again)."""
     return max(max_image_bytes, MIN_ANSWER_BYTES)
+
+
 #: no single HTTP request (a submit included) lasts longer than this, body included, unless
 #: the client's ``request_timeout`` says otherwise
 REQUEST_TIMEOUT = 600.0
@@ -169,6 +171,11 @@ _LATE = {
     True: "the deadline passed before the image had arrived in full; the job succeeded: "
     "collect it later (`fibo jobs resume`) before the service's retention ends",
 }
+_BUDGET_LATE = (
+    "the deadline passed before the request budget (the client's requests per minute, e.g. "
+    "Segmind's plan) had a slot for the next request; the job may still be running: resume "
+    "it later (`fibo jobs resume`), or raise the budget or PollPolicy.timeout"
+)
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "image/png", b"\xff\xd8\xff": "image/jpeg", b"RIFF": "image/webp"}
 
 
@@ -460,7 +467,8 @@ def _get(
 ) -> Flow[httpx.Response]:
     """An idempotent GET, retried on 429, 5xx and network errors within the deadline.
 
-    Each attempt first takes a slot of the client's request ``budget`` (when given), and may
+    Each attempt first takes a slot of the client's request ``budget`` (when given; a slot
+    after the deadline raises :class:`PollTimeoutError` there, nothing is sent early), and may
     take until the deadline (at least :data:`LAST_WORD`), body included; a request still
     answering then raises :class:`PollTimeoutError`. A body over ``limit`` bytes (``None``:
     the driver's limit) raises at once, unretried: :class:`ImageError` for an ``image``
@@ -474,7 +482,14 @@ def _get(
         if budget is not None:
             delay = budget.reserve(clock())
             if delay > 0:
-                yield Wait(min(delay, max(0.0, deadline - clock())))
+                room = max(0.0, deadline - clock())
+                yield Wait(min(delay, room))
+                if delay > room:
+                    # sending before the slot would break the service's rate limit (a 429
+                    # by design): the poll ends as a timeout, the job is resumable
+                    raise PollTimeoutError(
+                        _BUDGET_LATE, backend=backend.name, request_id=job.request_id, job=job
+                    )
         try:
             window = max(LAST_WORD, deadline - clock())
             response = yield Send(build(), timeout=window, limit=limit)

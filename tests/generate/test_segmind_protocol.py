@@ -382,3 +382,28 @@ def test_prompt_travels_byte_exact(backend: str, capture: Any, tmp_path: Path) -
         json.dumps(ODD, ensure_ascii=False).encode() in raws[0]
         or json.dumps(ODD).encode() in raws[0]
     )
+
+
+def test_a_budget_slot_after_the_deadline_is_a_poll_timeout_not_an_early_request() -> None:
+    """The poll deadline (10 s) ends before the free plan's next slot (12 s after the submit):
+    the client stops with a timeout instead of polling early and earning a 429."""
+    from fibo_prompts.errors import PollTimeoutError
+
+    clock = FakeClock()
+    sent: list[tuple[float, str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append((clock.now, f"{request.method} {request.url.path}"))
+        status = "https://api.segmind.com/v2/requests/r/status"
+        body = {"request_id": "r", "status": "QUEUED", "status_url": status}
+        return httpx.Response(200, json=body)
+
+    http = httpx.Client(transport=httpx.MockTransport(answer))
+    poll = PollPolicy(expected_duration=0.05, min_interval=0.01, timeout=10)
+    client = Client(
+        "segmind", api_key="k", http_client=http, clock=clock, sleep=clock.sleep, poll=poll
+    )
+    with client, pytest.raises(PollTimeoutError, match="request budget") as info:
+        client.generate(GenerationRequest(prompt=PROMPT, seed=1))
+    assert info.value.request_id == "r"
+    assert sent == [(1000.0, "POST /v2/bria-fibo-generate")]
