@@ -24,6 +24,7 @@ from fibo_prompts.generate._render import PREVIEW_SIZE, render_layout, render_la
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend, ParameterRanges, register
 from fibo_prompts.generate.backends.diffusers import DiffusersBackend, PromptTruncationWarning
+from fibo_prompts.generate.backends.inferencesh import StructuredPromptAsTextWarning
 from fibo_prompts.generate.client import AsyncClient, Client
 from fibo_prompts.generate.journal import JobJournal, JournalEntry
 from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
@@ -49,6 +50,7 @@ __all__ = [
     "PlacedText",
     "PollPolicy",
     "PromptTruncationWarning",
+    "StructuredPromptAsTextWarning",
     "RetryPolicy",
     "Timings",
     "backends",
