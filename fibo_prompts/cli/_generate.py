@@ -161,9 +161,9 @@ def generate(
             line = printable(warning).replace("\n", "\\n")
             typer.echo(f"warning: {line}", err=True)
         target = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
-        from fibo_prompts._files import copy_file
+        from fibo_prompts.cli._output import write_image
 
-        copy_file(generation.image_path, target, what="image")
+        write_image(generation, target)  # in the format target's extension names
     kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
     typer.echo(
         f"{kind} written to {target} (backend {generation.backend}, seed {generation.seed}, "

@@ -60,11 +60,13 @@ Limit = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most
 
 
 @contextmanager
-def _open(path: Path | None) -> "Iterator[Library]":
+def _open(path: Path | None, *, create: bool = False) -> "Iterator[Library]":
+    """The library at ``path``; only commands that write a prompt (``create``) make a new
+    file, so a mistyped ``--library`` on a read command fails instead of reading nothing."""
     from fibo_prompts.library import Library
 
     with user_errors():
-        lib = Library(path)
+        lib = Library(path, create=create)
         try:
             yield lib
         finally:
@@ -96,7 +98,7 @@ def _log_line(info: "VersionInfo") -> str:
 
 def init(library: LibraryPath = None) -> None:
     """Create a library (or migrate an existing one) and print its path."""
-    with _open(library) as lib:
+    with _open(library, create=True) as lib:
         _echo(f"library {lib.path} (schema {lib.schema_version()})")
 
 
@@ -137,7 +139,7 @@ def save(
                 fail(f"--var {item!r}: expected NAME=VALUE", code=2)
             variables[key] = value
     parents: list[str] | None = [] if root else (parent or None)
-    with _open(library) as lib, user_errors():
+    with _open(library, create=True) as lib, user_errors():
         from fibo_prompts.library._names import check_prompt_name
 
         check_prompt_name(name)  # before reading the file: a bad name is the first problem
@@ -403,7 +405,7 @@ def import_(
 ) -> None:
     """Import an export into a library that does not have its prompts yet. Only regular
     files inside the folder are read."""
-    with _open(library) as lib, user_errors():
+    with _open(library, create=True) as lib, user_errors():
         count = lib.import_(directory, max_bytes=max_bytes, max_manifest_bytes=max_manifest_bytes)
     _echo(f"imported {count} versions into {lib.path}")
 

@@ -106,7 +106,23 @@ def _check_edits(prompt: "StructuredPrompt | None", checks: list[Check]) -> None
         if name in PARAMETERS:
             check_parameter(name, value, label)
         elif prompt is not None:
-            edit(prompt, name, value, path_label=label, value_label=label)
+            edited = edit(prompt, name, value, path_label=label, value_label=label)
+            _refuse_new_unknown_keys(prompt, edited, label)
+
+
+def _refuse_new_unknown_keys(
+    prompt: "StructuredPrompt", edited: "StructuredPrompt", label: str
+) -> None:
+    """An image's prompt is read leniently, so ``set`` accepts any key: refuse one the edit
+    adds that FIBO does not define, as a strict prompt file would."""
+    if not edited.lenient:
+        return
+    from fibo_prompts.prompt._validate import unknown_key_issues
+
+    before = {issue.path for issue in unknown_key_issues(prompt.to_dict())}
+    for issue in unknown_key_issues(edited.to_dict()):
+        if issue.path not in before:
+            fail(f"{label}: {issue.path}: {issue.message}")
 
 
 def _seeds(text: str) -> list[int]:
@@ -435,13 +451,9 @@ def _read_patch(path: Path) -> bytes:
 
 
 def _copy_image(generation: "Generation", target: Path) -> None:
-    from fibo_prompts._files import copy_file
-    from fibo_prompts.provenance import sidecar_path
+    from fibo_prompts.cli._output import write_image
 
-    copy_file(generation.image_path, target, what="image")
-    side = sidecar_path(generation.image_path)
-    if side.is_file():
-        copy_file(side, sidecar_path(target), what="provenance sidecar")
+    write_image(generation, target)  # in the format target's extension names
 
 
 def _is_image(path: str) -> bool:
@@ -600,7 +612,17 @@ def inspect(
         rows.append(("content", record["prompt"].get("content_hash")))
     if info.library:
         rows.append(("library", f"{info.library.get('name')} {info.library.get('version')}"))
-    if intact is not None:
+    converted = record.get("converted_from")
+    if intact is not None and not intact and isinstance(converted, str):
+        # written in another format for its file name: received_sha256 is of the original
+        rows.append(
+            (
+                "pixels",
+                f"converted from {converted} for the file name "
+                "(received_sha256 is of the service's bytes)",
+            )
+        )
+    elif intact is not None:
         rows.append(
             (
                 "pixels",

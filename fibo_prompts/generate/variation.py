@@ -21,14 +21,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
-from fibo_prompts.errors import ConfigurationError, FiboPromptsError
+from fibo_prompts.errors import ConfigurationError, FiboPromptsError, PromptValidationError
 from fibo_prompts.generate.models import Generation, GenerationRequest
 from fibo_prompts.prompt import StructuredPrompt
 
 if TYPE_CHECKING:
     from fibo_prompts.diff import PatchLike, PromptDiff
     from fibo_prompts.generate.backends import Backend
-    from fibo_prompts.library import Library
+    from fibo_prompts.library import Library, PromptVersion
     from fibo_prompts.provenance import Provenance
 
 __all__ = [
@@ -370,15 +370,38 @@ def plan_grid(base: GenerationRequest, rows: Axis, columns: Axis, seed: int) -> 
     )
 
 
+def _split_edits(edits: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``edits`` as (generation parameters, prompt paths): ``seed``, ``steps``... are
+    request parameters in refine as in vary, never keys written into the prompt."""
+    if edits is None:
+        return {}, {}
+    if not isinstance(edits, Mapping) or not edits:
+        raise ConfigurationError("edits= takes a non-empty {path: value} mapping")
+    params = {k: v for k, v in edits.items() if k in PARAMETERS}
+    return params, {k: v for k, v in edits.items() if k not in PARAMETERS}
+
+
+def _set_known(prompt: StructuredPrompt, path: str, value: Any) -> StructuredPrompt:
+    """``prompt.set`` that refuses to add a key FIBO does not define, even to a lenient
+    prompt (an image's prompt is read leniently): a typo must not reach the wire."""
+    edited = prompt.set(path, value)
+    if edited.lenient:
+        from fibo_prompts.prompt._validate import unknown_key_issues
+
+        before = {issue.path for issue in unknown_key_issues(prompt.to_dict())}
+        added = [i for i in unknown_key_issues(edited.to_dict()) if i.path not in before]
+        if added:
+            raise PromptValidationError(added)
+    return edited
+
+
 def _edited(
     prompt: StructuredPrompt, edits: Mapping[str, Any] | None, patch: PatchLike | None
 ) -> StructuredPrompt:
     """The prompt with ``{path: value}`` edits (in order), then a patch, applied."""
-    if edits is not None:
-        if not isinstance(edits, Mapping) or not edits:
-            raise ConfigurationError("edits= takes a non-empty {path: value} mapping")
+    if edits:
         for path, value in edits.items():
-            prompt = prompt.set(path, value)
+            prompt = _set_known(prompt, path, value)
     if patch is not None:
         from fibo_prompts.diff import apply
 
@@ -521,6 +544,30 @@ async def _aexecute(host: _AsyncHost, plan: _Plan, options: _Options) -> Variati
     return _assemble(host, plan, outcomes, options)
 
 
+def _save_base(plan: _Plan, options: _Options) -> PromptVersion | None:
+    """Save the run's base prompt under the run's name (a no-op when those bytes are a
+    version already), so every variation can name it as its parent."""
+    if options.library is None or not options.name or plan.base.prompt is None:
+        return None
+    return options.library.save(
+        plan.base.prompt.wire, options.name, message=f"base of a {plan.kind} run", lenient=True
+    )
+
+
+def _save_sibling(generation: Generation, base: PromptVersion | None, options: _Options) -> None:
+    """Save a variation's prompt with the base as its parent: variations are siblings, not
+    a chain (the library's "latest" is then simply the last one saved)."""
+    if base is None or options.library is None or not options.name or generation.wire is None:
+        return
+    options.library.save(
+        generation.wire,
+        options.name,
+        parents=[base],
+        message=f"generated with {generation.backend}",
+        lenient=True,
+    )
+
+
 def _assemble(
     host: _SyncHost | _AsyncHost,
     plan: _Plan,
@@ -528,11 +575,15 @@ def _assemble(
     options: _Options,
 ) -> VariationRun:
     cells: list[VariationCell] = []
+    base_version: PromptVersion | None = None
     for cell, outcome in zip(plan.cells, outcomes, strict=True):
         if isinstance(outcome, FiboPromptsError):
             cells.append(replace(cell, error=outcome))
             continue
         try:
+            if base_version is None:
+                base_version = _save_base(plan, options)
+            _save_sibling(outcome, base_version, options)
             outcome = host._record_in_library(outcome, options.library, options.name)
         except FiboPromptsError as exc:  # the image is stored: keep it, report the error
             cells.append(replace(cell, generation=outcome, error=exc))
@@ -763,6 +814,7 @@ class VariationMethods:
                 backend without a structured-prompt service.
         """
         _check_refine(instruction, edits, patch)
+        params, prompt_edits = _split_edits(edits)
         previous = _refine_request(source, seed)
         if previous.seed is None:
             previous = previous.replace(seed=self._draw_seed())
@@ -774,8 +826,8 @@ class VariationMethods:
                 prompt=previous.prompt, instruction=instruction, seed=previous.seed
             )
         else:
-            new_prompt = _edited(previous.prompt, edits, patch)
-        request = previous.replace(prompt=new_prompt)
+            new_prompt = _edited(previous.prompt, prompt_edits, patch)
+        request = previous.replace(prompt=new_prompt, **params)
         generation = self.generate(request, library=library, name=name)
         return _refinement(previous, request, generation, instruction, edits)
 
@@ -854,6 +906,7 @@ class AsyncVariationMethods:
     ) -> Refinement:
         """See :meth:`VariationMethods.refine`."""
         _check_refine(instruction, edits, patch)
+        params, prompt_edits = _split_edits(edits)
         previous = _refine_request(source, seed)
         if previous.seed is None:
             previous = previous.replace(seed=self._draw_seed())
@@ -865,7 +918,7 @@ class AsyncVariationMethods:
                 prompt=previous.prompt, instruction=instruction, seed=previous.seed
             )
         else:
-            new_prompt = _edited(previous.prompt, edits, patch)
-        request = previous.replace(prompt=new_prompt)
+            new_prompt = _edited(previous.prompt, prompt_edits, patch)
+        request = previous.replace(prompt=new_prompt, **params)
         generation = await self.generate(request, library=library, name=name)
         return _refinement(previous, request, generation, instruction, edits)

@@ -152,6 +152,8 @@ class Library:
         author: recorded with saves and label moves (default ``$FIBO_PROMPTS_AUTHOR`` or the
             login name).
         clock: returns the current time (aware, UTC); injected by tests.
+        create: ``False`` refuses a missing file (:class:`LibraryError`) instead of creating
+            an empty library there (the CLI's read commands open with it).
 
     Raises:
         LibraryCorruptError: the file is not a library database, or is damaged.
@@ -173,6 +175,7 @@ class Library:
         timeout: float = DEFAULT_TIMEOUT,
         author: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        create: bool = True,
     ) -> None:
         if path is None:
             path = default_library_path()
@@ -183,6 +186,13 @@ class Library:
             target = Path(path)
             if target.is_dir():
                 target = target / DEFAULT_FILE_NAME
+            if not create and not target.exists():
+                # a typo in --library must not leave an empty library behind
+                raise LibraryError(
+                    f"no library here; create one with `fibo lib init --library {target}` "
+                    "(or save a prompt with `fibo lib save`)",
+                    path=str(target),
+                )
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:

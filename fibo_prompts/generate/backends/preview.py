@@ -40,7 +40,9 @@ def _handler(request: httpx.Request) -> httpx.Response:
         body.get("aspect_ratio"),
         longest=PREVIEW_SIZE,
     )
-    rid = "preview-" + hashlib.sha256(image).hexdigest()[:16]
+    # the request's own bytes (wire, seed, parameters), not the pixels: two prompts that draw
+    # alike still get two ids, and the same request (reproduce) gets the same one
+    rid = "preview-" + hashlib.sha256(request.content).hexdigest()[:16]
     headers = {"content-type": "image/png", "x-seed-value": str(seed), "x-request-id": rid}
     return httpx.Response(200, content=image, headers=headers)
 
@@ -76,6 +78,10 @@ class PreviewBackend(Backend):
             "prompt": request.text,
             "seed": seed,
             "aspect_ratio": request.aspect_ratio,
+            # not drawn, but part of the request: they make its id
+            "steps": request.steps,
+            "guidance": request.guidance,
+            "negative_prompt": request.negative_prompt,
         }
         return self.request("POST", "/generate", body=body)
 
