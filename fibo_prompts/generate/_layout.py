@@ -192,9 +192,56 @@ _WARM_LIGHT: Final = re.compile(
     r"golden|sunset|sunrise|warm|late[- ]afternoon|candle|tungsten|incandescent|fire|amber|dusk"
 )
 _COOL_LIGHT: Final = re.compile(r"blue hour|moon|cool|cold|twilight|fluorescent|overcast|icy")
-_DARK_LIGHT: Final = re.compile(r"night|\bdim\b|low[- ]key|dark|moody|gloom|noir")
+_DARK_LIGHT: Final = re.compile(r"night|\bdim\b|low[- ]key|dark|moody|gloom|noir|\blow\b")
 _HARD_LIGHT: Final = re.compile(r"dramatic|harsh|hard|direct sun|strong|chiaroscuro|spotlight")
 _SOFT_LIGHT: Final = re.compile(r"soft|diffuse|overcast|even|ambient|studio|no discernible")
+
+#: lighting.conditions with a colour of their own, first match wins: (pattern, tint, how much
+#: darker). A candle is dimmer and redder than a tungsten bulb, which is warmer than daylight.
+LIGHT_SOURCES: Final[tuple[tuple[str, RGB, float], ...]] = (
+    (r"candle|fire[- ]?light|firelight|lantern|torch|ember|campfire", (255, 186, 118), 0.42),
+    (r"tungsten|incandescent|\blamp|bulb", (255, 214, 164), 0.12),
+    (r"moon|night", (186, 204, 255), 0.35),
+    (r"blue hour|twilight", (196, 210, 255), 0.18),
+    (r"neon", (236, 196, 255), 0.2),
+)
+#: conditions under which the sun is hidden: no sun is drawn.
+_NO_SUN: Final = re.compile(r"overcast|cloudy|clouded|fog|foggy|mist|haze|hazy|grey sky|gray sky")
+#: aesthetics.mood_atmosphere: (pattern, colour the scene is multiplied by), first match wins.
+MOODS: Final[tuple[tuple[str, RGB], ...]] = (
+    (
+        r"somber|sombre|melanchol|sad|gloom|bleak|ominous|eerie|sinister|dark|brooding",
+        (176, 180, 200),
+    ),
+    (r"mysterious|moody|noir|tense|suspense|dramatic", (196, 192, 210)),
+    (r"cozy|cosy|intimate|nostalg|romantic|inviting|homely|warm", (255, 238, 216)),
+    (r"serene|tranquil|clinical|cool|fresh|icy", (238, 244, 255)),
+    (r"cheerful|joyful|happy|playful|energetic|lively|vibrant|bright|sunny|fun", (255, 252, 240)),
+)
+#: camera_angle: (pattern, horizon as a share of the height; 0 is a top-down view).
+CAMERA_ANGLES: Final[tuple[tuple[str, float], ...]] = (
+    (r"top[- ]?down|overhead|flat[- ]?lay|directly (?:above|down)|bird'?s[- ]eye view from", 0.0),
+    (r"bird'?s[- ]?eye|aerial|drone", 0.2),
+    (r"high[- ]angle|looking down|elevated|from above", 0.36),
+    (r"worm'?s[- ]?eye|ground[- ]level", 0.9),
+    (r"low[- ]angle|looking up|from below", 0.8),
+    (r"eye[- ]level|straight[- ]on|head[- ]on|frontal|\blevel\b", 0.6),
+)
+#: shot size (camera_angle, then lens_focal_length): how much larger objects are drawn.
+SHOT_SIZES: Final[tuple[tuple[str, float], ...]] = (
+    (r"extreme close|macro", 1.45),
+    (r"close[- ]?up|tight|detail shot", 1.25),
+    (r"medium[- ]?(?:close|shot)|mid[- ]?shot", 1.0),
+    (r"wide|full[- ]?(?:shot|body|length)|long shot|establishing|panoram", 0.72),
+    (r"telephoto", 1.2),
+)
+#: depth_of_field words that blur the backdrop and far objects.
+_SHALLOW: Final = re.compile(r"shallow|bokeh|blurr|soft background|narrow|f/?1\.|f/?2(?:\.|\b)")
+#: objects that other objects stand on: drawn first, across the whole width.
+_SURFACE: Final = re.compile(
+    r"^(?:surface|tabletop|table|floor|ground|countertop|counter|desk|shelf|platform|plinth"
+    r"|pedestal|tray|board|mat|rug|carpet|tablecloth|worktop|bench|slab)s?$"
+)
 
 _FAINT_SHADOW: Final = re.compile(r"minimal|\bno\b|none|faint|subtle|barely|little|absent")
 _HARD_SHADOW: Final = re.compile(r"harsh|hard|sharp|strong|deep|dramatic|dark|defined|crisp")
@@ -382,6 +429,8 @@ class PlacedObject:
     count: int
     members: tuple[Box, ...]
     label_box: Box
+    #: Something the other objects stand on (a table, a floor): drawn first, full width.
+    surface: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +501,13 @@ class Layout:
     label_size: int
     grid_width: int
     note: str
+    #: Where the floor meets the backdrop, in pixels from the top (0: seen from straight
+    #: above); ``None`` when the prompt names no camera angle.
+    horizon: int | None = None
+    #: Blur radius in pixels for what lies behind the subject (shallow depth of field).
+    focus_blur: int = 0
+    #: The colour scheme's first colour, which the backdrop leans towards.
+    scheme_tint: RGB | None = None
 
 
 # --------------------------------------------------------------------------- fonts
@@ -680,6 +736,7 @@ def listed_colours(text: str) -> tuple[RGB, ...]:
     return tuple(best) if len(best) > 1 else ()
 
 
+_HEX_GAP: Final = re.compile(r"[\s(\[:=,-]*")
 _LIST_GAP: Final = re.compile(r"[\s,/&+]*(?:\b(?:and|or)\b)?[\s,/&+-]*")
 
 
@@ -738,7 +795,19 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], tuple[str, ...]]:
                 color = mix(color, second, 0.5) if ish else color
                 size += 1
             end = tokens[index + size - 1][2]
-            colours.append(_Found(_modify(color, pending), start, end))
+            color = _modify(color, pending)
+            exact = index + size
+            if (
+                word[0] != "#"
+                and exact < count
+                and tokens[exact][0][0] == "#"
+                and _HEX_GAP.fullmatch(lowered[end : tokens[exact][1]])
+            ):
+                # "deep navy (#1B2A41)": the code is the colour meant, drawn exactly
+                color = _base_colour(tokens[exact][0]) or color
+                end = tokens[exact][2]
+                size += 1
+            colours.append(_Found(color, start, end))
             pending = []
             index += size
             continue
@@ -1013,7 +1082,17 @@ def plan_layout(
 
     # labels and texts stay clear of the banner and the caption, so they can be read
     area = (banner_h, caption_box.y0)
-    objects = _place_objects(data, palette, background, width, height, rng, label_size, area)
+    angle = _field(data, "photographic_characteristics", "camera_angle").lower()
+    lens = _field(data, "photographic_characteristics", "lens_focal_length").lower()
+    share = next((t[1] for t in CAMERA_ANGLES if re.search(t[0], angle)), None)
+    horizon = None if share is None else round(height * share)
+    view = _View(horizon=horizon, zoom=_zoom(angle, lens))
+    objects = _place_objects(data, palette, background, width, height, rng, label_size, area, view)
+    depth_of_field = _field(data, "photographic_characteristics", "depth_of_field").lower()
+    focus_blur = max(1, round(short * 0.012)) if _SHALLOW.search(depth_of_field) else 0
+    glyph = lighting.glyph
+    if glyph is not None:
+        lighting = replace(lighting, glyph=_clear_glyph(glyph, objects, width))
     texts = _place_texts(data, background, width, height, area)
 
     swatch = max(4, round(legend_size * 0.9))
@@ -1066,7 +1145,53 @@ def plan_layout(
         label_size=label_size,
         grid_width=max(1, short // 512),
         note="" if objects or texts else _ellipsize(NO_OBJECTS, font(label_size), width - 2 * pad),
+        horizon=horizon,
+        focus_blur=focus_blur,
+        scheme_tint=palette[0] if palette else None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class _View:
+    horizon: int | None
+    zoom: float
+
+
+def _zoom(angle: str, lens: str) -> float:
+    """How much larger the shot size draws objects: the camera angle's words, else the lens
+    ("macro", "24mm"), else 1."""
+    for words in (angle, lens):
+        for pattern, value in SHOT_SIZES:
+            if re.search(pattern, words):
+                return value
+    mm = re.search(r"(\d{2,4})\s*mm", lens)
+    if mm:
+        focal = int(mm.group(1))
+        return 1.2 if focal >= 85 else 0.8 if focal <= 28 else 1.0
+    return 1.0
+
+
+def _clear_glyph(
+    glyph: tuple[int, int, int], objects: Sequence[PlacedObject], width: int
+) -> tuple[int, int, int]:
+    """The sun moved sideways off the objects it would cover (surfaces aside), towards the
+    nearer edge; where it fits nowhere it stays put."""
+    x, y, radius = glyph
+
+    def covers(gx: int) -> bool:
+        return any(
+            o.box.x0 - radius < gx < o.box.x1 + radius and o.box.y0 - radius < y < o.box.y1 + radius
+            for o in objects
+            if not o.surface
+        )
+
+    if not covers(x):
+        return glyph
+    margin = radius * 2
+    for gx in sorted(range(margin, width - margin + 1, max(1, radius)), key=lambda v: abs(v - x)):
+        if not covers(gx):
+            return gx, y, radius
+    return glyph
 
 
 def _fit_banner(right: str, face: Font, width: int, pad: int) -> tuple[str, str]:
@@ -1145,6 +1270,9 @@ def _lighting(data: Mapping[str, Any], width: int, height: int) -> Lighting:
         # the direction named first wins: "from the right, fill from the left" is right
         if match and match.start() < earliest:
             earliest, name, source = match.start(), found, where
+    if name == "back":  # "backlit from the right": the glow sits on that side, not mid-frame
+        side = -0.75 if re.search(r"\bleft", lowered) else 0.75 if _RIGHT.search(lowered) else 0.0
+        source = (side, -0.75 if side else source[1])
     falloff = 0.74
     if _HARD_LIGHT.search(conditions) or _HARD_LIGHT.search(lowered):
         falloff = 0.58
@@ -1153,12 +1281,20 @@ def _lighting(data: Mapping[str, Any], width: int, height: int) -> Lighting:
     if name in ("diffuse", "front"):
         falloff = max(falloff, 0.86)
     tint: RGB = WHITE
-    if _WARM_LIGHT.search(conditions):
+    darker = 0.0
+    named = next((t for t in LIGHT_SOURCES if re.search(t[0], conditions)), None)
+    if named is not None:
+        tint, darker = named[1], named[2]
+    elif _WARM_LIGHT.search(conditions):
         tint = (255, 236, 208)
     elif _COOL_LIGHT.search(conditions):
         tint = (218, 230, 255)
     if _DARK_LIGHT.search(conditions):
-        tint = mix(tint, BLACK, 0.35)
+        darker = max(darker, 0.35 if not re.search(r"\blow\b", conditions) else 0.2)
+    tint = mix(tint, BLACK, darker)
+    mood = _field(data, "aesthetics", "mood_atmosphere").lower()
+    grade = next((t[1] for t in MOODS if re.search(t[0], mood)), WHITE)
+    tint = (tint[0] * grade[0] // 255, tint[1] * grade[1] // 255, tint[2] * grade[2] // 255)
     short = min(width, height)
     length = 0.022
     alpha = 80
@@ -1179,7 +1315,7 @@ def _lighting(data: Mapping[str, Any], width: int, height: int) -> Lighting:
     else:
         offset = (round(-source[0] * short * length), round(-source[1] * short * length))
     glyph: tuple[int, int, int] | None = None
-    if name not in ("front", "diffuse"):
+    if name not in ("front", "diffuse") and not _NO_SUN.search(conditions):
         radius = max(3, round(short * 0.022))
         margin = radius * 2 + round(short * 0.01)
         gx = round(width / 2 + source[0] * (width / 2 - margin))
@@ -1213,6 +1349,7 @@ def _place_objects(
     rng: random.Random,
     label_size: int,
     area: tuple[int, int],
+    view: _View,
 ) -> tuple[PlacedObject, ...]:
     raw = data.get("objects")
     items = [i for i in raw[:MAX_OBJECTS]] if isinstance(raw, list) else []
@@ -1237,6 +1374,9 @@ def _place_objects(
         extent = _lookup(_text(item.get("relative_size")), SIZES, DEFAULT_SIZE)
         extent *= _DEPTH_SCALE[depth] * short
         kind, aspect, pattern = _shape(item)
+        surface = _is_surface(item, kind, row)
+        if not surface:
+            extent *= view.zoom
         w = extent * math.sqrt(aspect)
         h = extent / math.sqrt(aspect)
         shrink = min(1.0, (width - 2 * margin) / w, (height - 2 * margin) / h)
@@ -1250,6 +1390,10 @@ def _place_objects(
         x0 = round(min(max(cx - bw / 2, margin), width - margin - bw))
         y0 = round(min(max(cy - bh / 2, margin), height - margin - bh))
         box = Box(x0, y0, x0 + bw, y0 + bh)
+        if surface:
+            # what things stand on spans the frame from the horizon (or its own top) down
+            top = y0 if view.horizon is None else view.horizon
+            box = Box(0, min(top, height - 4), width, height)
 
         source = _text(item.get("shape_and_color"))
         if not colour_words(source):
@@ -1278,10 +1422,22 @@ def _place_objects(
                 count=count,
                 members=members,
                 label_box=label_box,
+                surface=surface,
             )
         )
-    placed.sort(key=lambda o: (_DEPTH_ORDER[o.depth], -o.box.width * o.box.height, o.index))
+    placed.sort(
+        key=lambda o: (not o.surface, _DEPTH_ORDER[o.depth], -o.box.width * o.box.height, o.index)
+    )
     return _separate_labels(placed, area)
+
+
+def _is_surface(item: Mapping[str, Any], kind: ShapeKind, row: int) -> bool:
+    """Whether an object is something others stand on: a table, floor, shelf... (its
+    ``fibo diff`` name), or a flat band in the bottom row."""
+    from fibo_prompts.diff._match import item_label
+
+    noun = item_label("objects", {"description": _text(item.get("description"))}).lower()
+    return bool(_SURFACE.match(noun)) or (kind == "band" and row == 2)
 
 
 def _separate_labels(placed: list[PlacedObject], area: tuple[int, int]) -> tuple[PlacedObject, ...]:
@@ -1304,6 +1460,29 @@ def _separate_labels(placed: list[PlacedObject], area: tuple[int, int]) -> tuple
         taken.append(box)
         out.append(replace(obj, label_box=box) if box != obj.label_box else obj)
     return tuple(out)
+
+
+def _free_spot(box: Box, taken: Sequence[Box], area: tuple[int, int]) -> Box | None:
+    """``box``, or the nearest box of its size straight above or below it that overlaps
+    none of ``taken`` (between the banner and the caption when it fits there, else
+    anywhere in the frame), or ``None`` when there is none."""
+    if not any(_overlap(box, t) for t in taken):
+        return box
+    top, bottom = area
+    if bottom - top < box.height:
+        top, bottom = 0, max(box.y1, bottom)
+    gap = max(1, box.height // 8)
+    # candidates: just below or above each taken box, nearest first
+    spots = sorted(
+        {y for t in taken for y in (t.y1 + gap, t.y0 - gap - box.height)},
+        key=lambda y: abs(y - box.y0),
+    )
+    for y0 in spots:
+        if top <= y0 and y0 + box.height <= bottom:
+            moved = Box(box.x0, y0, box.x1, y0 + box.height)
+            if not any(_overlap(moved, t) for t in taken):
+                return moved
+    return None
 
 
 def _overlap(a: Box, b: Box) -> bool:
@@ -1404,6 +1583,10 @@ def _place_texts(
         y0 = round(min(max(cy - text_h / 2, top), bottom - text_h))
         x0 = max(0, min(x0, width - text_w))
         y0 = max(0, min(y0, height - text_h))
+        free = _free_spot(Box(x0, y0, x0 + text_w, y0 + text_h), [t.box for t in placed], area)
+        if free is None:
+            continue  # no room left that overlaps no other text: not drawn
+        x0, y0 = free.x0, free.y0
         colours = colour_words(_text(item.get("color")))
         colour = colours[0] if colours else (WHITE if luma(background[0]) < 140 else BLACK)
         font_words = _text(item.get("font")).lower()

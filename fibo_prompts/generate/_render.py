@@ -207,13 +207,23 @@ def draw_layout(plan: Layout) -> Image.Image:
 
     image = _backdrop(plan)
     draw = ImageDraw.Draw(image, "RGBA")
-    _thirds(draw, plan)
     light = plan.lighting
     backlit = light.direction == "back"
     short = min(plan.width, plan.height)
     stroke = max(1, short // 320)
-    for obj in plan.objects:
+    _floor(draw, plan)
+    # surfaces first, then the far objects; a shallow depth of field blurs all of those
+    behind = [o for o in plan.objects if o.surface or o.depth == "background"]
+    for obj in behind:
         _draw_object(draw, obj, light, backlit, stroke, plan.background[0])
+    _perspective(draw, plan)
+    if plan.focus_blur:
+        image = _defocus(image, plan.focus_blur)
+        draw = ImageDraw.Draw(image, "RGBA")
+    _thirds(draw, plan)
+    for obj in plan.objects:
+        if not (obj.surface or obj.depth == "background"):
+            _draw_object(draw, obj, light, backlit, stroke, plan.background[0])
     lit = _light_map(plan)
     if lit is not None:
         image = ImageChops.multiply(image, lit)
@@ -268,6 +278,8 @@ def _backdrop(plan: Layout) -> Image.Image:
     from PIL import Image
 
     top, bottom = plan.background
+    if plan.scheme_tint is not None:  # the colour scheme colours the whole scene a little
+        top, bottom = mix(top, plan.scheme_tint, 0.2), mix(bottom, plan.scheme_tint, 0.2)
     light = plan.lighting
     if light.direction != "back":
         column = Image.new("RGB", (1, 16))
@@ -317,6 +329,48 @@ def _light_map(plan: Layout) -> Image.Image | None:
         brightness.point([round(level * tint / 255) for level in range(256)]) for tint in light.tint
     ]
     return Image.merge("RGB", channels)
+
+
+def _floor(draw: ImageDraw.ImageDraw, plan: Layout) -> None:
+    """The floor from the camera angle's horizon down, a shade darker than the backdrop."""
+    if plan.horizon is None or plan.horizon >= plan.height:
+        return
+    colour = mix(plan.background[1], BLACK, 0.16)
+    draw.rectangle((0, plan.horizon, plan.width - 1, plan.height - 1), fill=colour)
+
+
+def _perspective(draw: ImageDraw.ImageDraw, plan: Layout) -> None:
+    """Lines on the floor that show the camera angle: converging on a vanishing point at
+    the horizon, or a square grid for a view from straight above."""
+    if plan.horizon is None:
+        return
+    w, h = plan.width, plan.height
+    ink = (0, 0, 0, 40) if luma(plan.background[1]) > 110 else (255, 255, 255, 44)
+    width = plan.grid_width
+    if plan.horizon <= 0:
+        step = max(8, min(w, h) // 8)
+        for x in range(step, w, step):
+            draw.line((x, 0, x, h), fill=ink, width=width)
+        for y in range(step, h, step):
+            draw.line((0, y, w, y), fill=ink, width=width)
+        return
+    vx, vy = w / 2, plan.horizon
+    draw.line((0, vy, w, vy), fill=ink, width=width * 2)
+    for n in range(-6, 7):
+        draw.line((vx, vy, vx + n * w / 5, h), fill=ink, width=width)
+    depth = h - vy
+    for k in (0.12, 0.3, 0.55):
+        row = vy + depth * k
+        draw.line((0, row, w, row), fill=ink, width=width)
+
+
+def _defocus(image: Image.Image, radius: int) -> Image.Image:
+    """``image`` out of focus: blurred (at a quarter size, for speed) and softened."""
+    from PIL import Image, ImageFilter
+
+    small = image.reduce(4).filter(ImageFilter.GaussianBlur(max(1, radius / 4)))
+    blurred = small.resize(image.size, Image.Resampling.BILINEAR)
+    return Image.blend(blurred, Image.new("RGB", image.size, WHITE), 0.18)
 
 
 def _thirds(draw: ImageDraw.ImageDraw, plan: Layout) -> None:
