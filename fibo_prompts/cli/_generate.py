@@ -362,15 +362,53 @@ def jobs_cancel(
 def emulator(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
-    config: Annotated[Path | None, typer.Option(help="A JSON or TOML config file.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="A JSON or TOML config file (keys above).")
+    ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            metavar="FILE",
+            help="Append one line per request to FILE: UTC time, method, path (no query), "
+            "status.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the hosted APIs' protocols locally (Bria v2, Segmind v1/v2, inference.sh)."""
+    """Serve the hosted APIs' protocols locally (Bria v2, Segmind v1/v2, inference.sh).
+
+    Point a client at it with --base-url http://127.0.0.1:8765 and any API key.
+
+    \b
+    --config keys (JSON or TOML; all optional):
+      duration_s, duration_sigma  median job seconds (0), log-normal spread (0)
+      expiry_s                    jobs are gone this long after the submit (3600)
+      image_size                  longest side of result images, pixels (256)
+      rate_limits                 {"bria.submit": 10, ...}: requests/s per
+                                  service (bria, segmind, inferencesh) and
+                                  endpoint (submit, status, result)
+      api_keys                    {"bria": "KEY", ...}: the key each service
+                                  requires (default: any non-empty key)
+      seed                        seed of faults and durations (random)
+      stream_heartbeat_s          inference.sh stream heartbeat seconds (10)
+      segmind_v1_response         jpeg, png, json_url or json_base64 (jpeg)
+      faults                      {"rate_limit": 0.1, ...}: probabilities 0..1 of
+                                  rate_limit, server_error, reset_before_submit,
+                                  reset_after_submit, gateway_after_accept,
+                                  reset_poll, slow, truncate, stream_break,
+                                  failed, unknown, moderation, echo_key; and
+                                  slow_s (1), retry_after_s (1) in seconds
+    """
     from fibo_prompts.emulator import Emulator, EmulatorConfig
 
     with user_errors():
         settings = EmulatorConfig.load(config) if config else EmulatorConfig()
         try:
-            server = Emulator(settings, host=host, port=port)
+            request_log = None if log is None else log.open("a", encoding="utf-8")
+        except OSError as exc:
+            fail(f"--log {log}: cannot open ({exc.strerror})")
+        try:
+            server = Emulator(settings, host=host, port=port, request_log=request_log)
         except OSError as exc:
             fail(f"cannot listen on {host}:{port} ({exc.strerror})")
     typer.echo(f"listening on {server.url} (Ctrl-C to stop)")
@@ -381,6 +419,8 @@ def emulator(
         pass
     finally:
         server.stop()
+        if request_log is not None:
+            request_log.close()
 
 
 def register(app: typer.Typer) -> None:
