@@ -412,7 +412,8 @@ def _required(rules: _Rules, data: dict[str, Any], findings: list[Finding]) -> N
         if pattern is not None:
             if any(pattern.search(str(o.get("description", ""))) for o in objects):
                 continue
-            examples = ", ".join(element.any_of[:3])
+            # every word: the user needs to know each one that would satisfy the kit
+            examples = ", ".join(element.any_of)
             findings.append(
                 rules.finding(
                     "objects",

@@ -287,15 +287,21 @@ def _print_lint(reports: list[dict[str, Any]], output_format: OutputFormat) -> N
             )
         typer.echo(json.dumps(out, indent=2, ensure_ascii=False))
         return
-    counts = {"error": 0, "warning": 0, "info": 0}
+    counts = {"error": 0, "warning": 0, "info": 0, "unreadable": 0}
     for report in reports:
         if report["error"] is not None:
+            # counted apart: "no findings" would read as if the file had been checked
+            counts["unreadable"] += 1
             typer.echo(f"error: {report['error']}")
             continue
         for finding, line, column in report["findings"]:
             counts[finding.severity] += 1
             typer.echo(f"{report['file']}:{line}:{column}: {finding.format()}")
-    summary = ", ".join(f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n)
+    summary = ", ".join(
+        f"{n} {kind}{'s' if n != 1 and kind != 'unreadable' else ''}"
+        for kind, n in counts.items()
+        if n
+    )
     files = len(reports)
     typer.echo(f"{files} file{'s' if files != 1 else ''}: {summary or 'no findings'}", err=True)
 

@@ -97,6 +97,22 @@ def pick_backend(explicit: str | None) -> tuple[str, bool]:
     return "preview", True
 
 
+def require_key(name: str) -> None:
+    """Fail before the client is made when backend ``name`` needs a key the environment
+    lacks, naming the variable to set (the library's message names its ``api_key=``
+    parameter, which the command line does not have). An unknown name is left to the client,
+    whose message lists the backends."""
+    from fibo_prompts.errors import BackendNotFoundError
+    from fibo_prompts.generate import backends
+
+    try:
+        key_env: tuple[str, ...] = getattr(backends.get(name), "key_env", ())
+    except BackendNotFoundError:
+        return
+    if key_env and not any(os.environ.get(v) for v in key_env):
+        fail(f"{name}: no API key: set {key_env[0]} (or use --backend preview)")
+
+
 def generate(
     prompt: Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")],
     backend: Annotated[
@@ -140,8 +156,6 @@ def generate(
     limits = http_limits(max_image_bytes, request_timeout)
     name, fallback = pick_backend(backend)
     err = Console(stderr=True, highlight=False)
-    if fallback:
-        typer.echo(f"note: {PREVIEW_NOTE}", err=True)
     with user_errors():
         structured = load(prompt, lenient=False, max_bytes=1_000_000) if prompt else None
         request = GenerationRequest(
@@ -155,8 +169,12 @@ def generate(
             ip_signal=True if ip_signal else None,
         )
         poll = PollPolicy(timeout=timeout, expected_duration=expected)
+        require_key(name)
         with Client(name, base_url=base_url, poll=poll, **limits) as client:
             generation = _run(client, request, err)
+        # once the input has passed every check: a bad file or value is the news, not the key
+        if fallback:
+            typer.echo(f"note: {PREVIEW_NOTE}", err=True)
         for warning in generation.warnings:  # the service's text: escaped, one line each
             line = printable(warning).replace("\n", "\\n")
             typer.echo(f"warning: {line}", err=True)
@@ -362,53 +380,15 @@ def jobs_cancel(
 def emulator(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
-    config: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="A JSON or TOML config file (keys above).")
-    ] = None,
-    log: Annotated[
-        Path | None,
-        typer.Option(
-            "--log",
-            metavar="FILE",
-            help="Append one line per request to FILE: UTC time, method, path (no query), "
-            "status.",
-        ),
-    ] = None,
+    config: Annotated[Path | None, typer.Option(help="A JSON or TOML config file.")] = None,
 ) -> None:
-    """Serve the hosted APIs' protocols locally (Bria v2, Segmind v1/v2, inference.sh).
-
-    Point a client at it with --base-url http://127.0.0.1:8765 and any API key.
-
-    \b
-    --config keys (JSON or TOML; all optional):
-      duration_s, duration_sigma  median job seconds (0), log-normal spread (0)
-      expiry_s                    jobs are gone this long after the submit (3600)
-      image_size                  longest side of result images, pixels (256)
-      rate_limits                 {"bria.submit": 10, ...}: requests/s per
-                                  service (bria, segmind, inferencesh) and
-                                  endpoint (submit, status, result)
-      api_keys                    {"bria": "KEY", ...}: the key each service
-                                  requires (default: any non-empty key)
-      seed                        seed of faults and durations (random)
-      stream_heartbeat_s          inference.sh stream heartbeat seconds (10)
-      segmind_v1_response         jpeg, png, json_url or json_base64 (jpeg)
-      faults                      {"rate_limit": 0.1, ...}: probabilities 0..1 of
-                                  rate_limit, server_error, reset_before_submit,
-                                  reset_after_submit, gateway_after_accept,
-                                  reset_poll, slow, truncate, stream_break,
-                                  failed, unknown, moderation, echo_key; and
-                                  slow_s (1), retry_after_s (1) in seconds
-    """
+    """Serve the hosted APIs' protocols locally (Bria v2, Segmind v1/v2, inference.sh)."""
     from fibo_prompts.emulator import Emulator, EmulatorConfig
 
     with user_errors():
         settings = EmulatorConfig.load(config) if config else EmulatorConfig()
         try:
-            request_log = None if log is None else log.open("a", encoding="utf-8")
-        except OSError as exc:
-            fail(f"--log {log}: cannot open ({exc.strerror})")
-        try:
-            server = Emulator(settings, host=host, port=port, request_log=request_log)
+            server = Emulator(settings, host=host, port=port)
         except OSError as exc:
             fail(f"cannot listen on {host}:{port} ({exc.strerror})")
     typer.echo(f"listening on {server.url} (Ctrl-C to stop)")
@@ -419,8 +399,6 @@ def emulator(
         pass
     finally:
         server.stop()
-        if request_log is not None:
-            request_log.close()
 
 
 def register(app: typer.Typer) -> None:

@@ -247,7 +247,8 @@ def diff(
     library: LibraryPath = None,
     output_format: OutputFormat = Format.text,
 ) -> None:
-    """What changed between two versions (any two references)."""
+    """What changed between two versions (any two references). Exit 0 when they are equal,
+    1 when they differ, as `fibo diff` does."""
     with _open(library) as lib, user_errors():
         result = lib.diff(a, b)
     if output_format is Format.json:
@@ -255,6 +256,8 @@ def diff(
     else:
         # several lines by design: escaped, its newlines kept
         typer.echo(printable(result.to_text().rstrip("\n")))
+    # like `fibo diff` and diff(1): scripts can test "did it change?"
+    raise typer.Exit(1 if result.changes else 0)
 
 
 def label(
@@ -296,8 +299,14 @@ def rollback(
     output_format: OutputFormat = Format.text,
 ) -> None:
     """Move a label back to its previous version (or to --to)."""
+    from fibo_prompts.errors import LibraryError
+
     with _open(library) as lib, user_errors():
-        event = lib.rollback(prompt, name, to=to, author=author, message=message)
+        try:
+            event = lib.rollback(prompt, name, to=to, author=author, message=message)
+        except LibraryError as exc:
+            # the library names its Python parameter; here the user types a flag
+            fail(str(exc).replace("with to=REF", "with --to REF"))
     if output_format is Format.json:
         _emit_json(event.to_dict())
     else:

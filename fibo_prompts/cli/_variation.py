@@ -36,6 +36,7 @@ from fibo_prompts.cli._generate import (
     http_limits,
     no_stdout,
     pick_backend,
+    require_key,
 )
 from fibo_prompts.cli._library import Format, LibraryPath
 
@@ -154,6 +155,7 @@ def _client(
     if fallback:
         typer.echo(f"note: {PREVIEW_NOTE}", err=True)
     poll = PollPolicy(timeout=timeout)
+    require_key(name)
     return stack.enter_context(Client(name, base_url=base_url, poll=poll, **limits))
 
 
@@ -497,6 +499,11 @@ def refine(
     from fibo_prompts.provenance import read_provenance
 
     no_stdout(output)
+    # checked here, not by the library, so the message names the flags the user types
+    if instruction is None and not assignments and patch is None:
+        fail("refine needs --instruction TEXT, or --set PATH=VALUE and/or --patch FILE", code=2)
+    if instruction is not None and (assignments or patch is not None):
+        fail("give --instruction or --set/--patch, not both", code=2)
     limits = http_limits(max_image_bytes, request_timeout)
     checks = _checks(assignments, "--set")
     edits = {name: value for _, name, value in checks} or None

@@ -911,7 +911,7 @@ class Library:
                 if len(stack) < 2:
                     raise LibraryError(
                         f"{stored_name}@{label} has no earlier target to roll back to; "
-                        "give one (to=... / --to REF)"
+                        "give one with to=REF"
                     )
                 target = stack[-2]
             if target == current:

@@ -8,6 +8,7 @@ before it is returned, so an edit can never produce an invalid prompt.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,11 @@ def _step(value: Any, part: PathPart, parts: Sequence[PathPart], depth: int) -> 
         if isinstance(part, str) and part in value:
             return value[part]
         keys = ", ".join(value) or "nothing"
-        raise PromptPathError(f"{here} has no key {part!r} (it has: {keys})", path=_fmt(parts))
+        near = difflib.get_close_matches(str(part), [str(k) for k in value], n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise PromptPathError(
+            f"{here} has no key {part!r}{hint} (it has: {keys})", path=_fmt(parts)
+        )
     if isinstance(value, list):
         if isinstance(part, int) and -len(value) <= part < len(value):
             return value[part]

@@ -222,8 +222,9 @@ def test_lint_clean_and_dirty(tmp_path: Path) -> None:
     assert code == 1
     assert out == (
         "examples/portrait.json:1:163: objects: error: no object shows a Northwind coffee "
-        "product (looked for: coffee, mug, cup) [missing-required] (add an object whose "
-        "description names one of: coffee, mug, cup)\n"
+        "product (looked for: coffee, mug, cup, beans, pour-over, kettle, espresso) "
+        "[missing-required] (add an object whose description names one of: coffee, mug, cup, "
+        "beans, pour-over, kettle, espresso)\n"
         "examples/portrait.json:1:444: objects[0].shape_and_color: warning: 'blue' is "
         "off-palette: the nearest brand colour is charcoal (#2E2B28), ΔE2000 37.3 > 20 "
         "[off-palette] (use 'charcoal')\n"

@@ -232,8 +232,10 @@ def test_missing_product_object() -> None:
             path="objects",
             severity="error",
             rule="missing-required",
-            message="no object shows a Northwind coffee product (looked for: coffee, mug, cup)",
-            suggestion="add an object whose description names one of: coffee, mug, cup",
+            message="no object shows a Northwind coffee product (looked for: "
+            "coffee, mug, cup, beans, pour-over, kettle, espresso)",
+            suggestion="add an object whose description names one of: "
+            "coffee, mug, cup, beans, pour-over, kettle, espresso",
         )
     ]
     assert rules(lint(prompt(objects=None), NORTHWIND)) == [

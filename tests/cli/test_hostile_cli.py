@@ -68,8 +68,8 @@ def test_get_blames_the_path_argument(hero: Path) -> None:
     code, _, stderr = run("get", str(hero), "lighting.conditons")
     assert (code, stderr) == (
         1,
-        "error: argument PATH 'lighting.conditons': lighting has no key 'conditons' "
-        "(it has: conditions, direction)\n",
+        "error: argument PATH 'lighting.conditons': lighting has no key 'conditons'; "
+        "did you mean 'conditions'? (it has: conditions, direction)\n",
     )
 
 

@@ -133,8 +133,8 @@ def test_sweep_json_and_grid(tmp_path: Path) -> None:
         (["grid", PRODUCT, "--seeds", "1"], 2, "error: a grid needs one row axis (--row "
          "NAME=VALUE or --seeds) and one column axis (--column NAME=VALUE), each repeated per "
          "value\n"),
-        (["refine", PRODUCT], 1, "error: refine needs instruction= (Bria's structured-prompt "
-         "service), or edits= ({path: value}) and/or patch= (a diff or JSON Patch)\n"),
+        (["refine", PRODUCT], 2, "error: refine needs --instruction TEXT, or --set "
+         "PATH=VALUE and/or --patch FILE\n"),
     ],
 )  # fmt: skip
 def test_usage_errors(args: list[str], code: int, message: str, tmp_path: Path) -> None:

@@ -59,7 +59,7 @@ def test_generate_bad_parameter_is_one_line(app: typer.Typer) -> None:
     result = CliRunner().invoke(app, ["generate", EXAMPLE, "--backend", "bria"])
     assert result.exit_code == 1
     assert result.output.strip().endswith(
-        "error: bria: no API key: pass api_key= or set BRIA_API_TOKEN"
+        "error: bria: no API key: set BRIA_API_TOKEN (or use --backend preview)"
     )
 
 

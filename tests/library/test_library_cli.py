@@ -99,7 +99,7 @@ def test_json_output(env: Path) -> None:
     shown = json.loads(out)
     assert shown["wire"] == (env / "warm.json").read_text()
     code, out, _ = run("diff", "bottle@1", "bottle@2", "--format", "json")
-    assert code == 0 and "lighting.conditions" in out
+    assert code == 1 and "lighting.conditions" in out
     code, out, _ = run("search", "--where", "lighting.conditions=golden hour", "--format", "json")
     assert [d["ref"] for d in json.loads(out)] == ["bottle@2"]
 
@@ -109,7 +109,7 @@ def test_diff_search_generations_export_import(env: Path) -> None:
     run("save", "bottle", str(env / "warm.json"), "-m", "warm")
     run("save", "face", str(ROOT / "examples" / "portrait.json"), "-t", "people")
     code, out, _ = run("diff", "bottle@1", "bottle")
-    assert code == 0
+    assert code == 1  # they differ, as `fibo diff` says
     assert out.splitlines()[0] == "1 change: lighting (1)"
     code, out, _ = run("search", "golden")
     assert [line.split()[0] for line in out.splitlines()] == ["bottle@2"]

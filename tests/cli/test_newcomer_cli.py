@@ -1,0 +1,130 @@
+"""What tripped a newcomer up on the command line (issue 15): exact messages and exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fibo_prompts.cli import app, main
+from fibo_prompts.library import Library
+from tests.conftest import ROOT
+
+runner = CliRunner()
+PRODUCT = str(ROOT / "examples" / "product_shot.json")
+KIT = str(ROOT / "templates" / "brands" / "northwind.yaml")
+KEYS = (
+    "BRIA_API_TOKEN",
+    "BRIA_API_KEY",
+    "SEGMIND_API_KEY",
+    "INFERENCE_API_KEY",
+    "INFERENCESH_API_KEY",
+    "FIBO_PROMPTS_BACKEND",
+)
+
+
+@pytest.fixture(autouse=True)
+def no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No API key in the environment: the preview backend, as for a newcomer."""
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_lint_of_a_missing_file_does_not_also_say_no_findings(tmp_path: Path) -> None:
+    gone = tmp_path / "missing.json"
+    code, out, err = run("lint", str(gone), "--brand", KIT)
+    assert (code, out, err) == (1, f"error: {gone}: no such file\n", "1 file: 1 unreadable\n")
+    code, _, err = run("lint", PRODUCT, str(gone), "--brand", KIT)
+    assert (code, err) == (1, "2 files: 1 unreadable\n")
+
+
+def test_lint_lists_every_word_of_any_of(tmp_path: Path) -> None:
+    code, out, _ = run("lint", str(ROOT / "examples" / "portrait.json"), "--brand", KIT)
+    assert code == 1
+    words = "coffee, mug, cup, beans, pour-over, kettle, espresso"
+    assert out.splitlines()[0].endswith(
+        f"(looked for: {words}) [missing-required] "
+        f"(add an object whose description names one of: {words})"
+    )
+
+
+def test_lib_diff_exits_1_when_the_versions_differ(tmp_path: Path) -> None:
+    path = tmp_path / "lib.sqlite"
+    with Library(path) as lib:
+        lib.save(Path(PRODUCT).read_text(encoding="utf-8"), "hero")
+        lib.save(Path(ROOT / "examples" / "minimal.json").read_text(encoding="utf-8"), "hero")
+    code, out, _ = run("lib", "diff", "hero@1", "hero@2", "--library", str(path))
+    assert code == 1 and out
+    code, _, _ = run("lib", "diff", "hero@1", "hero@1", "--library", str(path))
+    assert code == 0
+
+
+def test_rollback_names_the_to_flag(tmp_path: Path) -> None:
+    path = tmp_path / "lib.sqlite"
+    with Library(path) as lib:
+        lib.save(Path(PRODUCT).read_text(encoding="utf-8"), "hero")
+        lib.set_label("hero@1", "prod")
+    code, _, err = run("lib", "rollback", "hero", "prod", "--library", str(path))
+    assert (code, err) == (
+        1,
+        "error: hero@prod has no earlier target to roll back to; give one with --to REF\n",
+    )
+
+
+def test_refine_without_an_edit_names_the_flags(tmp_path: Path) -> None:
+    code, out, err = run("refine", PRODUCT, "-o", str(tmp_path / "x.png"))
+    assert (code, out) == (2, "")
+    assert (
+        err == "error: refine needs --instruction TEXT, or --set PATH=VALUE and/or --patch FILE\n"
+    )
+    code, _, err = run(
+        "refine", PRODUCT, "-i", "warmer", "--set", "lighting.conditions=x", "-o", "x.png"
+    )
+    assert (code, err) == (2, "error: give --instruction or --set/--patch, not both\n")
+
+
+def test_a_missing_key_names_the_variable_not_api_key(tmp_path: Path) -> None:
+    code, _, err = run("generate", PRODUCT, "--backend", "bria", "-o", str(tmp_path / "x.png"))
+    assert (code, err) == (
+        1,
+        "error: bria: no API key: set BRIA_API_TOKEN (or use --backend preview)\n",
+    )
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_the_no_key_note_comes_after_input_errors(tmp_path: Path) -> None:
+    gone = tmp_path / "gone.json"
+    code, _, err = run("generate", str(gone), "-o", str(tmp_path / "x.png"))
+    assert (code, err) == (1, f"error: {gone}: no such file\n")
+    code, _, err = run("generate", PRODUCT, "--seed", "-3", "-o", str(tmp_path / "x.png"))
+    assert code == 1 and err.startswith("error: ") and "note:" not in err
+    code, _, err = run("generate", PRODUCT, "--seed", "3", "-o", str(tmp_path / "x.png"))
+    assert code == 0 and err.startswith("note: no API key configured")
+
+
+def test_get_suggests_the_nearest_key() -> None:
+    code, _, err = run("get", PRODUCT, "lighting.conditon")
+    assert (code, err) == (
+        1,
+        "error: argument PATH 'lighting.conditon': lighting has no key 'conditon'; "
+        "did you mean 'conditions'? (it has: conditions, direction, shadows)\n",
+    )
+
+
+def test_usage_errors_start_with_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["fibo", "lint", PRODUCT])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == "error: Missing option '--brand' / '-b'."
+    assert "Error:" not in err
