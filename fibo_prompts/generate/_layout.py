@@ -43,7 +43,28 @@ ever raises on an odd value: an unknown word means "the default".
   "from the upper right", "top-down", "backlit", "front-lit", "diffuse"), the first direction
   named wins; ``conditions`` set the warmth ("golden hour", "candle": warm; "moonlight", "blue
   hour": cool), darkness ("night", "low-key") and contrast ("dramatic", "harsh": strong;
-  "soft", "overcast": weak); ``shadows`` the shadow's strength and length.
+  "soft", "overcast": weak); ``shadows`` the shadow's strength and length. Light sources
+  have their own colour (:data:`LIGHT_SOURCES`: a candle is dimmer and redder than tungsten);
+  "overcast", "cloudy", "fog" draw no sun; "backlit from the right" puts the glow and the sun
+  on the right. The sun is moved sideways off any object it would cover.
+- **mood** (``aesthetics.mood_atmosphere``, :data:`MOODS`): multiplies the scene by a colour
+  (somber: dim blue-grey; cozy: warm; serene: cool; cheerful: bright). The colour scheme's
+  first colour tints the backdrop 20% (:attr:`Layout.scheme_tint`).
+- **camera** (``photographic_characteristics``): ``camera_angle`` sets the horizon
+  (:data:`CAMERA_ANGLES`: low angle 80% down, eye level 60%, high angle 36%, bird's eye
+  20%, top-down 0: a floor grid instead of converging lines); the shot size (camera angle
+  words, else ``lens_focal_length``: "macro", "close-up", "wide", or a focal length in mm;
+  :data:`SHOT_SIZES`) scales every object but surfaces; a shallow ``depth_of_field``
+  ("shallow", "bokeh", "blurred", f/1.x-f/2) blurs and softens the backdrop, the floor,
+  surfaces and background objects.
+- **surfaces**: an object whose name (as ``fibo diff`` names it) is a table, tabletop,
+  floor, ground, counter, desk, shelf, tray... or a flat band in the bottom row, is drawn
+  first, across the whole width from the horizon (or its own top) to the bottom, so what
+  stands on it is never hidden.
+- **text** (``text_render``): an item that would overlap an earlier one moves to the
+  nearest free spot straight above or below it; with no free spot left it is not drawn.
+- **hex codes** right after a colour name ("deep navy (#1B2A41)") are the colour meant and
+  are drawn exactly.
 
 The seed moves each object by at most :data:`JITTER` of the frame in each direction and
 arranges clusters; it never changes a cell, a size, a colour or any text.
@@ -229,7 +250,7 @@ CAMERA_ANGLES: Final[tuple[tuple[str, float], ...]] = (
 )
 #: shot size (camera_angle, then lens_focal_length): how much larger objects are drawn.
 SHOT_SIZES: Final[tuple[tuple[str, float], ...]] = (
-    (r"extreme close|macro", 1.45),
+    (r"extreme close|macro", 1.35),
     (r"close[- ]?up|tight|detail shot", 1.25),
     (r"medium[- ]?(?:close|shot)|mid[- ]?shot", 1.0),
     (r"wide|full[- ]?(?:shot|body|length)|long shot|establishing|panoram", 0.72),
@@ -1179,10 +1200,9 @@ def _clear_glyph(
     x, y, radius = glyph
 
     def covers(gx: int) -> bool:
+        boxes = [o.label_box for o in objects] + [o.box for o in objects if not o.surface]
         return any(
-            o.box.x0 - radius < gx < o.box.x1 + radius and o.box.y0 - radius < y < o.box.y1 + radius
-            for o in objects
-            if not o.surface
+            b.x0 - radius < gx < b.x1 + radius and b.y0 - radius < y < b.y1 + radius for b in boxes
         )
 
     if not covers(x):
@@ -1408,7 +1428,11 @@ def _place_objects(
             colours = tuple(mix(c, background[0], 0.35) for c in colours)
         count = _count(item.get("number_of_objects"))
         members = _cluster(box, kind, count, rng) if count > 1 else ()
-        label, label_box = _fit_label(_label(item, count), label_face, label_size, box, width, area)
+        # a surface's label goes at its left, clear of what stands on it in the middle
+        anchor = Box(0, box.y0, max(1, width // 4), box.y1) if surface else box
+        label, label_box = _fit_label(
+            _label(item, count), label_face, label_size, anchor, width, area
+        )
         placed.append(
             PlacedObject(
                 index=index,

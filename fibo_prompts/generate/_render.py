@@ -5,10 +5,12 @@ by the ``preview`` backend (no network, no key) and by the emulator for its resu
 (:func:`render_preview`). :func:`~._layout.plan_layout` decides where everything goes; this
 module only draws it:
 
-1. the backdrop: a vertical gradient between the background's two colours (a backlit scene
-   glows behind the subject), with faint rule-of-thirds lines;
-2. each object, background first: its cast shadow (away from the light), then its shape in
-   its colours, with stripes, spots or slices where the prompt names them;
+1. the backdrop: a vertical gradient between the background's two colours leaning towards
+   the colour scheme (a backlit scene glows behind the subject); the floor below the camera
+   angle's horizon, surfaces and background objects, with perspective lines (a grid when
+   seen from above), all blurred for a shallow depth of field; faint rule-of-thirds lines;
+2. each other object, background first: its cast shadow (away from the light), then its
+   shape in its colours, with stripes, spots or slices where the prompt names them;
 3. the light: the whole scene multiplied by a gradient that is brightest where the light
    comes from, tinted warm or cool by the lighting conditions; a sun marks the direction;
 4. ``text_render`` texts in their own colours, object labels, the PREVIEW banner (seed,
@@ -401,7 +403,8 @@ def _draw_object(
     width = stroke * 2 if obj.depth == "foreground" else stroke
     rim = mix(backdrop, WHITE, 0.7) if backlit else None
     for box in obj.members or (obj.box,):
-        _shadow(draw, obj, box, light)
+        if not obj.surface:  # a surface is what shadows fall on
+            _shadow(draw, obj, box, light)
         _shape(draw, obj, box, colours, width, rim)
 
 
@@ -459,6 +462,8 @@ def _shape(
         draw.ellipse(head, fill=head_fill, outline=outline, width=width)
     else:
         radius = max(1, round(min(w, h) * (0.28 if obj.kind == "cylinder" else 0.1)))
+        if obj.surface:  # it runs out of the frame: square corners
+            radius = 1
         if slices:
             band = w / len(colours)
             draw.rounded_rectangle(xy, radius=radius, fill=colours[-1])
