@@ -167,6 +167,9 @@ class TemplateVariable:
     default: Any = None
     examples: tuple[Any, ...] = ()
     choices: tuple[Any, ...] | None = None
+    #: a list's fewest and most items (``min_items``/``max_items`` in the header); None: any
+    min_items: int | None = None
+    max_items: int | None = None
 
     def coerce(self, value: Any) -> Any:
         """Check a value against the declared type, converting text (``--var n=3``) as needed.
@@ -182,6 +185,13 @@ class TemplateVariable:
             close = difflib.get_close_matches(str(result), [str(c) for c in self.choices], n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise ValueError(f"{result!r} is not one of: {options}{hint}")
+        if isinstance(result, list) and not (
+            (self.min_items is None or len(result) >= self.min_items)
+            and (self.max_items is None or len(result) <= self.max_items)
+        ):
+            raise ValueError(
+                f"takes {_item_range(self.min_items, self.max_items)}, got {len(result)}"
+            )
         return result
 
     def to_dict(self) -> dict[str, Any]:
@@ -194,7 +204,15 @@ class TemplateVariable:
             "default": self.default,
             "examples": list(self.examples),
             "choices": None if self.choices is None else list(self.choices),
+            "min_items": self.min_items,
+            "max_items": self.max_items,
         }
+
+
+def _item_range(low: int | None, high: int | None) -> str:
+    if low is not None and high is not None:
+        return f"{low} to {high} items"
+    return f"at least {low} items" if low is not None else f"at most {high} items"
 
 
 def _coerce(kind: str, value: Any) -> Any:
@@ -323,7 +341,16 @@ class _Header:
 
 
 _HEADER_KEYS: Final = ("name", "description", "kind", "variables")
-_VARIABLE_KEYS: Final = ("description", "type", "required", "default", "examples", "choices")
+_VARIABLE_KEYS: Final = (
+    "description",
+    "type",
+    "required",
+    "default",
+    "examples",
+    "choices",
+    "min_items",
+    "max_items",
+)
 
 
 def _parse_header(text: str, shown: str) -> _Header:
@@ -420,6 +447,7 @@ def _variable(name: str, spec: Any) -> TemplateVariable:
     if not isinstance(examples_raw, list):
         raise ValueError("'examples' is a list")
     choices = None if choices_raw is None else tuple(_coerce(kind, c) for c in choices_raw)
+    min_items, max_items = _item_bounds(kind, spec)
     variable = TemplateVariable(
         name=name,
         description=description.strip(),
@@ -428,6 +456,8 @@ def _variable(name: str, spec: Any) -> TemplateVariable:
         default=None,
         examples=(),
         choices=choices,
+        min_items=min_items,
+        max_items=max_items,
     )
     default = spec.get("default")
     if default is not None:
@@ -441,7 +471,27 @@ def _variable(name: str, spec: Any) -> TemplateVariable:
         default=default,
         examples=examples,
         choices=choices,
+        min_items=min_items,
+        max_items=max_items,
     )
+
+
+def _item_bounds(kind: str, spec: dict[str, Any]) -> tuple[int | None, int | None]:
+    """A list variable's ``min_items`` and ``max_items`` (whole numbers, low <= high)."""
+    bounds = [spec.get("min_items"), spec.get("max_items")]
+    if bounds == [None, None]:
+        return None, None
+    if not kind.startswith("list"):
+        raise ValueError("'min_items' and 'max_items' are for list variables")
+    for key, bound in zip(("min_items", "max_items"), bounds, strict=True):
+        if bound is not None and (
+            isinstance(bound, bool) or not isinstance(bound, int) or bound < 0
+        ):
+            raise ValueError(f"{key!r} is a whole number, 0 or more")
+    low, high = bounds
+    if low is not None and high is not None and low > high:
+        raise ValueError("'min_items' is more than 'max_items'")
+    return low, high
 
 
 # ---------------------------------------------------------------------- templates

@@ -92,6 +92,8 @@ def test_templates_show_json() -> None:
         "default": None,
         "examples": [["a bag of coffee beans", "a ceramic pour-over dripper", "a copper kettle"]],
         "choices": None,
+        "min_items": 2,
+        "max_items": 5,
     }
 
 

@@ -1,0 +1,136 @@
+"""What a newcomer found missing on the command line (issue 15, item 11): exact output."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from fibo_prompts import __version__
+from fibo_prompts.cli import app
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version_prints_the_package_version() -> None:
+    assert run("--version") == (0, f"fibo-prompts {__version__}\n", "")
+
+
+def test_top_level_help_says_what_the_tool_does() -> None:
+    code, out, _ = run("--help")
+    assert code == 0
+    assert "Write, check, compare and version the structured JSON prompts" in out
+    assert "fibo generate examples/product_shot.json -o shot.png" in out
+    assert "--version" in out
+
+
+def _all_params() -> list[tuple[str, Any]]:
+    found: list[tuple[str, Any]] = []
+
+    def walk(command: Any, name: str) -> None:
+        found.extend((name, param) for param in command.params)
+        for sub_name, sub in getattr(command, "commands", {}).items():
+            walk(sub, f"{name} {sub_name}")
+
+    walk(typer.main.get_command(app), "fibo")
+    return found
+
+
+def test_no_metavar_reads_as_a_python_type() -> None:
+    python_types = re.compile(r"<(str|int|float|bool|Path|list\[[a-z]+\])>")
+    every_help = [run(*name.split()[1:], "--help")[1] for name in {n for n, _ in _all_params()}]
+    offenders = [line for text in every_help for line in text.splitlines()]
+    assert [line for line in offenders if python_types.search(line)] == []
+    code, out, _ = run("generate", "--help")
+    assert code == 0
+    assert "  --seed INTEGER " in out
+    assert "  --guidance NUMBER " in out
+    assert "  -o, --output PATH " in out
+    assert "  -b, --backend TEXT " in out
+    assert "Usage: fibo generate [OPTIONS] PROMPT\n" in out
+
+
+def test_emulator_help_lists_the_config_keys() -> None:
+    code, out, _ = run("emulator", "--help")
+    assert code == 0
+    flat = " ".join(out.split())
+    for key in ("duration_s", "expiry_s", "rate_limits", "api_keys", "segmind_v1_response"):
+        assert key in flat
+    assert 'faults {"rate_limit": 0.1, ...}: probabilities 0..1 of rate_limit,' in flat
+
+
+def test_a_bad_emulator_config_key_lists_the_valid_ones(tmp_path: Path) -> None:
+    config = tmp_path / "emu.json"
+    config.write_text('{"duration": 5}')
+    code, out, err = run("emulator", "--config", str(config), "--port", "0")
+    assert (code, out) == (1, "")
+    assert err == (
+        "error: emulator config: unknown key 'duration'; valid keys: api_keys, duration_s, "
+        "duration_sigma, expiry_s, faults, image_size, rate_limits, seed, "
+        "segmind_v1_response, stream_heartbeat_s\n"
+    )
+    config.write_text('{"faults": {"ratelimit": 0.1}}')
+    code, out, err = run("emulator", "--config", str(config), "--port", "0")
+    assert code == 1
+    assert err.startswith("error: emulator config: unknown fault 'ratelimit'; valid faults: ")
+    assert "echo_key, failed, gateway_after_accept, moderation, rate_limit, " in err
+
+
+def test_emulator_help_names_every_config_key() -> None:
+    from dataclasses import fields
+
+    from fibo_prompts.emulator import EmulatorConfig, Faults
+
+    flat = " ".join(run("emulator", "--help")[1].split())
+    missing = [f.name for f in fields(EmulatorConfig) if f.name not in flat]
+    missing += [f.name for f in fields(Faults) if f.name not in flat]
+    assert missing == []
+
+
+def test_emulator_log_writes_one_line_per_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import httpx
+
+    from fibo_prompts.emulator import Emulator
+
+    def one_request(self: Emulator) -> None:
+        self.start()  # in a thread, so this one can be the client; the command stops it
+        httpx.get(f"{self.url}/nowhere?key=secret", timeout=5)
+        httpx.post(f"{self.url}/v2/image/generate", json={}, timeout=5)
+
+    monkeypatch.setattr(Emulator, "serve_forever", one_request)
+    log = tmp_path / "requests.log"
+    code, out, err = run("emulator", "--port", "0", "--log", str(log))
+    assert (code, err) == (0, "")
+    lines = log.read_text().splitlines()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "GET /nowhere 404",
+        "POST /v2/image/generate 401",
+    ]
+    assert all(
+        re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line.split()[0]) for line in lines
+    )
+
+
+def test_flat_lay_takes_two_to_five_products() -> None:
+    kit = str(Path(__file__).parents[2] / "templates" / "brands" / "northwind.yaml")
+    template = Path("templates") / "flat_lay.yaml.j2"  # shown relative to the working folder
+    for products, count in (("a bag", 1), ("a,b,c,d,e,f", 6)):
+        code, out, err = run("render", "flat_lay", "-b", kit, "--var", f"products={products}")
+        assert (code, out) == (1, "")
+        assert err == (
+            f"error: {template}: variable 'products' (list[str]): takes 2 to 5 items, got {count}\n"
+        )
+    code, out, _ = run("render", "flat_lay", "-b", kit, "--var", "products=a,b")
+    assert code == 0
+    assert out.count('"laid flat') == 0 and out.count("laid flat.") == 2
