@@ -371,8 +371,8 @@ def _defocus(image: Image.Image, radius: int) -> Image.Image:
     from PIL import Image, ImageFilter
 
     small = image.reduce(4).filter(ImageFilter.GaussianBlur(max(1, radius / 4)))
-    blurred = small.resize(image.size, Image.Resampling.BILINEAR)
-    return Image.blend(blurred, Image.new("RGB", image.size, WHITE), 0.18)
+    small = Image.blend(small, Image.new("RGB", small.size, WHITE), 0.18)
+    return small.resize(image.size, Image.Resampling.BILINEAR)
 
 
 def _thirds(draw: ImageDraw.ImageDraw, plan: Layout) -> None:
