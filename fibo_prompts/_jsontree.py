@@ -207,6 +207,20 @@ def line_col(text: str, offset: int) -> tuple[int, int]:
     return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
 
 
+def _syntax_message(exc: json.JSONDecodeError, text: str) -> str:
+    """The decoder's message as a whole sentence: its "Unterminated string starting at" is
+    only the head of "... at: line 1 column 23 (char 22)", whose place we give apart; and a
+    text that stops mid-value says so, since a cut-short file is the usual cause."""
+    if exc.msg == "Unterminated string starting at":
+        return (
+            "unterminated string: the string that starts here has no closing quote "
+            "(the text ends before it: is it cut short?)"
+        )
+    if text.strip() and exc.pos >= len(text.rstrip()):
+        return f"{exc.msg} (the text ends here: is it cut short?)"
+    return exc.msg
+
+
 def shorten_token(token: str, width: int = 24) -> str:
     """A long token cut in the middle for messages: ``1111…1111``."""
     if len(token) <= width:
@@ -249,7 +263,8 @@ def loads(
             parse_constant=_constant,
         )
     except json.JSONDecodeError as exc:
-        raise JSONTextError(exc.msg, exc.lineno, exc.colno, kind="syntax", offset=exc.pos) from None
+        message = _syntax_message(exc, text)
+        raise JSONTextError(message, exc.lineno, exc.colno, kind="syntax", offset=exc.pos) from None
     except _DuplicateKey as exc:
         offset = _duplicate_offset(text, exc.key)
         line, column = line_col(text, offset) if offset is not None else (None, None)

@@ -128,3 +128,25 @@ def test_usage_errors_start_with_error(
     err = capsys.readouterr().err
     assert err.splitlines()[-1] == "error: Missing option '--brand' / '-b'."
     assert "Error:" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '{"short_description": "abc',
+            "1:23: not valid JSON: unterminated string: the string that starts here has no "
+            "closing quote (the text ends before it: is it cut short?)",
+        ),
+        (
+            '{"short_description": "x",\n "lighting": {"conditions": "a"',
+            "2:32: not valid JSON: Expecting ',' delimiter (the text ends here: is it cut short?)",
+        ),
+        ('{"a": tru}', "1:7: not valid JSON: Expecting value"),
+    ],
+)
+def test_json_errors_are_whole_sentences(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "p.json"
+    path.write_text(text, encoding="utf-8")
+    code, out, _ = run("validate", str(path))
+    assert (code, out) == (1, f"{path}:{message}\n")
