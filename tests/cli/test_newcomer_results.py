@@ -135,6 +135,40 @@ def test_refine_to_jpg_and_reproduce_of_it(image: Path, tmp_path: Path) -> None:
     assert stdout.endswith("same wire string: yes; identical image: yes\n")
 
 
+def test_a_jpeg_answer_written_to_png_is_png(tmp_path: Path) -> None:
+    # segmind-v1 answers JPEG: a Generation whose stored image is JPEG, written to x.png
+    from PIL import Image
+
+    from fibo_prompts.cli._output import write_image
+    from fibo_prompts.generate import Client, GenerationRequest
+    from fibo_prompts.provenance import embed_provenance
+
+    with Client("preview", image_dir=tmp_path / "store") as client:
+        gen = client.generate(GenerationRequest(prompt=StructuredPrompt.parse(WIRE), seed=3))
+    jpeg = tmp_path / "service.jpg"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(jpeg, "JPEG")
+    record = {**gen.record, "media_type": "image/jpeg", "width": 64, "height": 48}
+    record["received_sha256"] = received_sha256(jpeg.read_bytes())
+    embedded, _ = embed_provenance(jpeg.read_bytes(), record=record, wire=gen.wire)
+    jpeg.write_bytes(embedded)
+    jpeg_gen = gen.model_copy(
+        update={"image_path": jpeg, "media_type": "image/jpeg", "record": record}
+    )
+    out = tmp_path / "x.png"
+    write_image(jpeg_gen, out)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    info = read_provenance(out)
+    assert (info.source, info.wire, info.seed) == ("png", gen.wire, 3)
+    assert info.record["received_sha256"] == record["received_sha256"]
+    assert (info.record["media_type"], info.record["converted_from"]) == (
+        "image/png",
+        "image/jpeg",
+    )
+    with Image.open(out) as image, Image.open(jpeg) as original:
+        assert image.size == (64, 48)
+        assert image.getpixel((10, 10)) == original.getpixel((10, 10))
+
+
 def test_unknown_extension_is_written_as_received(tmp_path: Path) -> None:
     out = tmp_path / "b.img"
     code, _, stderr = run("generate", PRODUCT, "-b", "preview", "--seed", "3", "-o", str(out))
