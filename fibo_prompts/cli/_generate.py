@@ -7,17 +7,21 @@ commands), so ``fibo --help`` stays fast.
 import math
 import os
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import command_group, fail, load, printable, user_errors
+from fibo_prompts.cli._common import command_group, fail, json_text, load, printable, user_errors
+from fibo_prompts.cli._library import Format, LibraryPath
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from fibo_prompts.generate import Client, Generation, GenerationRequest
+    from fibo_prompts.library import Library
+    from fibo_prompts.prompt import StructuredPrompt
 
 #: Hosted backends in the order ``fibo generate`` tries them, with their key variables.
 KEYED_BACKENDS = (
@@ -143,6 +147,19 @@ def generate(
     ip_signal: Annotated[
         bool, typer.Option("--ip-signal", help="Ask Bria to warn of possible IP content.")
     ] = False,
+    save: Annotated[
+        str | None,
+        typer.Option(
+            "--save",
+            metavar="NAME",
+            help="Record the generation in the library under this prompt name (or a version "
+            "such as NAME@production, whose prompt must be this one).",
+        ),
+    ] = None,
+    library: LibraryPath = None,
+    output_format: Annotated[
+        Format, typer.Option("--format", help="text for people, json for scripts.")
+    ] = Format.text,
 ) -> None:
     """Generate an image from a structured prompt, with a progress display.
 
@@ -156,8 +173,10 @@ def generate(
     limits = http_limits(max_image_bytes, request_timeout)
     name, fallback = pick_backend(backend)
     err = Console(stderr=True, highlight=False)
-    with user_errors():
+    saved: str | None = None
+    with user_errors(), ExitStack() as stack:
         structured = load(prompt, lenient=False, max_bytes=1_000_000) if prompt else None
+        lib = _library_target(stack, save, library, structured)
         request = GenerationRequest(
             prompt=structured,
             text=text,
@@ -172,6 +191,11 @@ def generate(
         require_key(name)
         with Client(name, base_url=base_url, poll=poll, **limits) as client:
             generation = _run(client, request, err)
+            if lib is not None:
+                # the image is rewritten with its library reference, then recorded
+                generation = client._record_in_library(generation, lib, save)
+                entry = lib.generations(save, limit=1)[0]
+                saved = f"{entry.name}@{entry.number}"
         # once the input has passed every check: a bad file or value is the news, not the key
         if fallback:
             typer.echo(f"note: {PREVIEW_NOTE}", err=True)
@@ -182,11 +206,48 @@ def generate(
         from fibo_prompts.cli._output import write_image
 
         write_image(generation, target)  # in the format target's extension names
+    if output_format is Format.json:
+        data = {
+            "image": str(target),
+            "seed": generation.seed,
+            "backend": generation.backend,
+            "request_id": generation.request_id,
+            "preview": generation.preview,
+            "warnings": list(generation.warnings),
+            "library": saved,
+        }
+        sys.stdout.write(json_text(data) + "\n")
+        return
     kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
     typer.echo(
         f"{kind} written to {target} (backend {generation.backend}, seed {generation.seed}, "
         f"request {generation.request_id})"
     )
+    if saved is not None:
+        typer.echo(f"saved in the library as {printable(saved)}")
+
+
+def _library_target(
+    stack: ExitStack, save: str | None, path: Path | None, prompt: "StructuredPrompt | None"
+) -> "Library | None":
+    """The library ``--save`` records in, opened, once the name is known to be usable: a
+    bad name, or a version whose prompt is another, is refused before anything is paid for."""
+    if save is None:
+        return None
+    from fibo_prompts.library import Library
+    from fibo_prompts.library._names import check_prompt_name
+
+    if prompt is None:
+        fail("--save needs a structured prompt file", code=2)
+    if "@" not in save:
+        check_prompt_name(save)
+    lib = stack.enter_context(Library(path))
+    if "@" in save and lib.get(save).wire != prompt.wire:
+        fail(
+            f"--save {printable(save)}: that version's prompt is another one; give a plain "
+            "name to save this prompt as its next version"
+        )
+    return lib
 
 
 def _run(client: "Client", request: "GenerationRequest", err: "Console") -> "Generation":
@@ -380,15 +441,52 @@ def jobs_cancel(
 def emulator(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
-    config: Annotated[Path | None, typer.Option(help="A JSON or TOML config file.")] = None,
+    config: Annotated[
+        Path | None, typer.Option(metavar="FILE", help="A JSON or TOML config file (keys above).")
+    ] = None,
+    log: Annotated[
+        Path | None,
+        typer.Option(
+            "--log",
+            metavar="FILE",
+            help="Append one line per request to FILE: UTC time, method, path (no query), status.",
+        ),
+    ] = None,
 ) -> None:
-    """Serve the hosted APIs' protocols locally (Bria v2, Segmind v1/v2, inference.sh)."""
+    """Serve the hosted APIs' protocols locally (Bria v2, Segmind v1/v2, inference.sh).
+
+    Point a client at it with --base-url http://127.0.0.1:8765 and any API key.
+
+    \b
+    --config keys (JSON or TOML; all optional):
+      duration_s, duration_sigma  median job seconds (0), log-normal spread (0)
+      expiry_s                    jobs are gone this long after the submit (3600)
+      image_size                  longest side of result images, pixels (256)
+      rate_limits                 {"bria.submit": 10, ...}: requests/s per
+                                  service (bria, segmind, inferencesh) and
+                                  endpoint (submit, status, result)
+      api_keys                    {"bria": "KEY", ...}: the key each service
+                                  requires (default: any non-empty key)
+      seed                        seed of faults and durations (random)
+      stream_heartbeat_s          inference.sh stream heartbeat seconds (10)
+      segmind_v1_response         jpeg, png, json_url or json_base64 (jpeg)
+      faults                      {"rate_limit": 0.1, ...}: probabilities 0..1 of
+                                  rate_limit, server_error, reset_before_submit,
+                                  reset_after_submit, gateway_after_accept,
+                                  reset_poll, slow, truncate, stream_break,
+                                  failed, unknown, moderation, echo_key; and
+                                  slow_s (1), retry_after_s (1) in seconds
+    """
     from fibo_prompts.emulator import Emulator, EmulatorConfig
 
     with user_errors():
         settings = EmulatorConfig.load(config) if config else EmulatorConfig()
         try:
-            server = Emulator(settings, host=host, port=port)
+            request_log = None if log is None else log.open("a", encoding="utf-8")
+        except OSError as exc:
+            fail(f"--log {log}: cannot open ({exc.strerror})")
+        try:
+            server = Emulator(settings, host=host, port=port, request_log=request_log)
         except OSError as exc:
             fail(f"cannot listen on {host}:{port} ({exc.strerror})")
     typer.echo(f"listening on {server.url} (Ctrl-C to stop)")
@@ -399,6 +497,8 @@ def emulator(
         pass
     finally:
         server.stop()
+        if request_log is not None:
+            request_log.close()
 
 
 def register(app: typer.Typer) -> None:

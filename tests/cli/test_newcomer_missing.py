@@ -134,3 +134,57 @@ def test_flat_lay_takes_two_to_five_products() -> None:
     code, out, _ = run("render", "flat_lay", "-b", kit, "--var", "products=a,b")
     assert code == 0
     assert out.count('"laid flat') == 0 and out.count("laid flat.") == 2
+
+
+KEYS = ("BRIA_API_TOKEN", "BRIA_API_KEY", "SEGMIND_API_KEY", "INFERENCE_API_KEY")
+KEYS += ("INFERENCESH_API_KEY", "FIBO_PROMPTS_BACKEND")
+PRODUCT = str(Path(__file__).parents[2] / "examples" / "product_shot.json")
+
+
+def test_generate_format_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    target = tmp_path / "shot.png"
+    code, out, _ = run("generate", PRODUCT, "--seed", "7", "-o", str(target), "--format", "json")
+    assert code == 0
+    data = json.loads(out)
+    assert data == {
+        "image": str(target),
+        "seed": 7,
+        "backend": "preview",
+        "request_id": data["request_id"],
+        "preview": True,
+        "warnings": [],
+        "library": None,
+    }
+    assert target.is_file()
+
+
+def test_generate_save_records_in_the_library(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fibo_prompts.library import Library
+    from fibo_prompts.provenance import read_provenance
+
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    library = tmp_path / "lib.sqlite"
+    target = tmp_path / "shot.png"
+    args = ("generate", PRODUCT, "--seed", "7", "-o", str(target), "--library", str(library))
+    code, out, _ = run(*args, "--save", "mug")
+    assert code == 0
+    assert out.splitlines()[1] == "saved in the library as mug@1"
+    with Library(library) as lib:
+        [entry] = lib.generations("mug")
+        assert (entry.number, entry.seed, entry.backend) == (1, 7, "preview")
+        assert lib.get("mug@1").wire == Path(PRODUCT).read_text()
+    assert read_provenance(target).record["library"]["name"] == "mug"
+    # a name the library would refuse is refused before anything is generated
+    other = tmp_path / "other.png"
+    code, out, err = run(*args[:4], "-o", str(other), "--library", str(library), "--save", "a/b")
+    assert (code, out, other.exists()) == (1, "", False)
+    assert err == (
+        "error: invalid prompt name 'a/b': it contains / (path separators, @ and : are refused)\n"
+    )
