@@ -106,7 +106,10 @@ def sdk(url: str, n: int) -> Run | None:
 
     def one(i: int) -> None:
         try:
-            job = client.submit_async("bria-fibo-generate", structured_prompt=WIRE, seed=i + 1)
+            # the same body our client sends: Segmind documents `prompt` as required
+            job = client.submit_async(
+                "bria-fibo-generate", prompt="", structured_prompt=WIRE, seed=i + 1
+            )
             result = job.wait()  # defaults: 1.0 s interval, 600 s timeout
             detected[job.request_id] = time.time()
             image = http.get(result["output"])
