@@ -100,6 +100,20 @@ def test_preview_request_ids_differ_per_request_and_repeat_per_request() -> None
     assert all(i.startswith("preview-") and len(i) == len("preview-") + 16 for i in ids)
 
 
+def test_preview_structured_prompt_ids_differ_per_request() -> None:
+    import httpx
+
+    from fibo_prompts.generate.backends.preview import PreviewBackend
+
+    backend = PreviewBackend()
+    ids = []
+    with httpx.Client(transport=backend.transport()) as http:
+        for instruction, seed in (("warmer", 1), ("warmer", 1), ("warmer", 2), ("cooler", 1)):
+            request = backend.build_prompt_submit(None, WIRE, instruction, seed)
+            ids.append(backend.parse_prompt_submit(http.send(request), seed).request_id)
+    assert ids[0] == ids[1] and len(set(ids)) == 3
+
+
 # ---------------------------------------------------------------- 3. bytes match -o
 
 

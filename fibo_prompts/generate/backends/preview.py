@@ -28,11 +28,16 @@ __all__ = ["PreviewBackend"]
 def _handler(request: httpx.Request) -> httpx.Response:
     body: dict[str, Any] = json.loads(request.content or b"{}")
     seed = int(body.get("seed", 0))
+    # the request's own bytes (wire, seed, parameters), not the pixels: two prompts that draw
+    # alike still get two ids, and the same request (reproduce) gets the same one
+    rid = "preview-" + hashlib.sha256(request.content).hexdigest()[:16]
     if request.url.path == "/structured_prompt":
         derived = derive_structured_prompt(
             body.get("prompt"), body.get("structured_prompt"), body.get("instruction"), seed
         )
-        return httpx.Response(200, json={"structured_prompt": derived, "seed": seed})
+        return httpx.Response(
+            200, json={"structured_prompt": derived, "seed": seed}, headers={"x-request-id": rid}
+        )
     image = render_preview(
         body.get("structured_prompt"),
         body.get("prompt"),
@@ -40,9 +45,6 @@ def _handler(request: httpx.Request) -> httpx.Response:
         body.get("aspect_ratio"),
         longest=PREVIEW_SIZE,
     )
-    # the request's own bytes (wire, seed, parameters), not the pixels: two prompts that draw
-    # alike still get two ids, and the same request (reproduce) gets the same one
-    rid = "preview-" + hashlib.sha256(request.content).hexdigest()[:16]
     headers = {"content-type": "image/png", "x-seed-value": str(seed), "x-request-id": rid}
     return httpx.Response(200, content=image, headers=headers)
 
@@ -114,10 +116,9 @@ class PreviewBackend(Backend):
         data = json_body(response, self.name, None)
         now = time.time()
         sp = str(data["structured_prompt"])
-        rid = "preview-" + hashlib.sha256(sp.encode()).hexdigest()[:16]
         return Job(
             backend=self.name,
-            request_id=rid,
+            request_id=response.headers["x-request-id"],
             kind="structured_prompt",
             state=JobState.SUCCEEDED,
             status="COMPLETED",
