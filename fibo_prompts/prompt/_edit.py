@@ -26,7 +26,14 @@ from fibo_prompts.prompt import _cst
 from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar
 from fibo_prompts.prompt._jsonload import MAX_DEPTH, json_kind
 from fibo_prompts.prompt._validate import key_order_for
-from fibo_prompts.prompt.paths import PathPart, format_path, parse_path, shorten_path
+from fibo_prompts.prompt.paths import (
+    ItemLabel,
+    PathPart,
+    format_path,
+    parse_path,
+    resolve_labels,
+    shorten_path,
+)
 
 if TYPE_CHECKING:
     from fibo_prompts.prompt.models import StructuredPrompt
@@ -34,8 +41,8 @@ if TYPE_CHECKING:
 
 def get_value(prompt: StructuredPrompt, path: str) -> Any:
     """Plain JSON data at ``path``."""
-    parts = parse_path(path)
     value: Any = prompt.to_dict()
+    parts = resolve_labels(parse_path(path), value)
     for depth, part in enumerate(parts):
         value = _step(value, part, parts, depth)
     return value
@@ -103,7 +110,7 @@ def _json_value(value: Any, path: str, depth: int) -> Any:
 
 def set_value(prompt: StructuredPrompt, path: str, value: Any) -> StructuredPrompt:
     """A new prompt with ``value`` written at ``path`` (see StructuredPrompt.set)."""
-    parts = parse_path(path)
+    parts = _parts(prompt, path)
     data = _json_value(value, path, len(parts))
     style = prompt.style
     parts, data = _missing_prefix(prompt.syntax_tree(), parts, data)
@@ -123,7 +130,7 @@ def set_value(prompt: StructuredPrompt, path: str, value: Any) -> StructuredProm
 
 def delete_value(prompt: StructuredPrompt, path: str) -> StructuredPrompt:
     """A new prompt without the key or item at ``path`` (see StructuredPrompt.delete)."""
-    parts = parse_path(path)
+    parts = _parts(prompt, path)
 
     def edit(parent: Node, parent_parts: tuple[PathPart, ...], part: PathPart) -> Node:
         if _cst.child(parent, part) is None:
@@ -131,6 +138,14 @@ def delete_value(prompt: StructuredPrompt, path: str) -> StructuredPrompt:
         return _cst.delete_child(parent, part)
 
     return _apply(prompt, parts, edit)
+
+
+def _parts(prompt: StructuredPrompt, path: str) -> tuple[PathPart, ...]:
+    """``path`` parsed, its diff labels (``objects[mug]``) resolved to indices."""
+    parts = parse_path(path)
+    if any(isinstance(part, ItemLabel) for part in parts):
+        return resolve_labels(parts, prompt.to_dict())
+    return parts
 
 
 def _plain(node: Node) -> Any:
