@@ -63,6 +63,18 @@ OutputFormat = Annotated[
     Format, typer.Option("--format", help="text for people, json for scripts.")
 ]
 Concurrency = Annotated[int, typer.Option(min=1, help="Generations in flight at once.")]
+#: generate.contact_sheet.DEFAULT_CELL_SIZE, not imported here: importing the generate
+#: package takes a quarter second, and `fibo --help` must stay instant (a test keeps them equal)
+SHEET_CELL_SIZE = 256
+CellSize = Annotated[
+    int,
+    typer.Option(
+        "--cell-size",
+        min=64,
+        max=1024,
+        help="The contact sheet's thumbnails: their longest side in pixels (64 to 1024).",
+    ),
+]
 Timeout = Annotated[float, typer.Option(help="Give up waiting for a job after this many seconds.")]
 Save = Annotated[
     str | None,
@@ -245,6 +257,8 @@ class _Settings:
     library: Path | None
     #: the client keyword arguments of --max-image-bytes and --request-timeout
     limits: dict[str, Any]
+    #: --cell-size: the contact sheet's thumbnails
+    cell_size: int = SHEET_CELL_SIZE
 
 
 def _execute(
@@ -285,6 +299,12 @@ def _execute(
                 **axes,
             ),
         )
+        if run.contact_sheet is not None and settings.cell_size != SHEET_CELL_SIZE:
+            from fibo_prompts._files import write_file
+
+            # the library writes the sheet at its default size; drawn again at the asked one
+            sheet = run.contact_sheet_png(thumb=settings.cell_size)
+            write_file(run.contact_sheet, sheet, what="contact sheet")
     _report(run, settings.output_format)
 
 
@@ -306,6 +326,7 @@ def sweep(
     library: LibraryPath = None,
     max_image_bytes: MaxImageBytes = None,
     request_timeout: RequestTimeout = None,
+    cell_size: CellSize = SHEET_CELL_SIZE,
 ) -> None:
     """The same prompt with different seeds, and a contact sheet of the results."""
     if (seeds is None) == (count is None):
@@ -326,6 +347,7 @@ def sweep(
         save,
         library,
         http_limits(max_image_bytes, request_timeout),
+        cell_size,
     )
     _execute("sweep", prompt, total, settings, seeds=seed_list, count=count)
 
@@ -350,6 +372,7 @@ def vary(
     library: LibraryPath = None,
     max_image_bytes: MaxImageBytes = None,
     request_timeout: RequestTimeout = None,
+    cell_size: CellSize = SHEET_CELL_SIZE,
 ) -> None:
     """One generation per --set value with the seed fixed; each differs from the prompt only
     at its path. Repeat --set with the same PATH for several values of it."""
@@ -370,6 +393,7 @@ def vary(
         save,
         library,
         http_limits(max_image_bytes, request_timeout),
+        cell_size,
     )
     total = sum(len(v) for v in axes.values())
     checks = _checks(assignments, "--set")
@@ -403,6 +427,7 @@ def grid(
     library: LibraryPath = None,
     max_image_bytes: MaxImageBytes = None,
     request_timeout: RequestTimeout = None,
+    cell_size: CellSize = SHEET_CELL_SIZE,
 ) -> None:
     """Every combination of two axes (rows × columns), e.g. --seeds 1,2 and
     --column lighting.conditions="golden hour" --column lighting.conditions=overcast."""
@@ -433,6 +458,7 @@ def grid(
         save,
         library,
         http_limits(max_image_bytes, request_timeout),
+        cell_size,
     )
     checks = _checks(row, "--row") + _checks(column, "--column")
     _execute("grid", prompt, total, settings, checks, rows=rows, columns=columns, seed=seed)
@@ -553,6 +579,33 @@ def refine(
     typer.echo(printable(render_text(result.diff)))
 
 
+def _inspect_sheet(image: str, sheet: dict[str, Any], *, wire: bool, output_format: Format) -> None:
+    """Print a contact sheet's run manifest: a line for the run, then one per cell (its image
+    file, label and seed). The manifest comes from the image: untrusted, so escaped."""
+    if wire:
+        fail(f"{image}: a contact sheet has no structured prompt; inspect one of its images")
+    if output_format is Format.json:
+        sys.stdout.write(json_text({"fibo:contact_sheet": sheet}) + "\n")
+        return
+    raw_cells = sheet.get("cells")
+    cells = [c for c in raw_cells if isinstance(c, dict)] if isinstance(raw_cells, list) else []
+    preview = " (PREVIEW images)" if sheet.get("preview") is True else ""
+    lines = [
+        f"a contact sheet of a {sheet.get('kind')} run on {sheet.get('backend')}{preview}, "
+        f"{len(cells)} cell{'s' if len(cells) != 1 else ''}"
+    ]
+    for cell in cells:
+        line = f"  {cell.get('image') or 'FAILED'}  {cell.get('label')}"
+        values = cell.get("values")
+        if not (isinstance(values, dict) and "seed" in values):  # else the label says it
+            line += f"  seed {cell.get('seed')}"
+        if cell.get("error"):
+            line += f"  error: {cell['error']}"
+        lines.append(line)
+    for line in lines:
+        typer.echo(printable(line).replace("\n", "\\n"))
+
+
 def inspect(
     image: Annotated[str, typer.Argument(help="An image written by fibo-prompts.")],
     wire: Annotated[
@@ -565,10 +618,24 @@ def inspect(
 
     Everything shown comes from the image, so it is untrusted: control characters are escaped
     in the summary and in JSON; --wire is exact when piped, escaped on a terminal."""
-    from fibo_prompts.provenance import read_image, read_provenance, received_sha256
+    from fibo_prompts.errors import ProvenanceMissingError
+    from fibo_prompts.provenance import (
+        read_contact_sheet,
+        read_image,
+        read_provenance,
+        received_sha256,
+    )
 
     with user_errors():
-        info = read_provenance(image)
+        try:
+            info = read_provenance(image)
+        except ProvenanceMissingError:
+            # a run's contact sheet has no generation of its own, but says what it shows
+            sheet = read_contact_sheet(image)
+            if sheet is None:
+                raise
+            _inspect_sheet(image, sheet, wire=wire, output_format=output_format)
+            return
         content = read_image(image) if info.source != "sidecar" else None
     if wire:
         if info.wire is None:

@@ -19,14 +19,18 @@ from typing import TYPE_CHECKING, Any, Final
 
 from fibo_prompts._images import decoding, open_image
 from fibo_prompts.errors import ImageError
+from fibo_prompts.provenance import KEY_CONTACT_SHEET
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
     from PIL import ImageFont
 
-__all__ = ["SheetCell", "render_contact_sheet"]
+__all__ = ["DEFAULT_CELL_SIZE", "SheetCell", "label_lines", "render_contact_sheet"]
 
-KEY_SHEET: Final = "fibo:contact_sheet"
+#: The longest side of a cell's thumbnail, in pixels, unless asked otherwise.
+DEFAULT_CELL_SIZE: Final = 256
+
+KEY_SHEET: Final = KEY_CONTACT_SHEET
 _BACKGROUND: Final = (24, 24, 27)
 _TEXT: Final = (235, 235, 235)
 _MUTED: Final = (160, 160, 170)
@@ -76,11 +80,33 @@ def _thumbnail(source: Path | bytes, thumb: int) -> PILImage.Image:
         ) from exc
 
 
-def _wrap(lines: Sequence[str], width_px: int) -> list[str]:
+def _elide(text: str, chars: int) -> str:
+    """``text`` cut to ``chars`` in the middle: labels of one run tend to share their head
+    (the same path) and differ at the end (the value), so both ends are kept."""
+    if len(text) <= chars:
+        return text
+    tail = (chars - 1) // 2
+    return text[: chars - 1 - tail] + "…" + text[len(text) - tail :]
+
+
+def label_lines(text: str, width_px: int, max_lines: int = 2) -> list[str]:
+    """``text`` wrapped into at most ``max_lines`` lines that fit ``width_px`` (about 7 px a
+    character), elided in the middle when it is longer, so that labels differing only at the
+    end stay different."""
     chars = max(8, width_px // 7)
+    budget = chars * max_lines
+    while True:
+        lines = textwrap.wrap(_elide(text, budget), chars) or [""]
+        if len(lines) <= max_lines:
+            return lines
+        # word breaks wasted room: elide a little more until the lines fit
+        budget -= max(1, (len(lines) - max_lines) * chars // 2)
+
+
+def _wrap(lines: Sequence[str], width_px: int) -> list[str]:
     out: list[str] = []
     for line in lines:
-        out.extend(textwrap.wrap(line, chars, max_lines=2, placeholder="…") or [""])
+        out.extend(label_lines(line, width_px))
     return out
 
 
@@ -91,7 +117,7 @@ def render_contact_sheet(
     title: str,
     row_labels: Sequence[str] = (),
     column_labels: Sequence[str] = (),
-    thumb: int = 256,
+    thumb: int = DEFAULT_CELL_SIZE,
     manifest: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The PNG bytes of a labelled grid of ``cells`` (placed by their row and column).
@@ -105,13 +131,14 @@ def render_contact_sheet(
 
     rows = max((c.row for c in cells), default=0) + 1
     columns = max(columns, max((c.column for c in cells), default=0) + 1)
-    label_lines = max((len(_wrap(c.lines, thumb)) for c in cells), default=1) + (
+    cell_lines = max((len(_wrap(c.lines, thumb)) for c in cells), default=1) + (
         1 if any(c.error for c in cells) else 0
     )
-    cell_w, cell_h = thumb + _PAD, thumb + _PAD + label_lines * _LINE + 4
+    cell_w, cell_h = thumb + _PAD, thumb + _PAD + cell_lines * _LINE + 4
     left = (max((len(x) for x in row_labels), default=0) * 7 + _PAD) if row_labels else 0
     left = min(left, 220)
-    top = 34 + (_LINE + 6 if column_labels else 0)
+    header_lines = max((len(label_lines(x, thumb)) for x in column_labels), default=0)
+    top = 34 + (header_lines * _LINE + 6 if column_labels else 0)
     width = left + columns * cell_w + _PAD
     height = top + rows * cell_h + _PAD
     sheet = Image.new("RGB", (width, height), _BACKGROUND)
@@ -120,11 +147,12 @@ def render_contact_sheet(
     title = textwrap.shorten(title, max(20, (width - 2 * _PAD) // 8), placeholder="…")
     draw.text((_PAD, 10), title, fill=_TEXT, font=_font(16))
     for col, label in enumerate(column_labels[:columns]):
-        text = _wrap([label], thumb)[0]
-        draw.text((left + col * cell_w + _PAD, 34), text, fill=_MUTED, font=_font(12))
+        for n, text in enumerate(label_lines(label, thumb)):
+            x = left + col * cell_w + _PAD
+            draw.text((x, 34 + n * _LINE), text, fill=_MUTED, font=_font(12))
     for row, label in enumerate(row_labels[:rows]):
         y = top + row * cell_h + thumb // 2
-        text = textwrap.shorten(label, max(8, (left - _PAD) // 7), placeholder="…")
+        text = _elide(label, max(8, (left - _PAD) // 7))
         draw.text((_PAD, y), text, fill=_MUTED, font=_font(12))
     for cell in cells:
         x = left + cell.column * cell_w + _PAD
@@ -138,7 +166,7 @@ def render_contact_sheet(
         lines = _wrap(cell.lines, thumb)
         labelled = len(lines)
         if cell.error:
-            lines.append(textwrap.shorten(cell.error, max(8, thumb // 7), placeholder="…"))
+            lines.append(_elide(" ".join(cell.error.split()), max(8, thumb // 7)))
         for n, line in enumerate(lines):
             colour = _TEXT if n < labelled else (255, 140, 140)
             draw.text((x, y + thumb + 4 + n * _LINE), line, fill=colour, font=_font(12))

@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_VERSION",
+    "KEY_CONTACT_SHEET",
     "KEY_GENERATION",
     "KEY_PARAMETERS",
     "KEY_PROMPT",
@@ -65,6 +66,7 @@ __all__ = [
     "build_record",
     "embed_provenance",
     "infotext",
+    "read_contact_sheet",
     "read_image",
     "read_provenance",
     "received_sha256",
@@ -76,6 +78,8 @@ KEY_PROMPT: Final = "fibo:structured_prompt"
 KEY_GENERATION: Final = "fibo:generation"
 KEY_RETURNED: Final = "fibo:returned_prompt"
 KEY_PARAMETERS: Final = "parameters"
+#: A contact sheet's run manifest (which images, seeds and values it shows), as JSON.
+KEY_CONTACT_SHEET: Final = "fibo:contact_sheet"
 _KEYS: Final = frozenset({KEY_PROMPT, KEY_GENERATION, KEY_RETURNED, KEY_PARAMETERS})
 #: fibo-prompts writes each of these once; two in one file cannot both be believed.
 _ONCE: Final = frozenset({KEY_PROMPT, KEY_GENERATION, KEY_RETURNED})
@@ -444,6 +448,36 @@ def read_provenance(
         if sidecar.is_file():
             return _from_document(_read_sidecar(sidecar, max_metadata_bytes), "sidecar", where)
     raise _missing(where)
+
+
+def read_contact_sheet(
+    source: str | os.PathLike[str] | bytes, *, max_metadata_bytes: int = MAX_METADATA_BYTES
+) -> dict[str, Any] | None:
+    """The run manifest a contact sheet carries (what ``run.json`` holds), or ``None`` when
+    the image is not a fibo-prompts contact sheet. Read with the caps of
+    :func:`read_provenance`: the image is untrusted.
+
+    Raises:
+        FileAccessError: the file cannot be read.
+        ImageError: a damaged PNG, more metadata than ``max_metadata_bytes``, a repeated
+            manifest, or one that is not a JSON object.
+    """
+    where = None if isinstance(source, bytes) else str(source)
+    content = source if isinstance(source, bytes) else read_image(source)
+    if not _png.is_png(content):
+        return None
+    keys = {KEY_CONTACT_SHEET}
+    found = _png.texts(content, where, keys=keys, once=keys, max_total=max_metadata_bytes)
+    if KEY_CONTACT_SHEET not in found:
+        return None
+    manifest = _parse_json(found[KEY_CONTACT_SHEET], "contact sheet's manifest", where)
+    if not isinstance(manifest, dict):
+        raise ImageError(
+            "the contact sheet's manifest is not a JSON object; the image's metadata was "
+            "edited or damaged",
+            path=where,
+        )
+    return manifest
 
 
 def _looks_like_image(content: bytes) -> bool:

@@ -150,3 +150,74 @@ def test_json_errors_are_whole_sentences(tmp_path: Path, text: str, message: str
     path.write_text(text, encoding="utf-8")
     code, out, _ = run("validate", str(path))
     assert (code, out) == (1, f"{path}:{message}\n")
+
+
+# ---------------------------------------------------------------------- contact sheets (item 7)
+
+ANGLE = "photographic_characteristics.camera_angle"
+
+
+def _vary(out: Path, *extra: str) -> None:
+    code, _, err = run(
+        "vary", PRODUCT, "--seed", "3", "-o", str(out),
+        "--set", f"{ANGLE}=low angle shot from the floor level",
+        "--set", f"{ANGLE}=low angle shot from the floor, wide", *extra,
+    )  # fmt: skip
+    assert code == 0, err
+
+
+def test_contact_sheet_cells_are_256_px_by_default_and_cell_size_changes_them(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    _vary(tmp_path / "a")
+    with Image.open(tmp_path / "a" / "contact_sheet.png") as sheet:
+        assert sheet.width == 2 * (256 + 12) + 12
+    _vary(tmp_path / "b", "--cell-size", "320")
+    with Image.open(tmp_path / "b" / "contact_sheet.png") as sheet:
+        assert sheet.width == 2 * (320 + 12) + 12
+    code, _, err = run("vary", PRODUCT, "--set", "seed=1", "--cell-size", "10", "-o", "x")
+    assert code == 2 and "--cell-size" in err
+
+
+def test_sheet_labels_keep_what_tells_them_apart() -> None:
+    from fibo_prompts.generate.contact_sheet import label_lines
+
+    a = label_lines(f"seed 1, {ANGLE} = low angle shot from the floor level", 256)
+    b = label_lines(f"seed 1, {ANGLE} = low angle shot from the floor, wide", 256)
+    assert a != b
+    assert len(a) <= 2 and len(b) <= 2
+    assert a[-1].endswith("floor level") and b[-1].endswith("floor, wide")
+    assert all(len(line) <= 256 // 7 for line in a + b)
+
+
+def test_inspect_shows_a_contact_sheets_manifest(tmp_path: Path) -> None:
+    import json
+
+    _vary(tmp_path)
+    sheet = str(tmp_path / "contact_sheet.png")
+    code, out, err = run("inspect", sheet)
+    assert (code, err) == (0, "")
+    assert out.splitlines()[:3] == [
+        "a contact sheet of a vary run on preview (PREVIEW images), 2 cells",
+        f"  01_camera_angle-low-angle-shot-from-the.png  {ANGLE} = low angle shot from the "
+        "floor level  seed 3",
+        f"  02_camera_angle-low-angle-shot-from-the.png  {ANGLE} = low angle shot from the "
+        "floor, wide  seed 3",
+    ]
+    code, out, _ = run("inspect", sheet, "--format", "json")
+    manifest = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    assert code == 0 and json.loads(out) == {"fibo:contact_sheet": manifest}
+    code, _, err = run("inspect", sheet, "--wire")
+    assert (code, err) == (
+        1,
+        f"error: {sheet}: a contact sheet has no structured prompt; inspect one of its images\n",
+    )
+
+
+def test_the_cli_default_cell_size_is_the_librarys() -> None:
+    from fibo_prompts.cli._variation import SHEET_CELL_SIZE
+    from fibo_prompts.generate.contact_sheet import DEFAULT_CELL_SIZE
+
+    assert SHEET_CELL_SIZE == DEFAULT_CELL_SIZE == 256
