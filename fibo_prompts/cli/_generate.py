@@ -160,6 +160,43 @@ def generate(
     output_format: Annotated[
         Format, typer.Option("--format", help="text for people, json for scripts.")
     ] = Format.text,
+    images: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--image",
+            metavar="URL|FILE",
+            help="A reference image: a URL, or a file sent base64-encoded (at most 10 MiB); "
+            "repeatable.",
+        ),
+    ] = None,
+    prompt_moderation: Annotated[
+        bool | None,
+        typer.Option(
+            "--prompt-moderation/--no-prompt-moderation",
+            help="Ask the service to moderate the prompt (default: the service's).",
+        ),
+    ] = None,
+    input_moderation: Annotated[
+        bool | None,
+        typer.Option(
+            "--visual-input-moderation/--no-visual-input-moderation",
+            help="Ask the service to moderate reference images (default: the service's).",
+        ),
+    ] = None,
+    output_moderation: Annotated[
+        bool | None,
+        typer.Option(
+            "--visual-output-moderation/--no-visual-output-moderation",
+            help="Ask the service to moderate the result (default: the service's).",
+        ),
+    ] = None,
+    webhook_url: Annotated[
+        str | None,
+        typer.Option("--webhook-url", metavar="URL", help="Passed to the service where supported."),
+    ] = None,
+    sync: Annotated[
+        bool, typer.Option("--sync", help="Bria only: wait in the submit instead of polling.")
+    ] = False,
 ) -> None:
     """Generate an image from a structured prompt, with a progress display.
 
@@ -172,6 +209,8 @@ def generate(
     no_stdout(output)
     limits = http_limits(max_image_bytes, request_timeout)
     name, fallback = pick_backend(backend)
+    if sync and name != "bria":
+        fail("--sync is Bria's blocking mode: use it with --backend bria", code=2)
     err = Console(stderr=True, highlight=False)
     saved: str | None = None
     with user_errors(), ExitStack() as stack:
@@ -186,10 +225,18 @@ def generate(
             aspect_ratio=aspect_ratio,
             negative_prompt=negative,
             ip_signal=True if ip_signal else None,
+            images=tuple(_reference(image) for image in images or ()),
+            prompt_content_moderation=prompt_moderation,
+            visual_input_content_moderation=input_moderation,
+            visual_output_content_moderation=output_moderation,
+            webhook_url=webhook_url,
         )
         poll = PollPolicy(timeout=timeout, expected_duration=expected)
         require_key(name)
-        with Client(name, base_url=base_url, poll=poll, **limits) as client:
+        options = {"sync": True} if sync else None
+        with Client(
+            name, base_url=base_url, poll=poll, backend_options=options, **limits
+        ) as client:
             generation = _run(client, request, err)
             if lib is not None:
                 # the image is rewritten with its library reference, then recorded
@@ -225,6 +272,28 @@ def generate(
     )
     if saved is not None:
         typer.echo(f"saved in the library as {printable(saved)}")
+
+
+#: the largest reference image file ``--image`` sends (base64 makes it a third larger)
+REFERENCE_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _reference(image: str) -> str:
+    """An ``--image`` value as the request carries it: a URL as given, a file base64-encoded."""
+    import base64
+
+    if image.startswith(("http://", "https://")):
+        return image
+    try:
+        with open(image, "rb") as file:
+            data = file.read(REFERENCE_IMAGE_MAX_BYTES + 1)
+    except FileNotFoundError:
+        fail(f"--image {printable(image)}: no such file (give a file or a URL)")
+    except OSError as exc:
+        fail(f"--image {printable(image)}: cannot read ({exc.strerror})")
+    if len(data) > REFERENCE_IMAGE_MAX_BYTES:
+        fail(f"--image {printable(image)}: over {REFERENCE_IMAGE_MAX_BYTES:,} bytes")
+    return base64.b64encode(data).decode("ascii")
 
 
 def _library_target(

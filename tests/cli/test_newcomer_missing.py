@@ -188,3 +188,74 @@ def test_generate_save_records_in_the_library(
     assert err == (
         "error: invalid prompt name 'a/b': it contains / (path separators, @ and : are refused)\n"
     )
+
+
+def test_generate_flags_for_what_only_the_api_had(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from fibo_prompts.cli import _generate
+
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    seen: list[Any] = []
+    real_run = _generate._run
+
+    def spy(client: Any, request: Any, err: Any) -> Any:
+        seen.append((client, request))
+        return real_run(client, request, err)
+
+    monkeypatch.setattr(_generate, "_run", spy)
+    reference = tmp_path / "ref.png"
+    reference.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    args = ["generate", PRODUCT, "--seed", "7", "-o", str(tmp_path / "a.png")]
+    flags = ["--image", str(reference)]  # the preview takes one reference image
+    flags += ["--prompt-moderation", "--no-visual-input-moderation"]
+    flags += ["--visual-output-moderation"]
+    code, _, err = run(*args, *flags)
+    assert code == 0, err
+    [(_, request)] = seen
+    assert request.images == (base64.b64encode(reference.read_bytes()).decode(),)
+    assert (
+        request.prompt_content_moderation,
+        request.visual_input_content_moderation,
+        request.visual_output_content_moderation,
+    ) == (True, False, True)
+    # not given: not sent (the service's default applies)
+    seen.clear()
+    assert run(*args)[0] == 0
+    assert seen[0][1].prompt_content_moderation is None
+    assert seen[0][1].images == ()
+    seen.clear()
+    assert run(*args, "--image", "https://example.com/ref.jpg")[0] == 0
+    assert seen[0][1].images == ("https://example.com/ref.jpg",)
+    # --sync is Bria's
+    code, out, err = run(*args, "--sync")
+    assert (code, out) == (2, "")
+    assert err == "error: --sync is Bria's blocking mode: use it with --backend bria\n"
+    code, out, err = run(*args, "--image", str(tmp_path / "gone.png"))
+    assert (code, out) == (1, "")
+    assert err == f"error: --image {tmp_path / 'gone.png'}: no such file (give a file or a URL)\n"
+
+
+def test_generate_sync_on_bria(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fibo_prompts.cli import _generate
+    from fibo_prompts.emulator import Emulator
+
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BRIA_API_TOKEN", "test-token")
+    seen: list[Any] = []
+    real_run = _generate._run
+    monkeypatch.setattr(
+        _generate,
+        "_run",
+        lambda c, r, e: seen.append((c.backend.sync, r.webhook_url)) or real_run(c, r, e),
+    )
+    with Emulator() as emu:
+        code, _, err = run(
+            "generate", PRODUCT, "-b", "bria", "--base-url", emu.url, "--sync",
+            "--webhook-url", "https://example.com/hook", "-o", str(tmp_path / "b.png"),
+        )  # fmt: skip
+    assert (code, seen) == (0, [(True, "https://example.com/hook")]), err
