@@ -772,14 +772,42 @@ class Template:
         for issue in exc.issues:
             parts = parse_path(issue.path) if issue.path else ()
             place = self._place(context, node_offset(root, parts))
+            # the issue's own line/column point into the rendered JSON, not the template
+            text = dataclasses.replace(issue, line=None, column=None).format()
+            block = self._unfilled_block(place)
+            if block is not None:
+                # the parent leaves the block to this template: the fix is here, not there
+                text += (
+                    f"; add {{% block {block} %}}...{{% endblock %}} ({place[0]}:{place[1]} "
+                    "leaves it to the template)"
+                )
+                place = (self.source, None)
             first = first or place
             where = place[0] if place[1] is None else f"{place[0]}:{place[1]}"
-            # the issue's own line/column point into the rendered JSON, not the template
-            unplaced = dataclasses.replace(issue, line=None, column=None)
-            lines.append(f"  {where}: {unplaced.format()}")
+            lines.append(f"  {where}: {text}")
         template, line = first or (self.source, None)
         message = "the template renders an invalid structured prompt:\n" + "\n".join(lines)
         return TemplateError(message, template=template, line=line)
+
+    def _unfilled_block(self, place: tuple[str, int | None]) -> str | None:
+        """The block on the line of a parent template at ``place`` that this template does
+        not fill, if there is one: an issue there is this template's to fix."""
+        source, line = place
+        if line is None or source == self.source:
+            return None
+        parent = next((f for f in self.files if display_path(f) == source), None)
+        if parent is None:
+            return None
+        try:
+            parent_lines = Path(parent).read_text(encoding="utf-8").splitlines()
+            own = self.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not 0 < line <= len(parent_lines):
+            return None
+        filled = set(_BLOCK.findall(own))
+        names = [b for b in _BLOCK.findall(parent_lines[line - 1]) if b not in filled]
+        return names[0] if len(names) == 1 else None
 
     def _runtime_error(self, exc: BaseException) -> FiboPromptsError:
         from jinja2 import TemplateNotFound, TemplateSyntaxError, UndefinedError
@@ -877,6 +905,9 @@ def _reason(exc: Exception) -> str:
 
 
 _loaded: dict[tuple[str, tuple[str, ...]], tuple[tuple[tuple[str, int, int], ...], Template]] = {}
+
+
+_BLOCK: Final = re.compile(r"\{%-?\s*block\s+(\w+)")
 
 
 def _search_path(dirs: Sequence[str | os.PathLike[str]] | None) -> list[str]:
@@ -1052,7 +1083,12 @@ def load_template(
         return _load_path(path, search_path)
     available: list[str] = []
     for path in _candidates(search_path):
-        template = _load_path(path, search_path)
+        try:
+            template = _load_path(path, search_path)
+        except TemplateError:
+            if path.name.split(".")[0] == text:
+                raise  # the template asked for: its own error is the answer
+            continue  # someone else's broken template must not stop this render
         if template.kind == "base":
             continue
         if template.name == text or path.name.split(".")[0] == text:
@@ -1061,15 +1097,30 @@ def load_template(
     raise TemplateNotFoundError(text, available=sorted(set(available)))
 
 
-def list_templates(dirs: Sequence[str | os.PathLike[str]] | None = None) -> list[Template]:
+def list_templates(
+    dirs: Sequence[str | os.PathLike[str]] | None = None,
+    *,
+    errors: list[TemplateError] | None = None,
+) -> list[Template]:
     """Every build and edit template in ``dirs`` and the built-in templates, by name.
 
-    A template in an earlier directory hides a later one of the same name.
+    A template in an earlier directory hides a later one of the same name. With ``errors``
+    (a list), each broken template's error is appended to it and the others are still listed;
+    without, the first broken template raises.
+
+    Raises:
+        TemplateError: a template is broken (only without ``errors``).
     """
     search_path = _search_path(dirs)
     seen: dict[str, Template] = {}
     for path in _candidates(search_path):
-        template = _load_path(path, search_path)
+        try:
+            template = _load_path(path, search_path)
+        except TemplateError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
         if template.kind != "base" and template.name not in seen:
             seen[template.name] = template
     return [seen[name] for name in sorted(seen)]

@@ -7,7 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import STDIN, command_group, fail, load, user_errors, write_output
+from fibo_prompts.cli._common import (
+    STDIN,
+    command_group,
+    fail,
+    load,
+    printable,
+    user_errors,
+    write_output,
+)
 
 if TYPE_CHECKING:
     from fibo_prompts.brand import BrandKit, Finding, Template
@@ -59,16 +67,23 @@ def _kit(path: Path) -> "BrandKit":
 def templates_list(dirs: Dirs = None) -> None:
     """List the templates: name, kind (build or edit) and what each one makes."""
     from fibo_prompts.brand import list_templates
+    from fibo_prompts.errors import TemplateError
 
+    broken: list[TemplateError] = []
     with user_errors():
-        templates = list_templates(dirs)
-    if not templates:
+        templates = list_templates(dirs, errors=broken)
+    if not templates and not broken:
         typer.echo("no templates found")
         return
-    width = max(len(t.name) for t in templates)
+    width = max((len(t.name) for t in templates), default=0)
     for template in templates:
         summary = _first_sentence(template.description)
         typer.echo(f"{template.name:<{width}}  {template.kind:<5}  {summary}")
+    # each broken template on its own line, after the good ones are listed
+    for error in broken:
+        typer.echo(f"error: {printable(str(error))}", err=True)
+    if broken:
+        raise typer.Exit(1)
 
 
 def _first_sentence(text: str) -> str:
