@@ -25,6 +25,17 @@ __all__ = ["EmulatorConfig", "Faults"]
 SEGMIND_V1_RESPONSES = ("jpeg", "png", "json_url", "json_base64")
 
 
+def _known_only(data: dict[str, Any], valid: list[str], noun: str) -> None:
+    """Refuse a key not in ``valid``, listing the valid ones (a typo is the usual cause)."""
+    unknown = sorted(set(data) - set(valid))
+    if unknown:
+        names = ", ".join(repr(name) for name in unknown)
+        plural = "s" if len(unknown) > 1 else ""
+        raise ConfigurationError(
+            f"emulator config: unknown {noun}{plural} {names}; valid {noun}s: {', '.join(valid)}"
+        )
+
+
 @dataclass
 class Faults:
     """Fault probabilities (0..1), drawn independently per request or per job.
@@ -104,17 +115,12 @@ class EmulatorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EmulatorConfig:
         """Build from plain data; unknown keys are an error."""
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ConfigurationError(f"emulator config: unknown keys {sorted(unknown)}")
+        _known_only(data, sorted(f.name for f in fields(cls)), "key")
         values = dict(data)
         faults = values.pop("faults", {}) or {}
-        fault_names = {f.name for f in fields(Faults)}
-        if set(faults) - fault_names:
-            raise ConfigurationError(
-                f"emulator config: unknown faults {sorted(set(faults) - fault_names)}"
-            )
+        if not isinstance(faults, dict):
+            raise ConfigurationError("emulator config: faults must be an object")
+        _known_only(faults, sorted(f.name for f in fields(Faults)), "fault")
         answer = values.get("segmind_v1_response", "jpeg")
         if answer not in SEGMIND_V1_RESPONSES:
             raise ConfigurationError(

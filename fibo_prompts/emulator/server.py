@@ -59,7 +59,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Final
+from typing import Any, Final, TextIO
 from urllib.parse import urlsplit
 
 from fibo_prompts.emulator.config import EmulatorConfig
@@ -169,6 +169,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("content-length") or 0)
         body = self.rfile.read(length) if length else b""
         reply = app.handle(self.command, self.path, dict(self.headers.items()), body, self)
+        app.log_request(self.command, self.path, "-" if reply.action == _DROP else reply.status)
         if reply.action == _DROP:
             self.close_connection = True
             return
@@ -212,9 +213,16 @@ class Emulator:
     """
 
     def __init__(
-        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        request_log: TextIO | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
+        #: where :meth:`log_request` writes (``fibo emulator --log FILE``); None: nowhere
+        self.request_log = request_log
         self._rng = random.Random(self.config.seed)
         self._lock = threading.Lock()
         self._jobs: dict[str, EmuJob] = {}
@@ -298,6 +306,18 @@ class Emulator:
             self._bodies.clear()
             self._buckets.clear()
             self._images.clear()
+
+    def log_request(self, method: str, raw_path: str, status: int | str) -> None:
+        """One line to :attr:`request_log`: UTC time, method, path, status (``-``: the
+        connection was dropped). The query string is left out: it may carry a credential."""
+        if self.request_log is None:
+            return
+        now = datetime.now(UTC)
+        stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+        path = raw_path.split("?", 1)[0]
+        with self._lock:
+            self.request_log.write(f"{stamp} {method} {path} {status}\n")
+            self.request_log.flush()
 
     def _count(self, *keys: str) -> None:
         with self._lock:
