@@ -63,14 +63,19 @@ _env_vars: set[str] = set(KEY_ENV_VARS)
 _ordered: tuple[str, ...] = ()
 
 # scheme://userinfo@ — userinfo is everything up to the first @ before the host, without
-# the characters that end an authority ("/", "?", "#") or a URL in running text
-_USERINFO: Final = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@\s'\"<>]+@")
+# the characters that end an authority ("/", "?", "#") or a URL in running text. Every
+# repeat is bounded: the text may be a megabyte a service sent, and unbounded repeats that
+# fail late are quadratic on it.
+_USERINFO: Final = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]{0,31}://)[^/?#@\s'\"<>]{1,1024}@"
+)
 _SECRET_WORDS: Final = (
     r"token|key|secret|signature|sig|password|passwd|pwd|auth|credential|session|code"
 )
 # a query parameter whose name contains one of the words: ?token=…, &X-Amz-Signature=…
 _QUERY: Final = re.compile(
-    rf"(?P<name>[?&;][\w.\-\[\]%]*?(?:{_SECRET_WORDS})[\w.\-\[\]%]*=)(?P<value>[^&#\s'\"<>]+)",
+    rf"(?P<name>[?&;][\w.\-\[\]%]{{0,64}}?(?:{_SECRET_WORDS})[\w.\-\[\]%]{{0,64}}=)"
+    rf"(?P<value>[^&#\s'\"<>]+)",
     re.IGNORECASE,
 )
 # a credential header or field written as text: name, separator, value

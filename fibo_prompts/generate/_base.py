@@ -207,10 +207,13 @@ class BaseClient:
                     "error": exc.message,
                 }
             )
-            self._record(job)
-            raise SubmitOutcomeUnknownError(
-                f"{exc.message}; journaled as {row}", backend=exc.backend
-            ) from exc
+            try:
+                self._record(job)
+                where = f"journaled as {row}"
+            except FiboPromptsError as failed:
+                # the journal's own trouble must never hide that the job may be billed
+                where = f"not journaled ({failed})"
+            raise SubmitOutcomeUnknownError(f"{exc.message}; {where}", backend=exc.backend) from exc
 
     def _poll_flow(self, job: Job) -> Flow[Job]:
         return poll_flow(

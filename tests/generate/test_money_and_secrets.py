@@ -21,6 +21,7 @@ from fibo_prompts.cli._generate import register
 from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
 from fibo_prompts.errors import (
     APIError,
+    FileAccessError,
     GenerationFailedError,
     ServerError,
     SubmitOutcomeUnknownError,
@@ -211,6 +212,26 @@ async def test_gateway_after_accept_bills_one_job_and_journals_it(
         f"{NAME[name]}: the submit was sent but HTTP {gateway_status(counts['counts'])} came "
         f"back without the service's own error body (a gateway's page, text/html); {AGAIN}; "
         f"journaled as {entry.job.request_id}"
+    )
+
+
+@pytest.mark.anyio
+async def test_a_journal_that_cannot_write_never_hides_the_unknown_outcome(
+    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a busy or full journal must not turn "may be billed: do not resend" into a journal error
+    def busy(*args: Any, **kwargs: Any) -> None:
+        raise FileAccessError("j.sqlite3: the journal is busy", path="j.sqlite3")
+
+    monkeypatch.setattr(JobJournal, "record", busy)
+    with Emulator(gateway_config()) as emu:
+        client = make_client("bria", api_key=SECRET, base_url=emu.url, journal=tmp_path / "j")
+        with pytest.raises(SubmitOutcomeUnknownError) as info:
+            await client.generate(GenerationRequest(prompt=PROMPT, seed=5))
+        counts = stats(emu)
+    assert counts["accepted"] == 1 and counts["billed_twice"] == 0
+    assert str(info.value).endswith(f"; {AGAIN}; not journaled (j.sqlite3: the journal is busy)"), (
+        str(info.value)
     )
 
 
@@ -518,3 +539,23 @@ def test_the_prompts_own_words_are_stored_exactly(tmp_path: Path) -> None:
         "negative_prompt": words,
         "webhook_url": "https://REDACTED@hooks.example/cb?token=[REDACTED]&x=1",
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["@ " + "a." * 500_000 + "://" + "b" * 32_000, "= ?" + "key" * 350_000],
+    ids=["userinfo", "query"],
+)
+def test_redaction_is_linear_on_a_megabyte_from_a_service(text: str) -> None:
+    # A service's error message can be a megabyte (the answer floor): redaction runs on it in
+    # every error, log line and journal row, so a pattern that backtracks quadratically would
+    # hang the client for minutes. Bounded: the thread gets 30 s, the fix needs well under 1 s.
+    import threading
+
+    from fibo_prompts._redact import redact
+
+    out: list[str] = []
+    worker = threading.Thread(target=lambda: out.append(redact(text)), daemon=True)
+    worker.start()
+    worker.join(30)
+    assert out == [text]  # nothing in these texts is a secret
