@@ -239,9 +239,18 @@ def generate(
         ) as client:
             generation = _run(client, request, err)
             if lib is not None:
-                # the image is rewritten with its library reference, then recorded
-                generation = client._record_in_library(generation, lib, save)
-                entry = lib.generations(save, limit=1)[0]
+                from fibo_prompts.cli._output import write_image
+                from fibo_prompts.errors import FiboPromptsError
+
+                try:
+                    # the image is rewritten with its library reference, then recorded
+                    generation = client._record_in_library(generation, lib, save)
+                    entry = lib.generations(save, limit=1)[0]
+                except FiboPromptsError as exc:
+                    # the image is paid for: it reaches -o whatever happened to the library
+                    kept = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
+                    write_image(generation, kept)
+                    fail(f"{exc}; the image was written to {kept} without its library record")
                 saved = f"{entry.name}@{entry.number}"
         # once the input has passed every check: a bad file or value is the news, not the key
         if fallback:
@@ -447,7 +456,7 @@ def jobs_resume(
                 client = Client(name, base_url=where, journal=store, poll=poll, **limits)
             except FiboPromptsError as exc:
                 typer.echo(f"error: {name}: cannot resume: {exc}", err=True)
-                failed += 1
+                failed += count
                 continue
             with client:
                 for outcome in client.resume(sent_to=stored):
@@ -553,7 +562,7 @@ def emulator(
         try:
             request_log = None if log is None else log.open("a", encoding="utf-8")
         except OSError as exc:
-            fail(f"--log {log}: cannot open ({exc.strerror})")
+            fail(f"--log {printable(str(log))}: cannot open ({exc.strerror})")
         try:
             server = Emulator(settings, host=host, port=port, request_log=request_log)
         except OSError as exc:

@@ -190,6 +190,34 @@ def test_generate_save_records_in_the_library(
     )
 
 
+def test_generate_save_keeps_the_image_when_the_library_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fibo_prompts.errors import LibraryError
+    from fibo_prompts.generate import Client
+    from fibo_prompts.provenance import read_provenance
+
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+
+    def locked(*args: object, **kwargs: object) -> None:
+        raise LibraryError(f"{tmp_path / 'lib.sqlite'}: locked by another process")
+
+    monkeypatch.setattr(Client, "_record_in_library", locked)
+    target = tmp_path / "shot.png"
+    library = tmp_path / "lib.sqlite"
+    code, out, err = run(
+        "generate", PRODUCT, "--seed", "7", "-o", str(target), "--library", str(library),
+        "--save", "mug",
+    )  # fmt: skip
+    assert (code, out) == (1, "")
+    assert err.splitlines()[-1] == (
+        f"error: {library}: locked by another process; the image was written to {target} "
+        "without its library record"
+    )
+    assert read_provenance(target).seed == 7
+
+
 def test_generate_flags_for_what_only_the_api_had(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
