@@ -59,6 +59,28 @@ class _TooLarge(Exception):
     """The patch adds more than its size budget (internal: becomes a PatchError)."""
 
 
+class _TooDeep(Exception):
+    """The patch would nest the document deeper than a prompt may be (internal)."""
+
+
+#: a patched prompt may nest as deep as a parsed one (the prompt parser's limit): deeper, and
+#: copying a value into itself 700 times would overflow Python's stack
+MAX_RESULT_DEPTH = 200
+
+
+def _check_depth(at: int, value: Any) -> None:
+    """:class:`_TooDeep` when ``value`` written ``at`` levels down nests past the limit."""
+    stack: list[tuple[Any, int]] = [(value, at)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_RESULT_DEPTH:
+            raise _TooDeep
+        if isinstance(node, dict):
+            stack.extend((child, level + 1) for child in node.values())
+        elif isinstance(node, list | tuple):
+            stack.extend((child, level + 1) for child in node)
+
+
 class Growth:
     """How much a patch has added to the document so far, against a limit.
 
@@ -294,11 +316,13 @@ def apply_one(doc: Any, op: Mapping[str, Any], growth: Growth | None = None) -> 
     if name == "add":
         if growth is not None:
             growth.add(op["value"])
+        _check_depth(len(tokens), op["value"])
         return _set(doc, tokens, _copy(op["value"]), pointer, insert=True)
     if name == "replace":
         get(doc, tokens, pointer)
         if growth is not None:
             growth.add(op["value"])
+        _check_depth(len(tokens), op["value"])
         return _set(doc, tokens, _copy(op["value"]), pointer, insert=False)
     if name == "remove":
         doc, _ = _remove(doc, tokens, pointer)
@@ -309,6 +333,7 @@ def apply_one(doc: Any, op: Mapping[str, Any], growth: Growth | None = None) -> 
         if growth is not None:
             # copying a list into itself doubles the document: 22 copies reach gigabytes
             growth.add(value)
+        _check_depth(len(tokens), value)
         return _set(doc, tokens, _copy(value), pointer, insert=True)
     # move
     if tokens[: len(source)] == source and len(tokens) > len(source):
@@ -350,6 +375,11 @@ def apply_ops(
             label = "from" if exc.pointer == op.get("from") != op["path"] else "path"
             raise PatchError(
                 f"operation {number} ({name}): {label} {exc.pointer!r}: {exc}"
+            ) from None
+        except (_TooDeep, RecursionError):
+            raise PatchError(
+                f"operation {number} ({name}): the patched prompt would nest deeper than "
+                f"{MAX_RESULT_DEPTH} levels"
             ) from None
         except _TooLarge:
             raise PatchError(

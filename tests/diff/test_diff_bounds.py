@@ -110,6 +110,21 @@ def test_a_value_900_levels_deep_is_refused() -> None:
     assert str(_fails(ops)) == expected
 
 
+def test_copies_and_adds_cannot_nest_the_prompt_past_its_depth() -> None:
+    # each op is small and shallow, but 700 copies of a value into itself nest 700 deep:
+    # that overflowed Python's stack (a traceback from `fibo patch apply`)
+    copies = [{"op": "add", "path": "/extra", "value": {}}]
+    copies += [{"op": "copy", "from": "/extra", "path": "/extra/x"}] * 700
+    assert str(_fails(copies)) == (
+        "operation 201 (copy): the patched prompt would nest deeper than 200 levels"
+    )
+    adds = [{"op": "add", "path": "/extra", "value": {}}]
+    adds += [{"op": "add", "path": "/extra" + "/x" * n, "value": {}} for n in range(1, 250)]
+    assert str(_fails(adds)) == (
+        "operation 201 (add): the patched prompt would nest deeper than 200 levels"
+    )
+
+
 def test_a_document_100000_levels_deep_is_refused() -> None:
     text = "[" * 100_000 + "]" * 100_000
     assert str(_fails(text)) == "the patch is not valid JSON: nested deeper than 100 levels"
