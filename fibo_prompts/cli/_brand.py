@@ -202,11 +202,12 @@ def _read_vars(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_VARS_BYTES + 1)
+        # the size first: the cut may fall inside a UTF-8 character
+        if len(raw) > MAX_VARS_BYTES:
+            fail(f"--vars {path}: over {MAX_VARS_BYTES:,} bytes; not a variables file")
         text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         fail(f"--vars {path}: cannot read ({getattr(exc, 'strerror', None) or exc})")
-    if len(raw) > MAX_VARS_BYTES:
-        fail(f"--vars {path}: over {MAX_VARS_BYTES:,} bytes; not a variables file")
     try:
         data = load_yaml(text)
     except YAMLProblem as exc:

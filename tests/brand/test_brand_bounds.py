@@ -173,6 +173,8 @@ def test_cli_vars_alias_bomb(vars_file: Any) -> None:
     ("text", "message"),
     [
         ("product: " + DIGITS + "\n", "line 1 column 10: a number of more than 4,300 digits"),
+        # too large, and the 1 MB cut falls inside a two-byte character: the size is the news
+        ("product: x" + "\u00e9" * 600_000, "over 1,000,000 bytes; not a variables file"),
         ("product: a\nproduct: b\n", "line 2 column 1: duplicate key 'product'"),
         ("-" + "9" * 4301, "line 1 column 1: a number of more than 4,300 digits"),
         ("product: 0x" + "f" * 4000, "line 1 column 10: a number of more than 4,300 digits"),
