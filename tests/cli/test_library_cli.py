@@ -12,11 +12,13 @@ from typer.testing import CliRunner
 
 from fibo_prompts.cli._library import register
 from fibo_prompts.prompt import StructuredPrompt
-from tests.library.helpers import PORTRAIT, PRODUCT, ROOT
+from tests.conftest import ROOT
 
 app = typer.Typer()
 register(app)
 runner = CliRunner()
+PRODUCT = (ROOT / "examples" / "product_shot.json").read_text(encoding="utf-8")
+PORTRAIT = (ROOT / "examples" / "portrait.json").read_text(encoding="utf-8")
 
 
 def normalize(text: str) -> str:
