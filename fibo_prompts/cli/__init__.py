@@ -8,6 +8,8 @@ follows diff(1) instead: 0 equal, 1 different, 2 on any error.
 
 from __future__ import annotations
 
+import io
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -123,28 +125,34 @@ def main() -> None:
     Click's own errors (a missing option, a bad value) are shown as Click shows them, but
     their last line starts ``error:`` like every other error (Click writes ``Error:``).
     """
-    import io
-    import sys
-
-    # typer vendors its own copy of Click: its exceptions are these, not click's
-    from typer._click.exceptions import ClickException, NoArgsIsHelpError
-
     try:
         code = app(standalone_mode=False)
-    except NoArgsIsHelpError as exc:
-        exc.show()  # the help text itself, not an error
-        sys.exit(exc.exit_code)
-    except ClickException as exc:
-        shown = io.StringIO()
-        exc.show(file=shown)
-        text = shown.getvalue()
-        head, sep, message = text.rpartition("Error: ")
-        typer.echo(f"{head}error: {message}" if sep else text, err=True, nl=False)
+    except typer.TyperException as exc:
+        # typer vendors its own Click, whose errors all derive from this public class
+        _show_usage_error(exc)
         sys.exit(exc.exit_code)
     except typer.Abort:
         typer.echo("error: aborted", err=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _show_usage_error(exc: typer.TyperException) -> None:
+    """Write Click's own rendering of ``exc`` to stderr with ``Error:`` as ``error:``.
+
+    A group called without a command shows its help this way too; its text is kept as is.
+    """
+    show = getattr(exc, "show", None)  # every Click exception has one; the base class not
+    if show is None:
+        typer.echo(f"error: {exc.format_message()}", err=True)
+        return
+    shown = io.StringIO()
+    show(file=shown)
+    text = shown.getvalue()
+    last = f"Error: {exc.format_message()}\n"
+    if text.endswith(last):
+        text = f"{text.removesuffix(last)}error: {exc.format_message()}\n"
+    typer.echo(text, err=True, nl=False)
 
 
 __all__ = ["app", "main"]
