@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from fibo_prompts._images import decoding, open_image
+from fibo_prompts._limits import DEFAULT_CELL_SIZE
 from fibo_prompts.errors import ImageError
 from fibo_prompts.provenance import KEY_CONTACT_SHEET
 
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_CELL_SIZE", "SheetCell", "label_lines", "render_contact_sheet"]
 
-#: The longest side of a cell's thumbnail, in pixels, unless asked otherwise.
-DEFAULT_CELL_SIZE: Final = 256
 
 KEY_SHEET: Final = KEY_CONTACT_SHEET
 _BACKGROUND: Final = (24, 24, 27)

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from fibo_prompts._limits import MAX_MANIFEST_BYTES
 from fibo_prompts.library._errors import LibraryError
 
 __all__ = [
@@ -29,9 +30,6 @@ __all__ = [
     "read_member",
 ]
 
-# a manifest holds ~1 kB per version: 256 MiB is far beyond any real library, and bounds the
-# memory a hostile one can take (JSON in Python costs roughly 10x its size)
-MAX_MANIFEST_BYTES: Final = 256 * 1024 * 1024
 _TIME: Final = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z")
 
 

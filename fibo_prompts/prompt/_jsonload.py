@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from fibo_prompts._jsontree import DETAILED, JSONTextError, line_col
 from fibo_prompts._jsontree import loads as strict_loads
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.errors import PromptParseError, PromptTooLargeError
 
 __all__ = [
@@ -29,9 +30,6 @@ __all__ = [
     "loads",
 ]
 
-#: Default size limit. Real prompts are 2-5 kB and FIBO reads at most 3,000 tokens (~12 kB);
-#: anything near a megabyte is a wrong file, not a prompt.
-DEFAULT_MAX_BYTES: Final = 1_000_000
 
 _BOMS: Final = (
     (b"\xef\xbb\xbf", "UTF-8"),
