@@ -19,6 +19,8 @@ import math
 from collections.abc import Iterator
 from typing import Any, Final, Literal, NamedTuple
 
+from fibo_prompts._jsoncst import find_duplicate_key_offset, find_scalar
+
 PathPart = str | int
 Kind = Literal["syntax", "encoding", "duplicate", "number", "deep"]
 
@@ -293,8 +295,6 @@ def _number_error(text: str, exc: _BadNumber, dialect: Dialect) -> JSONTextError
 
 def _duplicate_offset(text: str, key: str) -> int | None:
     # Only on the error path: find the second occurrence of the key inside its object.
-    from fibo_prompts.prompt._cst import find_duplicate_key_offset
-
     try:
         return find_duplicate_key_offset(text, key)
     except (ValueError, RecursionError):  # malformed after the duplicate, or very deep
@@ -303,8 +303,6 @@ def _duplicate_offset(text: str, key: str) -> int | None:
 
 def _locate_token(text: str, token: str) -> tuple[int | None, tuple[PathPart, ...]]:
     """Offset and JSON path of the first scalar whose raw text is ``token`` (error path)."""
-    from fibo_prompts.prompt._cst import find_scalar
-
     try:
         found = find_scalar(text, token)
     except (ValueError, RecursionError):  # malformed after the token, or very deep

@@ -36,7 +36,7 @@ class FillError(Exception):
 
 
 def _loader_class() -> Any:
-    from fibo_prompts.brand._yaml import strict_loader
+    from fibo_prompts._yaml import strict_loader
 
     base = strict_loader()  # refuses integers Python cannot print
 

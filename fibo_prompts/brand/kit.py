@@ -515,7 +515,7 @@ def _check_tree(data: Any, source_name: str | None) -> None:
 
 def _load_text(source: str | bytes, source_name: str | None) -> Any:
     from fibo_prompts._jsontree import JSONTextError, loads
-    from fibo_prompts.brand._yaml import YAMLProblem, load_yaml
+    from fibo_prompts._yaml import YAMLProblem, load_yaml
 
     if isinstance(source, bytes):
         try:

@@ -354,7 +354,7 @@ _VARIABLE_KEYS: Final = (
 
 
 def _parse_header(text: str, shown: str) -> _Header:
-    from fibo_prompts.brand._yaml import YAMLProblem, load_yaml
+    from fibo_prompts._yaml import YAMLProblem, load_yaml
 
     def fail(message: str, line: int = 1) -> TemplateError:
         return TemplateError(f"header: {message}", template=shown, line=line)

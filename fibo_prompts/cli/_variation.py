@@ -130,7 +130,7 @@ def _refuse_new_unknown_keys(
     adds that FIBO does not define, as a strict prompt file would."""
     if not edited.lenient:
         return
-    from fibo_prompts.prompt._validate import unknown_key_issues
+    from fibo_prompts.prompt import unknown_key_issues
 
     before = {issue.path for issue in unknown_key_issues(prompt.to_dict())}
     for issue in unknown_key_issues(edited.to_dict()):

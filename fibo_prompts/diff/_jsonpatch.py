@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from fibo_prompts._jsontree import Duplicated, json_size, problem
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.errors import PatchConflictError, PatchError
-from fibo_prompts.prompt._jsonload import DEFAULT_MAX_BYTES
 from fibo_prompts.prompt.paths import PathPart, format_path
 
 __all__ = [

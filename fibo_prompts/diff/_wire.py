@@ -3,7 +3,7 @@
 Every way of changing a prompt in this package (apply, revert, carry) first computes the
 target as plain data and checks it; then :func:`write_target` diffs the prompt against the
 target and replays that diff's JSON Patch on the prompt's lossless syntax tree
-(``fibo_prompts.prompt._cst``). Values are rewritten in the prompt's own style; a value
+(``fibo_prompts._jsoncst``). Values are rewritten in the prompt's own style; a value
 that does not change keeps its token, and a *moved* list item keeps its exact bytes (it is
 unlinked and relinked, never re-serialized), so reordering objects does not re-escape them.
 
@@ -18,9 +18,10 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from fibo_prompts import _jsoncst
+from fibo_prompts._jsoncst import Arr, Node, Obj, Scalar, WireStyle
 from fibo_prompts.errors import PatchError
-from fibo_prompts.prompt import StructuredPrompt, _cst
-from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar, WireStyle
+from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.prompt._edit import insert_position
 from fibo_prompts.prompt._validate import key_order_for
 from fibo_prompts.prompt.paths import PathPart
@@ -71,7 +72,7 @@ def write_ops(prompt: StructuredPrompt, ops: Sequence[Mapping[str, Any]]) -> Str
             root = _insert_node(root, _parts(root, op["path"]), moved, style)
         else:  # pragma: no cover - write_target only emits test/add/replace/remove/move
             raise PatchError(f"cannot write a {name!r} operation to the wire string")
-    text = _cst.dump(_cst.Doc(doc.lead, root, doc.trail))
+    text = _jsoncst.dump(_jsoncst.Doc(doc.lead, root, doc.trail))
     limit = max(_MIN_LIMIT, 2 * len(text.encode("utf-8")))
     return StructuredPrompt.parse(
         text, lenient=prompt.lenient, source_name=prompt.source_name, max_bytes=limit
@@ -92,14 +93,14 @@ def _parts(root: Node, pointer: str) -> tuple[PathPart, ...]:
         if isinstance(node, Arr):
             part = len(node.items) if token == "-" else int(token)
         parts.append(part)
-        node = None if node is None else _cst.child(node, part)
+        node = None if node is None else _jsoncst.child(node, part)
     return tuple(parts)
 
 
 def _node(root: Node, parts: Sequence[PathPart]) -> Node:
     node = root
     for part in parts:
-        child = _cst.child(node, part)
+        child = _jsoncst.child(node, part)
         if child is None:  # pragma: no cover - checked on plain data first
             raise PatchError("internal error: a patched path is missing from the wire string")
         node = child
@@ -112,18 +113,18 @@ def _rebuild(
     part = rest[0]
     if len(rest) == 1:
         return edit(node, done, part)
-    child = _cst.child(node, part)
+    child = _jsoncst.child(node, part)
     if child is None:  # pragma: no cover - checked on plain data first
         raise PatchError("internal error: a patched path is missing from the wire string")
     new_child = _rebuild(child, (*done, part), rest[1:], edit)
     if new_child is child:
         return node
-    return _cst.replace_child(node, part, new_child)
+    return _jsoncst.replace_child(node, part, new_child)
 
 
 def _delete(parent: Node, done: tuple[PathPart, ...], last: PathPart) -> Node:
     del done  # the editor signature; deleting needs no position
-    return _cst.delete_child(parent, last)
+    return _jsoncst.delete_child(parent, last)
 
 
 def _same_scalar(raw: str, value: Any) -> bool:
@@ -142,15 +143,17 @@ def _write_value(
 
     def edit(parent: Node, done: tuple[PathPart, ...], last: PathPart) -> Node:
         if insert and isinstance(parent, Arr) and isinstance(last, int):
-            return _cst.insert_item(parent, last, _render(value, style, depth), style, depth - 1)
-        existing = _cst.child(parent, last)
+            return _jsoncst.insert_item(
+                parent, last, _render(value, style, depth), style, depth - 1
+            )
+        existing = _jsoncst.child(parent, last)
         if existing is not None:
             if isinstance(existing, Scalar) and _same_scalar(existing.raw, value):
                 return parent
-            return _cst.replace_child(parent, last, _render(value, style, depth))
+            return _jsoncst.replace_child(parent, last, _render(value, style, depth))
         assert isinstance(parent, Obj) and isinstance(last, str)
         index = insert_position(parent, last, key_order_for(done))
-        return _cst.insert_member(
+        return _jsoncst.insert_member(
             parent, index, last, _render(value, style, depth), style, depth - 1
         )
 
@@ -162,15 +165,15 @@ def _insert_node(root: Node, parts: tuple[PathPart, ...], node: Node, style: Wir
 
     def edit(parent: Node, done: tuple[PathPart, ...], last: PathPart) -> Node:
         if isinstance(parent, Arr) and isinstance(last, int):
-            return _cst.insert_item(parent, last, node, style, depth - 1)
+            return _jsoncst.insert_item(parent, last, node, style, depth - 1)
         assert isinstance(parent, Obj) and isinstance(last, str)
-        if _cst.child(parent, last) is not None:
-            return _cst.replace_child(parent, last, node)
+        if _jsoncst.child(parent, last) is not None:
+            return _jsoncst.replace_child(parent, last, node)
         index = insert_position(parent, last, key_order_for(done))
-        return _cst.insert_member(parent, index, last, node, style, depth - 1)
+        return _jsoncst.insert_member(parent, index, last, node, style, depth - 1)
 
     return _rebuild(root, (), parts, edit)
 
 
 def _render(value: Any, style: WireStyle, depth: int) -> Node:
-    return _cst.parse_value(_cst.render_value(value, style, depth))
+    return _jsoncst.parse_value(_jsoncst.render_value(value, style, depth))

@@ -20,10 +20,11 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from fibo_prompts.diff._match import item_label, longest_increasing, match_items, unique_labels
+from fibo_prompts.diff._match import longest_increasing, match_items
 from fibo_prompts.diff.model import Change, ChangeKind, DiffOptions, ListPlan, PromptDiff
 from fibo_prompts.errors import PromptError
 from fibo_prompts.prompt import StructuredPrompt
+from fibo_prompts.prompt.labels import item_label, unique_labels
 from fibo_prompts.prompt.paths import PathPart
 
 __all__ = ["diff", "prompt_data"]

@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, overload
 
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.diff._jsonpatch import (
     Conflict,
     apply_one,
@@ -39,7 +40,6 @@ from fibo_prompts.diff.engine import PromptLike, prompt_data
 from fibo_prompts.diff.model import Change, PromptDiff
 from fibo_prompts.errors import PatchConflictError, PatchError
 from fibo_prompts.prompt import StructuredPrompt
-from fibo_prompts.prompt._jsonload import DEFAULT_MAX_BYTES
 from fibo_prompts.prompt.paths import PathPart
 
 __all__ = [

@@ -18,9 +18,9 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Final
 
-from fibo_prompts.diff._match import item_label, unique_labels
 from fibo_prompts.diff._words import WordSegment
 from fibo_prompts.diff.model import Change, PromptDiff
+from fibo_prompts.prompt.labels import item_label, unique_labels
 
 if TYPE_CHECKING:
     from rich.text import Text

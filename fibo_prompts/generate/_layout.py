@@ -1011,7 +1011,7 @@ def _count(value: Any) -> int:
 
 
 def _label(item: Mapping[str, Any], count: int) -> str:
-    from fibo_prompts.diff._match import item_label
+    from fibo_prompts.prompt.labels import item_label
 
     # the same names `fibo diff` uses (objects[mug]), so a preview and a diff agree
     label = item_label("objects", {"description": _text(item.get("description"))})
@@ -1458,7 +1458,7 @@ def _place_objects(
 def _is_surface(item: Mapping[str, Any], kind: ShapeKind, row: int) -> bool:
     """Whether an object is something others stand on: a table, floor, shelf... (its
     ``fibo diff`` name), or a flat band in the bottom row."""
-    from fibo_prompts.diff._match import item_label
+    from fibo_prompts.prompt.labels import item_label
 
     noun = item_label("objects", {"description": _text(item.get("description"))}).lower()
     return bool(_SURFACE.match(noun)) or (kind == "band" and row == 2)

@@ -386,7 +386,7 @@ def _set_known(prompt: StructuredPrompt, path: str, value: Any) -> StructuredPro
     prompt (an image's prompt is read leniently): a typo must not reach the wire."""
     edited = prompt.set(path, value)
     if edited.lenient:
-        from fibo_prompts.prompt._validate import unknown_key_issues
+        from fibo_prompts.prompt import unknown_key_issues
 
         before = {issue.path for issue in unknown_key_issues(prompt.to_dict())}
         added = [i for i in unknown_key_issues(edited.to_dict()) if i.path not in before]

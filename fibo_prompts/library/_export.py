@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from fibo_prompts import _files
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.errors import FileAccessError
 from fibo_prompts.library._errors import LibraryError, VersionConflictError
 from fibo_prompts.library._manifest import (
@@ -45,7 +46,6 @@ from fibo_prompts.library._manifest import (
 )
 from fibo_prompts.library._names import check_label, check_prompt_name, check_tag, name_key
 from fibo_prompts.library._search import search_body
-from fibo_prompts.prompt._jsonload import DEFAULT_MAX_BYTES
 
 if TYPE_CHECKING:
     from fibo_prompts.library.library import Library

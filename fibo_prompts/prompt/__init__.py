@@ -1,8 +1,9 @@
 """The structured prompt: models, wire-faithful parsing and editing, paths, checks, schema."""
 
-from fibo_prompts.prompt._cst import WireStyle
-from fibo_prompts.prompt._jsonload import DEFAULT_MAX_BYTES
-from fibo_prompts.prompt._parse import DEFAULT_STYLE, PRETTY_STYLE
+from fibo_prompts._jsoncst import WireStyle
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
+from fibo_prompts.prompt._parse import DEFAULT_STYLE, PRETTY_STYLE, read_limited
+from fibo_prompts.prompt._validate import unknown_key_issues
 from fibo_prompts.prompt.models import (
     Aesthetics,
     Lighting,
@@ -28,4 +29,6 @@ __all__ = [
     "WireStyle",
     "format_path",
     "parse_path",
+    "read_limited",
+    "unknown_key_issues",
 ]

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from fibo_prompts import _jsoncst
+from fibo_prompts._jsoncst import Arr, Node, Obj, Scalar
 from fibo_prompts._jsontree import DETAILED, problem
 from fibo_prompts.errors import (
     PromptError,
@@ -22,8 +24,6 @@ from fibo_prompts.errors import (
     PromptPathError,
     PromptValidationError,
 )
-from fibo_prompts.prompt import _cst
-from fibo_prompts.prompt._cst import Arr, Node, Obj, Scalar
 from fibo_prompts.prompt._jsonload import MAX_DEPTH, json_kind
 from fibo_prompts.prompt._validate import key_order_for
 from fibo_prompts.prompt.paths import (
@@ -117,12 +117,12 @@ def set_value(prompt: StructuredPrompt, path: str, value: Any) -> StructuredProm
 
     def edit(parent: Node, parent_parts: tuple[PathPart, ...], part: PathPart) -> Node:
         depth = len(parent_parts) + 1
-        existing = _cst.child(parent, part)
+        existing = _jsoncst.child(parent, part)
         if existing is not None:
             if isinstance(existing, Scalar) and _same_scalar(existing.raw, data):
                 return parent
-            new = _cst.parse_value(_cst.render_value(data, style, depth))
-            return _cst.replace_child(parent, part, new)
+            new = _jsoncst.parse_value(_jsoncst.render_value(data, style, depth))
+            return _jsoncst.replace_child(parent, part, new)
         return _insert(parent, parent_parts, part, data, style, depth)
 
     return _apply(prompt, parts, edit)
@@ -133,9 +133,9 @@ def delete_value(prompt: StructuredPrompt, path: str) -> StructuredPrompt:
     parts = _parts(prompt, path)
 
     def edit(parent: Node, parent_parts: tuple[PathPart, ...], part: PathPart) -> Node:
-        if _cst.child(parent, part) is None:
+        if _jsoncst.child(parent, part) is None:
             _step(_plain(parent), part, (*parent_parts, part), len(parent_parts))
-        return _cst.delete_child(parent, part)
+        return _jsoncst.delete_child(parent, part)
 
     return _apply(prompt, parts, edit)
 
@@ -149,7 +149,7 @@ def _parts(prompt: StructuredPrompt, path: str) -> tuple[PathPart, ...]:
 
 
 def _plain(node: Node) -> Any:
-    return json.loads(_cst.dump(_cst.Doc("", node, "")))
+    return json.loads(_jsoncst.dump(_jsoncst.Doc("", node, "")))
 
 
 def _same_scalar(raw: str, value: Any) -> bool:
@@ -165,15 +165,15 @@ def _insert(
     parent_parts: tuple[PathPart, ...],
     part: PathPart,
     data: Any,
-    style: _cst.WireStyle,
+    style: _jsoncst.WireStyle,
     depth: int,
 ) -> Node:
     here = format_path(parent_parts) or "the prompt"
     path = format_path((*parent_parts, part))
     if isinstance(parent, Obj) and isinstance(part, str):
-        new = _cst.parse_value(_cst.render_value(data, style, depth))
+        new = _jsoncst.parse_value(_jsoncst.render_value(data, style, depth))
         index = insert_position(parent, part, key_order_for(parent_parts))
-        return _cst.insert_member(parent, index, part, new, style, depth - 1)
+        return _jsoncst.insert_member(parent, index, part, new, style, depth - 1)
     if isinstance(parent, Arr) and isinstance(part, int):
         if part != len(parent.items):
             count = len(parent.items)
@@ -181,8 +181,8 @@ def _insert(
                 f"{here} has {count} item{'s' if count != 1 else ''}; use [{count}] to append",
                 path=path,
             )
-        new = _cst.parse_value(_cst.render_value(data, style, depth))
-        return _cst.insert_item(parent, part, new, style, depth - 1)
+        new = _jsoncst.parse_value(_jsoncst.render_value(data, style, depth))
+        return _jsoncst.insert_item(parent, part, new, style, depth - 1)
     kind = "an object" if isinstance(parent, Obj) else "an array"
     if isinstance(parent, Scalar):
         kind = json_kind(json.loads(parent.raw))
@@ -212,8 +212,8 @@ def _apply(prompt: StructuredPrompt, parts: tuple[PathPart, ...], edit: Editor) 
     root = _rebuild(doc.root, (), parts, edit)
     if root is doc.root:
         return prompt
-    new_doc = _cst.Doc(doc.lead, root, doc.trail)
-    text = _cst.dump(new_doc)
+    new_doc = _jsoncst.Doc(doc.lead, root, doc.trail)
+    text = _jsoncst.dump(new_doc)
     try:
         return validate_text(
             text, lenient=prompt.lenient, source_name=prompt.source_name, doc=new_doc
@@ -236,18 +236,18 @@ def _rebuild(
         part += len(node.items)
     if len(rest) == 1:
         return edit(node, done, part)
-    child = _cst.child(node, part)
+    child = _jsoncst.child(node, part)
     if child is None:
         _step(_plain(node), part, (*done, *rest), len(done))
         raise AssertionError("unreachable")  # pragma: no cover - _step raised
     new_child = _rebuild(child, (*done, part), rest[1:], edit)
     if new_child is child:
         return node
-    return _cst.replace_child(node, part, new_child)
+    return _jsoncst.replace_child(node, part, new_child)
 
 
 def _missing_prefix(
-    doc: _cst.Doc, parts: tuple[PathPart, ...], data: Any
+    doc: _jsoncst.Doc, parts: tuple[PathPart, ...], data: Any
 ) -> tuple[tuple[PathPart, ...], Any]:
     """Turn a path through missing containers into an insertion of nested data.
 
@@ -256,7 +256,7 @@ def _missing_prefix(
     """
     node: Node = doc.root
     for index, part in enumerate(parts[:-1]):
-        child = _cst.child(node, part)
+        child = _jsoncst.child(node, part)
         if child is None:
             if not isinstance(node, Obj) or not isinstance(part, str):
                 return parts, data

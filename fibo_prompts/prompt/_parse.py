@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ValidationError
 
+from fibo_prompts._jsoncst import Doc, WireStyle, render_value
 from fibo_prompts._jsontree import DETAILED, problem
 from fibo_prompts.errors import (
     FileAccessError,
@@ -23,7 +24,6 @@ from fibo_prompts.errors import (
     PromptValidationError,
 )
 from fibo_prompts.prompt import _jsonload
-from fibo_prompts.prompt._cst import Doc, WireStyle, render_value
 from fibo_prompts.prompt._validate import issues_from_pydantic, locate_issues, unknown_key_issues
 from fibo_prompts.prompt.models import StructuredPrompt
 

@@ -204,7 +204,7 @@ def locate_issues(issues: list[PromptIssue], text: str | None) -> list[PromptIss
     issues = [i for i in issues if not (i.code == "missing" and i.path in suggested)]
     if text is None or not issues:
         return issues
-    from fibo_prompts.prompt._cst import locate, parse
+    from fibo_prompts._jsoncst import locate, parse
     from fibo_prompts.prompt._jsonload import line_col
     from fibo_prompts.prompt.paths import parse_path
 

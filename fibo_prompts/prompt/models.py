@@ -23,8 +23,8 @@ from fibo_prompts.prompt import _fields
 from fibo_prompts.prompt._base import PromptModel, optional, required
 
 if TYPE_CHECKING:
+    from fibo_prompts._jsoncst import Doc, WireStyle
     from fibo_prompts.errors import PromptIssue
-    from fibo_prompts.prompt._cst import Doc, WireStyle
 
 __all__ = [
     "Aesthetics",
@@ -251,7 +251,7 @@ class StructuredPrompt(PromptModel):
     @property
     def style(self) -> WireStyle:
         """The serialization style detected in :attr:`wire` (used for new values)."""
-        from fibo_prompts.prompt._cst import detect_style
+        from fibo_prompts._jsoncst import detect_style
 
         return detect_style(self.syntax_tree(), self.wire)
 
@@ -260,7 +260,7 @@ class StructuredPrompt(PromptModel):
         state = self._state
         doc: Doc | None = state.get("doc")
         if doc is None:
-            from fibo_prompts.prompt._cst import parse
+            from fibo_prompts._jsoncst import parse
 
             doc = state["doc"] = parse(self.wire)
         return doc

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from fibo_prompts.errors import PromptPathError
+from fibo_prompts.prompt.labels import item_label, unique_labels
 
 __all__ = ["ItemLabel", "PathPart", "format_path", "parse_path", "resolve_labels"]
 
@@ -131,8 +132,6 @@ def resolve_labels(parts: Sequence[PathPart], data: Any) -> tuple[PathPart, ...]
     """
     if not any(isinstance(part, ItemLabel) for part in parts):
         return tuple(parts)
-    from fibo_prompts.diff._match import item_label, unique_labels
-
     out: list[PathPart] = []
     value = data
     for part in parts:

@@ -10,7 +10,8 @@ import pytest
 
 from fibo_prompts import PromptError, StructuredPrompt
 from fibo_prompts.diff import Change, DiffOptions, diff
-from fibo_prompts.diff._match import item_label, longest_increasing, unique_labels
+from fibo_prompts.diff._match import longest_increasing
+from fibo_prompts.prompt.labels import item_label, unique_labels
 from tests.conftest import MINIMAL, ROOT, bria_example
 
 # structured-prompt.md §8.3: exactly what Bria's refine rewrote for zebra -> elephant

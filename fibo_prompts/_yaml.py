@@ -1,4 +1,5 @@
-"""Safe YAML for brand kits, ``--vars`` files and template headers.
+"""Safe YAML for brand kits, ``--vars`` files and template headers (below ``brand``: the CLI
+reads ``--vars`` with it too).
 
 ``yaml.safe_load`` refuses arbitrary objects but still builds whatever the text describes:
 a few hundred bytes of nested aliases (``&a [*b, *b, ...]``) stand for billions of strings,
