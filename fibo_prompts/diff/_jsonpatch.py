@@ -20,7 +20,7 @@ from typing import Any, Final
 from fibo_prompts._jsontree import Duplicated, json_size, problem
 from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.errors import PatchConflictError, PatchError
-from fibo_prompts.prompt.paths import PathPart, format_path
+from fibo_prompts.prompt.paths import PathPart, format_path, parse_pointer
 
 __all__ = [
     "apply_ops",
@@ -135,24 +135,6 @@ def _token(token: str) -> str:
 def to_pointer(parts: Sequence[PathPart]) -> str:
     """``("objects", 0, "pose")`` -> ``/objects/0/pose``."""
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def parse_pointer(pointer: str) -> tuple[str, ...]:
-    """Split a JSON Pointer (RFC 6901) into its unescaped tokens.
-
-    Raises:
-        PatchError: not a pointer (must be empty or start with ``/``; ``~`` only as
-            ``~0`` or ``~1``).
-    """
-    if pointer == "":
-        return ()
-    if not pointer.startswith("/"):
-        raise PatchError(f"invalid JSON Pointer {pointer!r}: it must start with '/'")
-    tokens = pointer[1:].split("/")
-    for token in tokens:
-        if re.search(r"~(?![01])", token):
-            raise PatchError(f"invalid JSON Pointer {pointer!r}: '~' must be '~0' or '~1'")
-    return tuple(token.replace("~1", "/").replace("~0", "~") for token in tokens)
 
 
 def pointer_path(pointer: str) -> str:

@@ -12,7 +12,7 @@ Two machine formats:
 
 All changes to a :class:`StructuredPrompt` keep wire fidelity: the target is computed on plain
 data first (so conflicts are found before anything is written), then written into the wire
-string changing only the changed values' tokens (:mod:`fibo_prompts.diff._wire`).
+string changing only the changed values' tokens (:mod:`fibo_prompts.prompt.wire_edit`).
 
 :func:`carry` replays a refinement (A -> B) on a sibling prompt C by identity: the zebra's pose
 change lands on C's zebra wherever it sits. A change whose old value C does not have is a
@@ -37,10 +37,12 @@ from fibo_prompts.diff._jsonpatch import (
 )
 from fibo_prompts.diff._match import match_items
 from fibo_prompts.diff.engine import PromptLike, prompt_data
+from fibo_prompts.diff.engine import diff as diff_prompts
 from fibo_prompts.diff.model import Change, PromptDiff
 from fibo_prompts.errors import PatchConflictError, PatchError
 from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.prompt.paths import PathPart
+from fibo_prompts.prompt.wire_edit import write_ops
 
 __all__ = [
     "PatchLike",
@@ -384,10 +386,24 @@ def _result(base: PromptLike, target: Any) -> StructuredPrompt | dict[str, Any]:
     if not isinstance(target, dict):
         raise PatchError("the patch does not produce a JSON object")
     if isinstance(base, StructuredPrompt):
-        from fibo_prompts.diff._wire import write_target
-
         return write_target(base, target)
     return target
+
+
+def write_target(prompt: StructuredPrompt, target: Mapping[str, Any]) -> StructuredPrompt:
+    """A new prompt whose data is ``target``, keeping every unchanged token of ``prompt``.
+
+    Raises:
+        PromptValidationError: ``target`` is not a valid prompt (e.g. a required field
+            was removed).
+    """
+    changes = diff_prompts(prompt, target)
+    if not changes:
+        return prompt
+    result = write_ops(prompt, json_patch(changes))
+    if json.loads(result.wire) != target:  # pragma: no cover - a bug, never user input
+        raise PatchError("internal error: the patched wire string does not match the target")
+    return result
 
 
 # --------------------------------------------------------------------------- carry

@@ -34,6 +34,7 @@ from fibo_prompts.prompt.paths import (
     resolve_labels,
     shorten_path,
 )
+from fibo_prompts.prompt.wire_edit import insert_position, same_scalar
 
 if TYPE_CHECKING:
     from fibo_prompts.prompt.models import StructuredPrompt
@@ -119,7 +120,7 @@ def set_value(prompt: StructuredPrompt, path: str, value: Any) -> StructuredProm
         depth = len(parent_parts) + 1
         existing = _jsoncst.child(parent, part)
         if existing is not None:
-            if isinstance(existing, Scalar) and _same_scalar(existing.raw, data):
+            if isinstance(existing, Scalar) and same_scalar(existing.raw, data):
                 return parent
             new = _jsoncst.parse_value(_jsoncst.render_value(data, style, depth))
             return _jsoncst.replace_child(parent, part, new)
@@ -152,14 +153,6 @@ def _plain(node: Node) -> Any:
     return json.loads(_jsoncst.dump(_jsoncst.Doc("", node, "")))
 
 
-def _same_scalar(raw: str, value: Any) -> bool:
-    # Keep the original token (and its escaping) when the value does not actually change.
-    if isinstance(value, dict | list):
-        return False
-    old = json.loads(raw)
-    return type(old) is type(value) and old == value
-
-
 def _insert(
     parent: Node,
     parent_parts: tuple[PathPart, ...],
@@ -187,19 +180,6 @@ def _insert(
     if isinstance(parent, Scalar):
         kind = json_kind(json.loads(parent.raw))
     raise PromptPathError(f"{here} is {kind}, so it has no {_describe(part)}", path=path)
-
-
-def insert_position(obj: Obj, key: str, order: tuple[str, ...]) -> int:
-    """Where FIBO's field order puts ``key``: after the last sibling that precedes it."""
-    if key not in order:
-        return len(obj.members)
-    rank = order.index(key)
-    position = 0
-    for index, member in enumerate(obj.members):
-        other = member.key
-        if other in order and order.index(other) < rank:
-            position = index + 1
-    return position
 
 
 Editor = Callable[[Node, tuple[PathPart, ...], PathPart], Node]

@@ -7,6 +7,8 @@ bracket form, the one used in error messages and the CLI.
 A list item may also be named by the label ``fibo diff`` prints for it (``objects[mug]``,
 ``objects[glass#2]``, ``text_render[summer-sale]``): an :class:`ItemLabel` part, turned into
 its index against the prompt at hand by :func:`resolve_labels`.
+
+JSON Patch addresses values with JSON Pointers (``/objects/0/pose``): :func:`parse_pointer`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,17 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
-from fibo_prompts.errors import PromptPathError
+from fibo_prompts.errors import PatchError, PromptPathError
 from fibo_prompts.prompt.labels import item_label, unique_labels
 
-__all__ = ["ItemLabel", "PathPart", "format_path", "parse_path", "resolve_labels"]
+__all__ = [
+    "ItemLabel",
+    "PathPart",
+    "format_path",
+    "parse_path",
+    "parse_pointer",
+    "resolve_labels",
+]
 
 PathPart = str | int
 
@@ -167,3 +176,21 @@ def resolve_labels(parts: Sequence[PathPart], data: Any) -> tuple[PathPart, ...]
         else:
             value = None  # the path goes past the data: the editor reports where
     return tuple(out)
+
+
+def parse_pointer(pointer: str) -> tuple[str, ...]:
+    """Split a JSON Pointer (RFC 6901) into its unescaped tokens.
+
+    Raises:
+        PatchError: not a pointer (must be empty or start with ``/``; ``~`` only as
+            ``~0`` or ``~1``).
+    """
+    if pointer == "":
+        return ()
+    if not pointer.startswith("/"):
+        raise PatchError(f"invalid JSON Pointer {pointer!r}: it must start with '/'")
+    tokens = pointer[1:].split("/")
+    for token in tokens:
+        if re.search(r"~(?![01])", token):
+            raise PatchError(f"invalid JSON Pointer {pointer!r}: '~' must be '~0' or '~1'")
+    return tuple(token.replace("~1", "/").replace("~0", "~") for token in tokens)

@@ -1,15 +1,12 @@
-"""Writing patch results into a prompt's wire string, changing only the changed tokens.
+"""Wire-level edits: write a change into a prompt's syntax tree, changing only its tokens.
 
-Every way of changing a prompt in this package (apply, revert, carry) first computes the
-target as plain data and checks it; then :func:`write_target` diffs the prompt against the
-target and replays that diff's JSON Patch on the prompt's lossless syntax tree
-(``fibo_prompts._jsoncst``). Values are rewritten in the prompt's own style; a value
-that does not change keeps its token, and a *moved* list item keeps its exact bytes (it is
-unlinked and relinked, never re-serialized), so reordering objects does not re-escape them.
-
-This module uses the prompt package's private syntax-tree helpers, the same ones
-``StructuredPrompt.set`` and ``delete`` are built on, because those two cannot insert a list
-item in the middle or move one without re-rendering it.
+:meth:`StructuredPrompt.set` and ``delete`` edit one path; :func:`write_ops` replays JSON Patch
+operations (already checked on plain data), which can also insert a list item in the middle or
+move one. Both rest on the helpers here. Values are rewritten in the prompt's own style; a
+value that does not change keeps its token (:func:`same_scalar`), a new key lands where FIBO's
+field order puts it (:func:`insert_position`), and a *moved* list item keeps its exact bytes
+(it is unlinked and relinked, never re-serialized), so reordering objects does not re-escape
+them.
 """
 
 from __future__ import annotations
@@ -21,34 +18,36 @@ from typing import Any
 from fibo_prompts import _jsoncst
 from fibo_prompts._jsoncst import Arr, Node, Obj, Scalar, WireStyle
 from fibo_prompts.errors import PatchError
-from fibo_prompts.prompt import StructuredPrompt
-from fibo_prompts.prompt._edit import insert_position
 from fibo_prompts.prompt._validate import key_order_for
-from fibo_prompts.prompt.paths import PathPart
+from fibo_prompts.prompt.models import StructuredPrompt
+from fibo_prompts.prompt.paths import PathPart, parse_pointer
 
-__all__ = ["write_ops", "write_target"]
+__all__ = ["insert_position", "render_node", "same_scalar", "write_ops"]
 
 # room for a patched prompt to grow past the default read limit without being refused
 _MIN_LIMIT = 1_000_000
 
 
-def write_target(prompt: StructuredPrompt, target: Mapping[str, Any]) -> StructuredPrompt:
-    """A new prompt whose data is ``target``, keeping every unchanged token of ``prompt``.
+def same_scalar(raw: str, value: Any) -> bool:
+    """Whether the scalar token ``raw`` already holds ``value`` (same JSON type and value):
+    then the original token, and its escaping, is kept."""
+    if isinstance(value, dict | list):
+        return False
+    old = json.loads(raw)
+    return type(old) is type(value) and old == value
 
-    Raises:
-        PromptValidationError: ``target`` is not a valid prompt (e.g. a required field
-            was removed).
-    """
-    from fibo_prompts.diff.engine import diff
-    from fibo_prompts.diff.patch import json_patch
 
-    changes = diff(prompt, target)
-    if not changes:
-        return prompt
-    result = write_ops(prompt, json_patch(changes))
-    if json.loads(result.wire) != target:  # pragma: no cover - a bug, never user input
-        raise PatchError("internal error: the patched wire string does not match the target")
-    return result
+def insert_position(obj: Obj, key: str, order: tuple[str, ...]) -> int:
+    """Where FIBO's field order puts ``key``: after the last sibling that precedes it."""
+    if key not in order:
+        return len(obj.members)
+    rank = order.index(key)
+    position = 0
+    for index, member in enumerate(obj.members):
+        other = member.key
+        if other in order and order.index(other) < rank:
+            position = index + 1
+    return position
 
 
 def write_ops(prompt: StructuredPrompt, ops: Sequence[Mapping[str, Any]]) -> StructuredPrompt:
@@ -84,8 +83,6 @@ Editor = Callable[[Node, tuple[PathPart, ...], PathPart], Node]
 
 def _parts(root: Node, pointer: str) -> tuple[PathPart, ...]:
     """Pointer tokens as keys and indices, following the tree (``-`` is the list's end)."""
-    from fibo_prompts.diff._jsonpatch import parse_pointer
-
     parts: list[PathPart] = []
     node: Node | None = root
     for token in parse_pointer(pointer):
@@ -127,14 +124,6 @@ def _delete(parent: Node, done: tuple[PathPart, ...], last: PathPart) -> Node:
     return _jsoncst.delete_child(parent, last)
 
 
-def _same_scalar(raw: str, value: Any) -> bool:
-    # keep the original token (and its escaping) when the value does not change
-    if isinstance(value, dict | list):
-        return False
-    old = json.loads(raw)
-    return type(old) is type(value) and old == value
-
-
 def _write_value(
     root: Node, parts: tuple[PathPart, ...], value: Any, style: WireStyle, *, insert: bool
 ) -> Node:
@@ -144,17 +133,17 @@ def _write_value(
     def edit(parent: Node, done: tuple[PathPart, ...], last: PathPart) -> Node:
         if insert and isinstance(parent, Arr) and isinstance(last, int):
             return _jsoncst.insert_item(
-                parent, last, _render(value, style, depth), style, depth - 1
+                parent, last, render_node(value, style, depth), style, depth - 1
             )
         existing = _jsoncst.child(parent, last)
         if existing is not None:
-            if isinstance(existing, Scalar) and _same_scalar(existing.raw, value):
+            if isinstance(existing, Scalar) and same_scalar(existing.raw, value):
                 return parent
-            return _jsoncst.replace_child(parent, last, _render(value, style, depth))
+            return _jsoncst.replace_child(parent, last, render_node(value, style, depth))
         assert isinstance(parent, Obj) and isinstance(last, str)
         index = insert_position(parent, last, key_order_for(done))
         return _jsoncst.insert_member(
-            parent, index, last, _render(value, style, depth), style, depth - 1
+            parent, index, last, render_node(value, style, depth), style, depth - 1
         )
 
     return _rebuild(root, (), parts, edit)
@@ -175,5 +164,6 @@ def _insert_node(root: Node, parts: tuple[PathPart, ...], node: Node, style: Wir
     return _rebuild(root, (), parts, edit)
 
 
-def _render(value: Any, style: WireStyle, depth: int) -> Node:
+def render_node(value: Any, style: WireStyle, depth: int) -> Node:
+    """``value`` as a new syntax-tree node in ``style``, for a place ``depth`` levels deep."""
     return _jsoncst.parse_value(_jsoncst.render_value(value, style, depth))
