@@ -52,6 +52,7 @@ import hashlib
 import json
 import math
 import random
+import ssl
 import threading
 import time
 import uuid
@@ -219,6 +220,7 @@ class Emulator:
         host: str = "127.0.0.1",
         port: int = 0,
         request_log: TextIO | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.config = config or EmulatorConfig()
         #: where :meth:`log_request` writes (``fibo emulator --log FILE``); None: nowhere
@@ -235,6 +237,24 @@ class Emulator:
         self._images: dict[str, bytes] = {}
         self._server = _Server((host, port), _Handler)
         self._server.app = self  # type: ignore[attr-defined]
+        #: "https" when serving TLS (``tls=``, e.g. :func:`fibo_prompts.emulator.tls.
+        #: throwaway_tls`): fal-client speaks only https
+        self.scheme = "http"
+        if tls is not None:
+            # the handshake happens in the handler thread, on the first read, so a slow
+            # client cannot stall the accept loop
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
+            self.scheme = "https"
+        # services served by their own modules (fal, Replicate); imported here, not at the
+        # top: they import this module's Reply
+        from fibo_prompts.emulator.fal import FalService
+        from fibo_prompts.emulator.replicate import ReplicateService
+
+        self._services: dict[str, Any] = {
+            s.name: s for s in (FalService(self), ReplicateService(self))
+        }
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -243,7 +263,7 @@ class Emulator:
     def url(self) -> str:
         """The base URL, e.g. ``http://127.0.0.1:8765``."""
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{self.scheme}://{host!s}:{port}"
 
     def start(self) -> Emulator:
         """Serve in a background thread."""
@@ -350,7 +370,8 @@ class Emulator:
         """Answer one request."""
         path = urlsplit(raw_path).path.rstrip("/")
         lower = {k.lower(): v for k, v in headers.items()}
-        base = f"http://{lower.get('host', 'localhost')}"
+        base = f"{self.scheme}://{lower.get('host', 'localhost')}"
+        self._current.headers = lower
         self._count("requests")
         if path.startswith("/_emulator/"):
             return self._internal(method, path)
@@ -407,6 +428,10 @@ class Emulator:
         return reply
 
     def _route(self, method: str, path: str) -> tuple[str, str, Any, str] | None:
+        for service in self._services.values():
+            found: tuple[str, str, Any, str] | None = service.route(method, path)
+            if found is not None:
+                return found
         parts = path.strip("/").split("/")
         if method == "POST" and path == "/v2/image/generate":
             return "bria", "submit", self._bria_submit, "image"
@@ -437,8 +462,10 @@ class Emulator:
                 return "inferencesh", "status", self._inf_cancel, parts[1]
         return None
 
-    @staticmethod
-    def _key(service: str, headers: dict[str, str]) -> str | None:
+    def _key(self, service: str, headers: dict[str, str]) -> str | None:
+        if service in self._services:
+            key: str | None = self._services[service].key(headers)
+            return key
         if service == "bria":
             return headers.get("api_token")
         if service == "segmind":
@@ -452,6 +479,9 @@ class Emulator:
         if key and (wanted is None or key == wanted):
             return None
         message = "missing API key" if not key else "invalid API key"
+        if service in self._services:
+            denied: Reply = self._services[service].error(401, message)
+            return denied
         if service == "bria":
             return _json(401, {"error": {"code": 401, "message": message, "details": ""}})
         if service == "segmind":
@@ -476,6 +506,9 @@ class Emulator:
         return self._too_many(service, wait)
 
     def _too_many(self, service: str, wait: float) -> Reply:
+        if service in self._services:
+            limited: Reply = self._services[service].too_many(wait)
+            return limited
         if service == "segmind":
             reset = datetime.fromtimestamp(time.time() + wait, UTC)
             stamp = reset.isoformat(timespec="milliseconds").replace("+00:00", "Z")
@@ -490,6 +523,9 @@ class Emulator:
 
     def _service_error(self, service: str, status: int, message: str) -> Reply:
         """An error in the service's own documented format (``reference/hosted-apis.md``)."""
+        if service in self._services:
+            failed: Reply = self._services[service].error(status, message)
+            return failed
         if service == "bria":
             return self._bria_error(status, message)
         if service == "segmind":

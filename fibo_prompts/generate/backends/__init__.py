@@ -92,8 +92,10 @@ def create(name: str, **kwargs: Any) -> Backend:
 def _register_builtins() -> None:
     from fibo_prompts.generate.backends.bria import BriaBackend
     from fibo_prompts.generate.backends.diffusers import DiffusersBackend
+    from fibo_prompts.generate.backends.fal import FalBackend
     from fibo_prompts.generate.backends.inferencesh import InferenceShBackend
     from fibo_prompts.generate.backends.preview import PreviewBackend
+    from fibo_prompts.generate.backends.replicate import ReplicateBackend
     from fibo_prompts.generate.backends.segmind import SegmindBackend
 
     register("bria", BriaBackend, aliases=("bria-v2",))
@@ -102,6 +104,10 @@ def _register_builtins() -> None:
     register("inferencesh", InferenceShBackend, aliases=("inference.sh", "inference-sh"))
     register("preview", PreviewBackend)
     register("diffusers", DiffusersBackend)
+    register("fal", FalBackend, aliases=("fal.ai",))
+    register("fal-lite", partial(FalBackend, app="bria/fibo-lite/generate"))
+    register("fal-edit", partial(FalBackend, app="bria/fibo-edit/edit"))
+    register("replicate", ReplicateBackend)
 
 
 _register_builtins()

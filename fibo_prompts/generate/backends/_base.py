@@ -40,8 +40,21 @@ from fibo_prompts.generate.models import (
     parameter_value,
 )
 
-__all__ = ["Backend", "ParameterRanges", "StatusReport"]
+__all__ = ["CAPABILITIES", "Backend", "ParameterRanges", "StatusReport"]
 
+#: Everything a backend may declare in :attr:`Backend.capabilities`, in the README table's
+#: column order: text → image, structured prompt → image, refine, edit an image, describe an
+#: image as a structured prompt, cancel a job, webhooks, streamed job updates.
+CAPABILITIES = (
+    "text_to_image",
+    "json_to_image",
+    "refine",
+    "edit",
+    "describe",
+    "cancel",
+    "webhooks",
+    "streaming",
+)
 #: A long per-request timeout for the calls that block while the image is made.
 BLOCKING_TIMEOUT: dict[str, float | None] = httpx.Timeout(300.0, connect=10.0).as_dict()
 _MAX_BODY_IN_ERROR = 2000
@@ -159,6 +172,9 @@ class Backend:
     streams: ClassVar[bool] = False
     #: whether the service can stop a job (:meth:`build_cancel`)
     cancels: ClassVar[bool] = False
+    #: what the backend can do, a subset of :data:`CAPABILITIES`; the README's table of
+    #: backends × capabilities is checked against it (tests/generate/test_capability_table.py)
+    capabilities: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,
