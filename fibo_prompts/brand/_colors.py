@@ -1,7 +1,7 @@
 """Colour words and hex codes in prose, measured against a brand palette.
 
-Colour names are the CSS Color Module's named colours, taken from coloraide (a maintained
-colour library) rather than a hand-made table; distances are CIEDE2000 (coloraide's
+Colour names are the CSS Color Module's named colours, read by the package's one colour-name
+reader (:mod:`fibo_prompts._colorwords`); distances are CIEDE2000 (coloraide's
 ``delta_e(method="2000")``), which follows perceived difference far better than RGB distance.
 
 How text is read:
@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from fibo_prompts._colorwords import css_name_at, vocabulary
+
 if TYPE_CHECKING:
     from fibo_prompts.brand.kit import BrandKit, PaletteColor
 
@@ -29,17 +31,6 @@ if TYPE_CHECKING:
 NOT_COLOURS: Final = frozenset({"linen", "snow", "peru", "seashell", "moccasin", "bisque"})
 
 _WORD: Final = re.compile(r"#[0-9A-Fa-f]{6}\b|#[0-9A-Fa-f]{3}\b|[A-Za-z]+")
-_css_names: frozenset[str] | None = None
-
-
-def css_names() -> frozenset[str]:
-    """The CSS named colours (lower case, no spaces), from coloraide."""
-    global _css_names
-    if _css_names is None:
-        from coloraide.css import color_names
-
-        _css_names = frozenset(color_names.name2val_map) - {"transparent"} - NOT_COLOURS
-    return _css_names
 
 
 @dataclass(frozen=True)
@@ -92,13 +83,18 @@ class PaletteMatcher:
 
     def mentions(self, text: str) -> list[ColorMention]:
         """Every non-palette colour mentioned in ``text``, in order."""
-        names, prefixes = _vocabulary()
+        names, prefixes = vocabulary(NOT_COLOURS)
         taken = self.palette_mentions(text) if self._has_palette_word(text) else []
         words = [
             (m[0].lower(), m.start(), m.end())
             for m in _WORD.finditer(text)
             if not taken or not _inside(m.span(), taken)
         ]
+        tokens = [word for word, _, _ in words]
+
+        def joined(i: int) -> bool:  # one space or hyphen between words i - 1 and i
+            return text[words[i - 1][2] : words[i][1]] in (" ", "-")
+
         found: list[ColorMention] = []
         index, count = 0, len(words)
         while index < count:
@@ -110,24 +106,10 @@ class PaletteMatcher:
             if word not in prefixes:  # most words: not the start of any colour name
                 index += 1
                 continue
-            joined, last, size, match = word, end, 1, 0
-            # join up to three words separated by one space or hyphen ("dark slate gray")
-            while True:
-                if joined in names:
-                    match = size
-                if size == 3 or index + size >= count:
-                    break
-                following, next_start, next_end = words[index + size]
-                if text[last:next_start] not in (" ", "-"):
-                    break
-                joined += following
-                if joined not in prefixes and joined not in names:
-                    break
-                last, size = next_end, size + 1
+            name, match = css_name_at(tokens, index, joined, names, prefixes)
             if match:
                 stop = words[index + match - 1][2]
-                color = "".join(w[0] for w in words[index : index + match])
-                found.append(self._mention(text[start:stop], start, stop, color))
+                found.append(self._mention(text[start:stop], start, stop, name))
                 index += match
             else:
                 index += 1
@@ -144,16 +126,3 @@ class PaletteMatcher:
 
 def _inside(span: tuple[int, int], taken: list[tuple[int, int]]) -> bool:
     return any(start <= span[0] and span[1] <= end for start, end in taken)
-
-
-_vocab: tuple[frozenset[str], frozenset[str]] | None = None
-
-
-def _vocabulary() -> tuple[frozenset[str], frozenset[str]]:
-    """CSS names, and every leading part of one (so a word can start a colour name)."""
-    global _vocab
-    if _vocab is None:
-        names = css_names()
-        prefixes = frozenset(name[:i] for name in names for i in range(1, len(name) + 1))
-        _vocab = (names, prefixes)
-    return _vocab
