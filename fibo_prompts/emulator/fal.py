@@ -131,10 +131,8 @@ class FalService:
         return value[4:] if value.lower().startswith("key ") else None
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
-        """fal's own error body, ``{"detail": ...}``, with fal's request id header."""
-        return _reply(
-            status, {"detail": message}, {"x-fal-request-id": "emulated-error", **(headers or {})}
-        )
+        """fal's own error body, ``{"detail": ...}``; no request id: nothing was accepted."""
+        return _reply(status, {"detail": message}, headers)
 
     def too_many(self, wait: float) -> Reply:
         """A 429 (fal documents no rate-limit header; ``Retry-After`` is an assumption)."""

@@ -117,14 +117,15 @@ def _has_duplicates(wire: str) -> bool:
 
 def wire_changes(wire: str) -> list[str]:
     """How the bytes FIBO reads through fal (:func:`effective_wire`) differ from ``wire``:
-    any of ``"duplicate keys"``, ``"escaping"``, ``"numbers"``, ``"spacing"``; empty when
-    they are the same bytes."""
+    ``["duplicate keys"]`` (only the last of each survives), else any of ``"escaping"``,
+    ``"numbers"``, ``"spacing"``; empty when they are the same bytes."""
     effective = effective_wire(wire)
     if effective == wire:
         return []
-    changes: list[str] = []
     if _has_duplicates(wire):
-        changes.append("duplicate keys")
+        # the object keeps the last of each repeated key: comparing tokens says no more
+        return ["duplicate keys"]
+    changes: list[str] = []
     mine = list(_tokens(wire))
     theirs = list(_tokens(effective))
     for kind, name in (("s", "escaping"), ("n", "numbers")):
