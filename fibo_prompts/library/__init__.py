@@ -35,7 +35,6 @@ from fibo_prompts.library._errors import (
     VersionConflictError,
 )
 from fibo_prompts.library._migrations import SCHEMA_VERSION
-from fibo_prompts.library.library import DEFAULT_TIMEOUT, Library, default_library_path
 from fibo_prompts.library.models import (
     GenerationEntry,
     LabelEvent,
@@ -44,6 +43,7 @@ from fibo_prompts.library.models import (
     VersionInfo,
     VersionLog,
 )
+from fibo_prompts.library.store import DEFAULT_TIMEOUT, Library, default_library_path
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -46,10 +46,11 @@ from fibo_prompts.library._manifest import (
 )
 from fibo_prompts.library._names import check_label, check_prompt_name, check_tag, name_key
 from fibo_prompts.library._search import search_body
+from fibo_prompts.library._versions import insert_version, summarize
+from fibo_prompts.prompt import StructuredPrompt
 
 if TYPE_CHECKING:
-    from fibo_prompts.library.library import Library
-    from fibo_prompts.prompt import StructuredPrompt
+    from fibo_prompts.library.store import Library
 
 FORMAT: Final = "fibo-prompts-library-export"
 FORMAT_VERSION: Final = 1
@@ -227,9 +228,6 @@ def import_library(
     ``max_bytes`` caps each version file (a prompt's size limit), ``max_manifest_bytes`` the
     manifest.
     """
-    from fibo_prompts.library.library import summarize
-    from fibo_prompts.prompt import StructuredPrompt
-
     manifest = _load_manifest(directory, max_manifest_bytes)
     where = str(directory / MANIFEST)
     root = Path(os.path.realpath(directory))
@@ -331,7 +329,7 @@ def import_library(
             else:
                 summary = "initial version"
             variables = version["template_variables"]
-            version_ids[ref] = library._insert_version(
+            version_ids[ref] = insert_version(
                 cur,
                 (
                     prompt_ids[prompt["name"]], version["number"], version["version_hash"],

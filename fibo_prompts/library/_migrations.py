@@ -9,7 +9,7 @@ number this code does not know was written by a newer fibo-prompts: it is refuse
 
 The DDL is portable: column types are SQL standard names (``TEXT``, ``INTEGER``, ``BIGINT``,
 ``DOUBLE PRECISION``) and the one spelling that differs, the auto-numbered key, comes from the
-backend's :class:`~fibo_prompts.library._sqlite.Dialect`.
+backend's :class:`~fibo_prompts.library._engine.Dialect`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Final
 
+from fibo_prompts.library._engine import Backend, Cursor, Dialect
 from fibo_prompts.library._errors import LibraryCorruptError, LibraryVersionError, MigrationError
-from fibo_prompts.library._sqlite import Cursor, Dialect, SQLiteBackend
 
 MIGRATIONS_TABLE: Final = "_fibo_migrations"
 
@@ -145,7 +145,7 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def applied(backend: SQLiteBackend) -> dict[int, str]:
+def applied(backend: Backend) -> dict[int, str]:
     """The migrations recorded in the database: number → name (empty for a new file)."""
     tables = backend.table_names()
     if MIGRATIONS_TABLE not in tables:
@@ -161,7 +161,7 @@ def applied(backend: SQLiteBackend) -> dict[int, str]:
     return {int(row[0]): str(row[1]) for row in rows}
 
 
-def migrate(backend: SQLiteBackend) -> list[str]:
+def migrate(backend: Backend) -> list[str]:
     """Apply the missing migrations; return the names of those applied by this call.
 
     Raises:
@@ -197,6 +197,6 @@ def migrate(backend: SQLiteBackend) -> list[str]:
     return ran
 
 
-def _check_not_newer(backend: SQLiteBackend, done: dict[int, str]) -> None:
+def _check_not_newer(backend: Backend, done: dict[int, str]) -> None:
     if done and max(done) > SCHEMA_VERSION:
         raise LibraryVersionError(path=backend.path, found=max(done), supported=SCHEMA_VERSION)

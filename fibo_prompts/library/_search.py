@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from fibo_prompts.library._errors import LibraryError
+from fibo_prompts.library._names import check_prompt_name, name_key
 from fibo_prompts.prompt.paths import format_path, parse_path
 
 _WILDCARD: Final = "[*]"
@@ -92,7 +95,71 @@ def parse_field_query(text: str) -> FieldQuery:
     """Parse ``path=value`` (the CLI's ``--where``); the value is taken as written."""
     path, sep, value = text.partition("=")
     if not sep or not path.strip():
-        from fibo_prompts.library._errors import LibraryError
-
         raise LibraryError(f"{text!r}: a field query is PATH=VALUE, e.g. lighting.conditions=dusk")
     return FieldQuery(path.strip(), value)
+
+
+class SearchQuery:
+    """One :meth:`Library.search <fibo_prompts.library.Library.search>` as SQL and params.
+
+    Wildcard fields (``exact``) are re-checked in Python (LIKE's ``%`` spans lines), so with
+    them the limit is applied while reading: the scan stops once enough rows pass the check.
+    """
+
+    def __init__(
+        self,
+        text: str | None,
+        *,
+        where: Mapping[str, Any] | Sequence[str | tuple[str, Any]] | None,
+        tag: str | None,
+        name: str | None,
+        content_hash: str | None,
+        include_archived: bool,
+        limit: int | None,
+    ) -> None:
+        fields: list[FieldQuery] = []
+        if isinstance(where, Mapping):
+            fields = [FieldQuery(str(k), v) for k, v in where.items()]
+        elif where is not None:
+            for item in where:
+                fields.append(
+                    parse_field_query(item) if isinstance(item, str) else FieldQuery(*item)
+                )
+        self.conditions: list[str] = []
+        self.params: list[Any] = []
+        if text:
+            self.conditions.append("t.body LIKE ? ESCAPE '\\'")
+            self.params.append(text_pattern(text))
+        for field in fields:
+            self.conditions.append("t.body LIKE ? ESCAPE '\\'")
+            self.params.append(field.pattern)
+        if tag is not None:
+            self.conditions.append(
+                "EXISTS (SELECT 1 FROM version_tags g WHERE g.version_id = v.id AND g.tag = ?)"
+            )
+            self.params.append(tag)
+        if name is not None:
+            self.conditions.append("p.name_key = ?")
+            self.params.append(name_key(check_prompt_name(name)))
+        if content_hash is not None:
+            self.conditions.append("v.content_hash = ?")
+            self.params.append(content_hash)
+        if not include_archived:
+            self.conditions.append("p.archived_at IS NULL")
+        self.exact = [f for f in fields if f.wildcard]
+        self.limit = limit
+
+    def sql(self, columns: str) -> tuple[str, list[Any]]:
+        """The query selecting ``columns`` (plus the body when re-checked), and its params."""
+        where_sql = " AND ".join(self.conditions) or "1 = 1"
+        limit_sql = "" if self.limit is None or self.exact else f" LIMIT {int(self.limit)}"
+        body_col = ", t.body" if self.exact else ""
+        sql = (
+            f"SELECT {columns}{body_col} FROM versions v "
+            "JOIN prompts p ON p.id = v.prompt_id "
+            "JOIN version_text t ON t.version_id = v.id "
+            # ordered by the text table's key: the scan drives from the compact text table and
+            # touches a version row only when its text matches
+            f"WHERE {where_sql} ORDER BY t.version_id DESC{limit_sql}"
+        )
+        return sql, list(self.params)

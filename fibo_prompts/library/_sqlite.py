@@ -1,10 +1,7 @@
 """The SQLite storage backend: connection, pragmas, transactions, error translation.
 
-Everything SQLite-specific lives here (and in :class:`Dialect`); the queries in the other
-modules are portable SQL (``?`` placeholders, ``WITH RECURSIVE``, ``RETURNING``,
-``ON CONFLICT``, ``LIKE ... ESCAPE``) that PostgreSQL also runs, so a PostgreSQL backend only
-has to supply the same small surface: :meth:`write`, :meth:`read`, :meth:`table_names`, a
-:class:`Dialect`, and the placeholder translation of its driver.
+Everything SQLite-specific lives here; the queries in the other modules are portable SQL
+that PostgreSQL also runs (see :mod:`._engine` for the surface a backend supplies).
 
 Concurrency: WAL journal (readers never block the writer, one writer at a time), a busy
 timeout, and ``BEGIN IMMEDIATE`` for every write transaction so a save takes the write lock
@@ -18,70 +15,18 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
+from fibo_prompts.library._engine import SQLITE, Cursor, Dialect
 from fibo_prompts.library._errors import (
     LibraryCorruptError,
     LibraryError,
     LibraryLockedError,
 )
 
-Row = tuple[Any, ...]
-
 MEMORY: Final = ":memory:"
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """The few DDL spellings that differ between databases (queries never need them)."""
-
-    name: str
-    #: an auto-numbered integer primary key column type
-    serial_pk: str
-
-
-SQLITE: Final = Dialect(name="sqlite", serial_pk="INTEGER PRIMARY KEY")
-#: what a PostgreSQL backend will use; kept here so the migrations are written against both
-POSTGRES: Final = Dialect(
-    name="postgresql", serial_pk="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-)
-
-
-class Cursor:
-    """A thin wrapper over a DB-API cursor: ``execute``, ``one``, ``all``, ``many``."""
-
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> None:
-        """Run one statement."""
-        self._cursor.execute(sql, params)
-
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """Run one statement for each row of parameters (bulk insert)."""
-        self._cursor.executemany(sql, rows)
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        """The first row of a query, or ``None``."""
-        self._cursor.execute(sql, params)
-        row: Row | None = self._cursor.fetchone()
-        # drain so the statement is reset and releases its read lock
-        self._cursor.fetchall()
-        return row
-
-    def iterate(self, sql: str, params: Sequence[Any] = ()) -> Iterator[Row]:
-        """The rows of a query, fetched in batches (stop early: nothing more is read)."""
-        self._cursor.execute(sql, params)
-        while batch := self._cursor.fetchmany(256):
-            yield from batch
-
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        """Every row of a query."""
-        self._cursor.execute(sql, params)
-        return list(self._cursor.fetchall())
 
 
 def _translate(exc: sqlite3.Error, path: str, timeout: float) -> LibraryError:
@@ -106,7 +51,7 @@ def _translate(exc: sqlite3.Error, path: str, timeout: float) -> LibraryError:
 class SQLiteBackend:
     """One connection to a library's SQLite file, safe to share between threads."""
 
-    dialect: Final = SQLITE
+    dialect: Dialect = SQLITE
 
     def __init__(self, path: Path | str, *, timeout: float) -> None:
         self.path = str(path)

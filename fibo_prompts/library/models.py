@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fibo_prompts.generate.models import GenerationRequest
+    from fibo_prompts.jobs import GenerationRequest
     from fibo_prompts.prompt import StructuredPrompt
 
 __all__ = [
@@ -257,7 +257,7 @@ class GenerationEntry:
 
         Parameters the request model does not know (a backend's extras) are left out.
         """
-        from fibo_prompts.generate.models import GenerationRequest
+        from fibo_prompts.jobs import GenerationRequest
         from fibo_prompts.prompt import StructuredPrompt
 
         known = set(GenerationRequest.model_fields)
