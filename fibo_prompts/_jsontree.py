@@ -33,6 +33,7 @@ __all__ = [
     "Duplicated",
     "JSONTextError",
     "TextProblem",
+    "json_kind",
     "json_size",
     "line_col",
     "loads",
@@ -221,6 +222,24 @@ def _syntax_message(exc: json.JSONDecodeError, text: str) -> str:
     if text.strip() and exc.pos >= len(text.rstrip()):
         return f"{exc.msg} (the text ends here: is it cut short?)"
     return exc.msg
+
+
+def json_kind(value: Any) -> str:
+    """The JSON type of a Python value, with an article ("a number", "an array"): the one
+    wording of JSON types in messages."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if value is None:
+        return "null"
+    return type(value).__name__
 
 
 def shorten_token(token: str, width: int = 24) -> str:

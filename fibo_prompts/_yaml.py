@@ -18,7 +18,7 @@ from typing import Any, Final
 
 from fibo_prompts._jsontree import MAX_INT_DIGITS, TextProblem
 
-__all__ = ["YAMLProblem", "load_yaml", "strict_loader"]
+__all__ = ["YAMLProblem", "load_yaml", "strict_loader", "yaml_kind"]
 
 _INT_LIMIT: Final = 10**MAX_INT_DIGITS
 _ALIASES: Final = "YAML aliases (*name) are not allowed; write the value out in full"
@@ -107,3 +107,31 @@ def load_yaml(text: str) -> Any:
         raise YAMLProblem(problem, mark.line + 1, mark.column + 1) from None
     except yaml.YAMLError as exc:
         raise YAMLProblem(str(exc)) from None
+
+
+_YAML_TYPES: Final = {
+    "date": "a date",
+    "datetime": "a timestamp",
+    "bytes": "binary data",
+    "set": "a set",
+}
+
+
+def yaml_kind(value: Any, *, string: str = "a string") -> str:
+    """What a value read from YAML is, with an article ("a mapping", "a date"): the one
+    wording of YAML types in messages. ``string`` names text where the reader calls it
+    something else (template variables say "text")."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return string
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    name = type(value).__name__
+    return _YAML_TYPES.get(name, f"a {name}")

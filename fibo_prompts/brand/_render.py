@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
+from fibo_prompts._yaml import strict_loader, yaml_kind
 from fibo_prompts.brand._sandbox import SLOT, SLOT_OPEN, expand
 
 _WHOLE_SLOT: Final = re.compile("\ue000([0-9]+)\ue001")
@@ -36,8 +37,6 @@ class FillError(Exception):
 
 
 def _loader_class() -> Any:
-    from fibo_prompts._yaml import strict_loader
-
     base = strict_loader()  # refuses integers Python cannot print
 
     class StrictLoader(base):  # type: ignore[misc,valid-type]
@@ -116,7 +115,7 @@ def fill(node: Any, values: Sequence[Any]) -> Any:
         out: dict[str, Any] = {}
         for key, value in node.items():
             if type(key) is not str:
-                error = FillError(f"a key must be text, not {_yaml_kind(key)}; quote it")
+                error = FillError(f"a key must be text, not {yaml_kind(key)}; quote it")
                 error.parts.insert(0, str(key))
                 raise error
             if SLOT_OPEN in key:
@@ -145,13 +144,7 @@ def fill(node: Any, values: Sequence[Any]) -> Any:
         return items
     if node is None or kind in (int, float, bool):
         return node
-    raise FillError(f"YAML read this as {_yaml_kind(node)}; quote it to make it text")
-
-
-def _yaml_kind(value: Any) -> str:
-    names = {"date": "a date", "datetime": "a timestamp", "bytes": "binary data", "set": "a set"}
-    name = type(value).__name__
-    return names.get(name, f"a {name}")
+    raise FillError(f"YAML read this as {yaml_kind(node)}; quote it to make it text")
 
 
 def fill_key(key: str, values: Sequence[Any]) -> str:

@@ -28,6 +28,8 @@ from pydantic import (
     model_validator,
 )
 
+from fibo_prompts._jsontree import JSONTextError, loads, problem
+from fibo_prompts._yaml import YAMLProblem, load_yaml, yaml_kind
 from fibo_prompts.errors import BrandKitError, FileAccessError
 
 __all__ = [
@@ -502,8 +504,6 @@ def reject_reserved(value: Any) -> None:
 
 def _check_tree(data: Any, source_name: str | None) -> None:
     """Refuse data that validation cannot walk safely: too deep, huge or non-finite numbers."""
-    from fibo_prompts._jsontree import problem
-
     found = problem(data, plain=False)
     if found is not None:
         reason, parts = found
@@ -514,9 +514,6 @@ def _check_tree(data: Any, source_name: str | None) -> None:
 
 
 def _load_text(source: str | bytes, source_name: str | None) -> Any:
-    from fibo_prompts._jsontree import JSONTextError, loads
-    from fibo_prompts._yaml import YAMLProblem, load_yaml
-
     if isinstance(source, bytes):
         try:
             text = source.decode("utf-8")
@@ -536,8 +533,6 @@ def _load_text(source: str | bytes, source_name: str | None) -> Any:
             # JSON that reads but that this refuses is said plainly; a syntax error as before
             message = f"not JSON ({exc.message})" if exc.kind == "syntax" else exc.message
             raise BrandKitError(f"{exc.where()}{message}", source=source_name) from None
-        from fibo_prompts._jsontree import problem
-
         found = problem(data)
         if found is not None and found[0].startswith("duplicate"):
             raise BrandKitError(found[0], source=source_name)
@@ -579,7 +574,8 @@ def _describe(exc: ValidationError) -> str:
         elif kind == "string_type" and value is None and path.endswith(".hex"):
             message = "expected a hex colour; in YAML quote it ('#0F5257'), '#' starts a comment"
         elif kind.endswith("_type"):
-            message = f"expected {kind.removesuffix('_type').replace('_', ' ')}, got {_kind(value)}"
+            expected_type = kind.removesuffix("_type").replace("_", " ")
+            message = f"expected {expected_type}, got {yaml_kind(value)}"
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"{path}: {message}" if path else message)
@@ -590,22 +586,6 @@ def _describe(exc: ValidationError) -> str:
 
 def _literal_choices(expected: str) -> list[str]:
     return re.findall(r"'([^']*)'", expected)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return type(value).__name__
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

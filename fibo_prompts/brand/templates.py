@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from fibo_prompts._yaml import YAMLProblem, load_yaml, yaml_kind
 from fibo_prompts.brand._limits import LimitExceeded, RenderLimits, Using
 from fibo_prompts.brand._sandbox import (
     OutputError,
@@ -218,7 +219,7 @@ def _item_range(low: int | None, high: int | None) -> str:
 def _coerce(kind: str, value: Any) -> Any:
     if kind == "str":
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise ValueError(f"expected text, got {_kind(value)}")
+            raise ValueError(f"expected text, got {yaml_kind(value, string='text')}")
         return _clean_text(_text(value))
     if kind == "int":
         if isinstance(value, str):
@@ -230,7 +231,7 @@ def _coerce(kind: str, value: Any) -> Any:
             except ValueError:
                 raise ValueError(f"expected a whole number, got {_shown(value)}") from None
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected a whole number, got {_kind(value)}")
+            raise ValueError(f"expected a whole number, got {yaml_kind(value, string='text')}")
         if abs(value) >= _INT_LIMIT:
             raise ValueError(f"expected a whole number of at most {_MAX_NUMBER_CHARS} digits")
         return value
@@ -243,7 +244,7 @@ def _coerce(kind: str, value: Any) -> Any:
         elif isinstance(value, int | float) and not isinstance(value, bool):
             number = float(value)
         else:
-            raise ValueError(f"expected a number, got {_kind(value)}")
+            raise ValueError(f"expected a number, got {yaml_kind(value, string='text')}")
         if number != number or number in (float("inf"), float("-inf")):
             raise ValueError(f"expected a finite number, got {_shown(value)}")
         return number
@@ -266,11 +267,13 @@ def _coerce(kind: str, value: Any) -> Any:
         else:
             value = [part.strip() for part in text.split(",") if part.strip()]
     if not isinstance(value, list | tuple):
-        raise ValueError(f"expected a list of text, got {_kind(value)}")
+        raise ValueError(f"expected a list of text, got {yaml_kind(value, string='text')}")
     items = []
     for item in value:
         if isinstance(item, bool) or not isinstance(item, str | int | float):
-            raise ValueError(f"expected a list of text, got an item that is {_kind(item)}")
+            raise ValueError(
+                f"expected a list of text, got an item that is {yaml_kind(item, string='text')}"
+            )
         items.append(_clean_text(_text(item)))
     return items
 
@@ -298,22 +301,6 @@ def _clean_text(text: str) -> str:
     if len(text) > _MAX_VALUE_CHARS:
         raise ValueError(f"text is {len(text):,} characters; the limit is {_MAX_VALUE_CHARS:,}")
     return text
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list | tuple):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
 
 
 @dataclass(frozen=True)
@@ -353,9 +340,12 @@ _VARIABLE_KEYS: Final = (
 )
 
 
-def _parse_header(text: str, shown: str) -> _Header:
-    from fibo_prompts._yaml import YAMLProblem, load_yaml
+def _kind(value: Any) -> str:
+    """What a variable's value is, as messages say it (a template calls strings "text")."""
+    return yaml_kind(value, string="text")
 
+
+def _parse_header(text: str, shown: str) -> _Header:
     def fail(message: str, line: int = 1) -> TemplateError:
         return TemplateError(f"header: {message}", template=shown, line=line)
 
@@ -661,7 +651,7 @@ class Template:
         for index, (raw_key, raw_value) in enumerate(data.items()):
             try:
                 if not isinstance(raw_key, str):
-                    raise FillError(f"a path must be text, not {_kind(raw_key)}")
+                    raise FillError(f"a path must be text, not {yaml_kind(raw_key, string='text')}")
                 key = fill_key(raw_key, values)
                 value = None if raw_value is None else fill(raw_value, values)
                 path = format_path(parse_path(key))

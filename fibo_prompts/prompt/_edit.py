@@ -17,14 +17,14 @@ from pydantic import BaseModel
 
 from fibo_prompts import _jsoncst
 from fibo_prompts._jsoncst import Arr, Node, Obj, Scalar
-from fibo_prompts._jsontree import DETAILED, problem
+from fibo_prompts._jsontree import DETAILED, json_kind, problem
 from fibo_prompts.errors import (
     PromptError,
     PromptParseError,
     PromptPathError,
     PromptValidationError,
 )
-from fibo_prompts.prompt._jsonload import MAX_DEPTH, json_kind
+from fibo_prompts.prompt._jsonload import MAX_DEPTH
 from fibo_prompts.prompt._validate import key_order_for
 from fibo_prompts.prompt.paths import (
     ItemLabel,

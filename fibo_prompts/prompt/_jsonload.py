@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from fibo_prompts._jsontree import DETAILED, JSONTextError, line_col
+from fibo_prompts._jsontree import DETAILED, JSONTextError, json_kind, line_col
 from fibo_prompts._jsontree import loads as strict_loads
 from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.errors import PromptParseError, PromptTooLargeError
@@ -25,7 +25,6 @@ __all__ = [
     "MAX_DEPTH",
     "check_text",
     "decode",
-    "json_kind",
     "line_col",
     "loads",
 ]
@@ -105,23 +104,6 @@ def loads(text: str, *, source: str | None = None) -> dict[str, Any]:
             f"expected a JSON object {{...}}, got {kind}", source=source, line=1, column=1
         )
     return data
-
-
-def json_kind(value: Any) -> str:
-    """The JSON type of a Python value, with an article ("a number")."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if value is None:
-        return "null"
-    return type(value).__name__
 
 
 def _parse_error(exc: JSONTextError, source: str | None) -> PromptParseError:

@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
+from fibo_prompts._jsontree import json_kind
+
 __all__ = ["FORMAT_VERSION", "SEED_RANGE", "build_record", "check_record", "infotext"]
 
 #: The record format this version writes and reads; a higher number is refused with advice.
@@ -171,9 +173,7 @@ def _kind(value: Any) -> str:
     if isinstance(value, int | float):
         text = json.dumps(value)
         return text if len(text) <= 24 else f"a number of {len(text):,} characters"
-    if isinstance(value, str):
-        return "a string"
-    return "an object" if isinstance(value, dict) else "an array"
+    return json_kind(value)
 
 
 def _is_int(value: Any) -> bool:
