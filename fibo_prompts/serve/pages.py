@@ -18,6 +18,7 @@ from starlette.responses import Response
 from fibo_prompts.diff import render_html
 from fibo_prompts.library import (
     GenerationEntry,
+    Library,
     LibraryError,
     PromptInfo,
     PromptNotFoundError,
@@ -33,6 +34,8 @@ __all__ = ["diff_page", "image", "index", "timeline", "version_page"]
 PAGE_SIZE: Final = 200
 #: thumbnails shown per version in the timeline
 THUMBS: Final = 3
+#: the most variations shown on a version page
+MAX_CHILDREN: Final = 60
 #: the most search hits listed
 SEARCH_LIMIT: Final = 100
 
@@ -50,6 +53,19 @@ def _images(entries: Iterable[GenerationEntry]) -> dict[int, list[GenerationEntr
     for entry in entries:
         if entry.image_sha256 and is_image_hash(entry.image_sha256):
             out.setdefault(entry.number, []).append(entry)
+    return out
+
+
+def _thumbnails(
+    lib: Library, versions: Iterable[VersionInfo], per_version: int
+) -> dict[int, list[GenerationEntry]]:
+    """The newest images of each version, by number: one small query per version is
+    cheaper than reading every generation of a prompt that has thousands."""
+    out: dict[int, list[GenerationEntry]] = {}
+    for version in versions:
+        found = _images(lib.generations(version.ref, limit=per_version)).get(version.number)
+        if found:
+            out[version.number] = found
     return out
 
 
@@ -98,10 +114,7 @@ def timeline(request: Request) -> Response:
     number = min(number, pages)
     start = (number - 1) * PAGE_SIZE
     versions = list(lib.log(name, all_versions=True, limit=start + PAGE_SIZE))[start:]
-    numbers = {v.number for v in versions}
-    images = {
-        n: entries[:THUMBS] for n, entries in _images(lib.generations(name)).items() if n in numbers
-    }
+    images = _thumbnails(lib, versions, THUMBS)
     return page(
         request,
         "timeline.html",
@@ -132,8 +145,8 @@ def version_page(request: Request) -> Response:
         return problem(request, 404, "No such version", str(exc))
     generations = lib.generations(version.ref)
     everything = lib.log(version.name, all_versions=True)
-    children = _children(everything, version.ref)
-    child_images = _images(lib.generations(version.name)) if children else {}
+    children = _children(everything, version.ref)[:MAX_CHILDREN]
+    child_images = _thumbnails(lib, children, 1)
     labels = lib.labels(version.name)
     return page(
         request,
