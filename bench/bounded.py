@@ -36,7 +36,8 @@ from fibo_prompts import StructuredPrompt
 from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.errors import ImageError, PollTimeoutError
 from fibo_prompts.generate import AsyncClient, Client, PollPolicy
-from fibo_prompts.generate._poll import REQUEST_TIMEOUT, RequestGate, Send, adrive
+from fibo_prompts.generate._drive import RequestGate, adrive
+from fibo_prompts.generate._steps import REQUEST_TIMEOUT, Send
 from fibo_prompts.generate._transport import AsyncHTTP11Transport
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "minimal.json"

@@ -7,11 +7,19 @@ Example (no key, no network)::
         generation = client.generate(GenerationRequest(text="a red apple", seed=1))
 
 Hosted backends: ``bria`` (``BRIA_API_TOKEN``), ``segmind`` / ``segmind-v1``
-(``SEGMIND_API_KEY``), ``inferencesh`` (``INFERENCE_API_KEY``). See :mod:`._poll` for the
-rules that keep a paid request from being sent twice.
+(``SEGMIND_API_KEY``), ``inferencesh`` (``INFERENCE_API_KEY``). A paid request is never
+sent twice: a submit whose outcome is unknown raises
+:class:`~fibo_prompts.errors.SubmitOutcomeUnknownError` and is journaled, never resent.
+
+Driving the steps by hand (``submit``, ``poll``, ``result``): :func:`raise_for_job` turns a
+job that ended without success into its typed error; :func:`rebase_job` makes a job read
+from the journal ready to poll through another base URL; :func:`prompt_facts` gives a sent
+prompt's content hash and short description.
 """
 
 from fibo_prompts.generate import backends
+from fibo_prompts.generate._base import Progress, prompt_facts, rebase_job
+from fibo_prompts.generate._flows import raise_for_job
 from fibo_prompts.generate._layout import (
     Box,
     Layout,
@@ -27,8 +35,8 @@ from fibo_prompts.generate.backends.diffusers import DiffusersBackend, PromptTru
 from fibo_prompts.generate.backends.inferencesh import StructuredPromptAsTextWarning
 from fibo_prompts.generate.client import AsyncClient, Client
 from fibo_prompts.generate.journal import JobJournal, JournalEntry
-from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
 from fibo_prompts.generate.webhooks import verify_webhook
+from fibo_prompts.jobs import Generation, GenerationRequest, Job, JobState, Timings
 
 __all__ = [
     "PREVIEW_SIZE",
@@ -49,12 +57,16 @@ __all__ = [
     "PlacedObject",
     "PlacedText",
     "PollPolicy",
+    "Progress",
     "PromptTruncationWarning",
-    "StructuredPromptAsTextWarning",
     "RetryPolicy",
+    "StructuredPromptAsTextWarning",
     "Timings",
     "backends",
     "plan_layout",
+    "prompt_facts",
+    "raise_for_job",
+    "rebase_job",
     "register",
     "render_layout",
     "render_layout_bytes",

@@ -1,7 +1,9 @@
-"""Everything the sync and async clients share: configuration, seeds, journal, image store.
+"""Everything the sync and async clients share: configuration, seeds, flows, journal, store.
 
-:class:`Client` and :class:`AsyncClient` only drive the flows of :mod:`._poll`; all decisions
-live here or in the flows, so the twins cannot drift.
+:class:`BaseClient` builds every flow (submit, wait, result, cancel), holds the task-stream
+slots and chooses the HTTP transport; :class:`Client` and :class:`AsyncClient` only run the
+flows through their driver (:mod:`._drive`). All decisions live here or in the flows
+(:mod:`._flows`), so the twins cannot drift.
 """
 
 from __future__ import annotations
@@ -9,14 +11,17 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from fibo_prompts._blobs import store_blob
 from fibo_prompts._files import write_file
 from fibo_prompts._redact import redact, was_redacted
 from fibo_prompts.errors import (
@@ -26,22 +31,22 @@ from fibo_prompts.errors import (
     SubmitOutcomeUnknownError,
 )
 from fibo_prompts.generate import backends as registry
-from fibo_prompts.generate._poll import (
-    MAX_IMAGE_BYTES,
-    DurationEstimator,
+from fibo_prompts.generate._flows import (
     Fetched,
-    Flow,
-    RateBudget,
-    content_hash,
-    poll_flow,
+    cancel_flow,
     result_flow,
     stored_parameters,
     submit_flow,
 )
+from fibo_prompts.generate._images import MAX_IMAGE_BYTES, content_hash
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
+from fibo_prompts.generate._schedule import DurationEstimator, RateBudget
+from fibo_prompts.generate._steps import REQUEST_TIMEOUT, Flow
+from fibo_prompts.generate._stream import watch_flow
+from fibo_prompts.generate._transport import lean_transport_applies
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import OUTCOME_UNKNOWN, JobJournal, data_dir
-from fibo_prompts.generate.models import Generation, GenerationRequest, Job, JobState, Timings
+from fibo_prompts.jobs import Generation, GenerationRequest, Job, JobState, Timings
 from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.provenance import (
     build_record,
@@ -52,15 +57,52 @@ from fibo_prompts.provenance import (
 if TYPE_CHECKING:
     from fibo_prompts.library import Library
 
-__all__ = ["BaseClient", "RequestLike", "check_library_target", "store_image", "write_text_atomic"]
+__all__ = [
+    "BaseClient",
+    "Progress",
+    "RequestLike",
+    "check_library_target",
+    "prompt_facts",
+    "rebase_job",
+    "store_image",
+    "write_text_atomic",
+]
 
 RequestLike = GenerationRequest | StructuredPrompt
-_EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+#: a progress hook: called with the job as it moves (``generate(on_progress=...)``)
+Progress = Callable[[Job], None]
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=60.0)
 
 
+class StreamSlots:
+    """At most ``limit`` task streams open at once in one client (threads or tasks alike).
+
+    A stream holds a connection for as long as its job runs, so streams are counted apart
+    from the request slots; a job that finds no stream slot free simply polls.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(0, limit)
+        self._free = self.limit
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Take a slot if one is free."""
+        with self._lock:
+            if self._free <= 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give(self) -> None:
+        """Return a slot."""
+        with self._lock:
+            self._free += 1
+
+
 class BaseClient:
-    """Shared state and pure logic of :class:`Client` and :class:`AsyncClient`."""
+    """Shared state and pure logic of :class:`Client` and :class:`AsyncClient`: the flows
+    they drive, the stream slots, and which HTTP transport they run on."""
 
     def __init__(
         self,
@@ -76,7 +118,17 @@ class BaseClient:
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_image_bytes: int = MAX_IMAGE_BYTES,
+        http_client: object | None = None,
+        max_connections: int = 32,
+        max_streams: int = 64,
+        request_timeout: float | None = REQUEST_TIMEOUT,
     ) -> None:
+        # before anything (the journal) is opened
+        if request_timeout is not None and not request_timeout > 0:  # NaN fails this too
+            raise ConfigurationError(
+                f"request_timeout={request_timeout!r}: give a positive number of seconds, or "
+                "None for no cap"
+            )
         if isinstance(backend, Backend):
             self.backend = backend
         else:
@@ -109,6 +161,33 @@ class BaseClient:
         # one budget for every status poll and result fetch of this client, all jobs together
         rate = self.poll_policy.rate_limit
         self._budget = RateBudget(rate if rate is not None else self.backend.poll_rate_limit)
+        self._choose_transport(http_client, max_connections, max_streams, request_timeout)
+
+    def _choose_transport(
+        self,
+        http_client: object | None,
+        max_connections: int,
+        max_streams: int,
+        request_timeout: float | None,
+    ) -> None:
+        """Decide what the twins build their HTTP client on, in this order:
+
+        * ``_local_transport``: an in-process backend's transport factory (``preview``,
+          ``diffusers``); no network request, so no per-request cap (a diffusers render on a
+          CPU may well run longer);
+        * else the caller's ``http_client`` (not closed by ``close``);
+        * else a pool of their own, of ``_pool_size`` connections (the request slots and a
+          connection per task stream); the async twin uses the lean transport when
+          ``_lean`` (no proxy asked for by the environment).
+        """
+        self._local_transport: Callable[[], Any] | None = getattr(self.backend, "transport", None)
+        local = self._local_transport is not None
+        self._own_http = http_client is None or local
+        self._request_timeout = None if local else request_timeout
+        streams = max_streams if self.poll_policy.stream and self.backend.streams else 0
+        self._streams = StreamSlots(streams)
+        self._pool_size = max_connections + streams
+        self._lean = not local and http_client is None and lean_transport_applies()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} backend={self.backend!r}>"
@@ -215,16 +294,40 @@ class BaseClient:
                 where = f"not journaled ({failed})"
             raise SubmitOutcomeUnknownError(f"{exc.message}; {where}", backend=exc.backend) from exc
 
-    def _poll_flow(self, job: Job) -> Flow[Job]:
-        return poll_flow(
+    @contextmanager
+    def _stream_slot(self, job: Job) -> Iterator[bool]:
+        """Whether to follow ``job``'s task stream: a slot is held (and given back after the
+        wait) when the job is still running and one is free; otherwise the job is polled."""
+        streamed = not job.state.terminal and self._streams.take()
+        try:
+            yield streamed
+        finally:
+            if streamed:
+                self._streams.give()
+
+    def _wait_flow(self, job: Job, *, stream: bool, on_update: Progress | None = None) -> Flow[Job]:
+        """Follow the job's task stream (``stream``) or poll it, until it ends."""
+        return watch_flow(
             self.backend,
             job,
+            stream=stream,
             estimator=self._estimator(job.kind),
             poll=self.poll_policy,
             retry=self.retry_policy,
             rng=self._rng,
             clock=self._clock,
+            on_update=on_update,
             budget=self._budget,
+        )
+
+    def _cancel_flow(self, job: Job) -> Flow[Job]:
+        return cancel_flow(
+            self.backend,
+            job,
+            poll=self.poll_policy,
+            retry=self.retry_policy,
+            rng=self._rng,
+            clock=self._clock,
         )
 
     def _result_flow(self, job: Job) -> Flow[Fetched]:
@@ -271,13 +374,13 @@ class BaseClient:
     def _resume_entries(self, sent_to: str | None = None) -> list[Job]:
         """The unfinished jobs of this backend that were sent to ``sent_to`` (a base URL as the
         journal keeps it, credentials redacted; default: this client's own), each ready to be
-        polled at this client's base URL (:func:`rebase`)."""
+        polled at this client's base URL (:func:`rebase_job`)."""
         if self.journal is None:
             return []
         public = self.backend.public_base_url
         where = public if sent_to is None else redact(sent_to.rstrip("/"))
         entries = self.journal.entries(backend=self.backend.name, unfinished=True)
-        return [rebase(e.job, where, self.backend) for e in entries if e.base_url == where]
+        return [rebase_job(e.job, where, self.backend) for e in entries if e.base_url == where]
 
     def _expired_error(self, job: Job) -> JobExpiredError:
         return JobExpiredError(
@@ -317,7 +420,7 @@ class BaseClient:
             total_s=None if self.backend.preview else total,
         )
         seed = job.seed if job.seed is not None else 0
-        prompt_hash, summary = _prompt_facts(job.wire)
+        prompt_hash, summary = prompt_facts(job.wire)
         record = build_record(
             backend=self.backend.name,
             model=self._model_name(),
@@ -402,7 +505,7 @@ class BaseClient:
             generation.media_type,
             record,
             generation.wire,
-            _prompt_facts(generation.wire)[1] or generation.text,
+            prompt_facts(generation.wire)[1] or generation.text,
             generation.returned_prompt,
         )
         updated = generation.model_copy(
@@ -427,7 +530,7 @@ class BaseClient:
             self.journal = None
 
 
-def rebase(job: Job, stored_base: str, backend: Backend) -> Job:
+def rebase_job(job: Job, stored_base: str, backend: Backend) -> Job:
     """``job`` as read from the journal, made ready to poll through ``backend``.
 
     A job URL the journal redacted (it held credentials) is dropped: the backend builds it
@@ -479,9 +582,13 @@ def check_library_target(request: RequestLike, library: Library | None, name: st
         )
 
 
-def _prompt_facts(wire: str | None) -> tuple[str | None, str | None]:
-    """The prompt's content hash and its short description (the first line of the A1111
-    ``parameters`` text), from one parse; ``None`` where the wire cannot be read."""
+def prompt_facts(wire: str | None) -> tuple[str | None, str | None]:
+    """The content hash and the short description of the prompt a generation sent (its
+    ``wire``), from one lenient parse; ``(None, None)`` where there is no wire or it cannot
+    be read (a service may return a prompt that does not parse).
+
+    The short description is the first line of an image's A1111 ``parameters`` text.
+    """
     if wire is None:
         return None, None
     try:
@@ -499,10 +606,6 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def store_image(image_dir: Path, content: bytes, media_type: str) -> tuple[Path, str]:
-    """Store image bytes content-addressed (``ab/abcdef….png``); return the path and digest."""
-    digest = content_hash(content)
-    target = image_dir / digest[:2] / (digest + _EXTENSIONS.get(media_type, ".img"))
-    if target.exists():
-        return target, digest
-    write_file(target, content, what="image", parents=True)
-    return target, digest
+    """Store image bytes content-addressed (``ab/abcdef….png``); return the path and digest
+    (the one store: :func:`fibo_prompts._blobs.store_blob`, shared with the library)."""
+    return store_blob(image_dir, content, media_type)

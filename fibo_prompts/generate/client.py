@@ -14,10 +14,8 @@ Example (no key, no network)::
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
-import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,32 +25,26 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import httpx
 
+from fibo_prompts._limits import MAX_IMAGE_BYTES
 from fibo_prompts.errors import ConfigurationError, FiboPromptsError
 from fibo_prompts.generate._base import (
     DEFAULT_TIMEOUT,
     BaseClient,
+    Progress,
     RequestLike,
     check_library_target,
     coerce_wire,
 )
 from fibo_prompts.generate._bounded import DeadlineHTTPTransport
-from fibo_prompts.generate._poll import (
-    REQUEST_TIMEOUT,
-    Flow,
-    RequestGate,
-    adrive,
-    answer_limit,
-    cancel_flow,
-    drive,
-    raise_for_job,
-    watch_flow,
-)
+from fibo_prompts.generate._drive import RequestGate, adrive, drive
+from fibo_prompts.generate._flows import raise_for_job
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
-from fibo_prompts.generate._transport import AsyncHTTP11Transport, lean_transport_applies
+from fibo_prompts.generate._steps import REQUEST_TIMEOUT, Flow, answer_limit
+from fibo_prompts.generate._transport import AsyncHTTP11Transport
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import JobJournal
-from fibo_prompts.generate.models import Generation, Job
 from fibo_prompts.generate.variation import AsyncVariationMethods, VariationMethods
+from fibo_prompts.jobs import Generation, Job
 from fibo_prompts.prompt import StructuredPrompt
 
 if TYPE_CHECKING:
@@ -66,93 +58,8 @@ Outcome = Generation | FiboPromptsError
 Resumed = Generation | StructuredPrompt | FiboPromptsError
 
 
-def _limits(connections: int) -> httpx.Limits:
+def _pool(connections: int) -> httpx.Limits:
     return httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-
-
-class _StreamSlots:
-    """At most ``limit`` task streams open at once in one client (threads or tasks alike).
-
-    A stream holds a connection for as long as its job runs, so streams are counted apart
-    from the request slots; a job that finds no stream slot free simply polls.
-    """
-
-    def __init__(self, limit: int) -> None:
-        self._free = max(0, limit)
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        """Take a slot if one is free."""
-        with self._lock:
-            if self._free <= 0:
-                return False
-            self._free -= 1
-            return True
-
-    def give(self) -> None:
-        """Return a slot."""
-        with self._lock:
-            self._free += 1
-
-
-def _check_request_timeout(request_timeout: float | None) -> None:
-    """Refuse a per-request cap that is not a positive number of seconds (before anything,
-    such as the journal, is opened)."""
-    if request_timeout is not None and not request_timeout > 0:  # NaN fails this too
-        raise ConfigurationError(
-            f"request_timeout={request_timeout!r}: give a positive number of seconds, or None "
-            "for no cap"
-        )
-
-
-def _request_cap(transport: object, request_timeout: float | None) -> float | None:
-    """The per-request cap, none for an in-process backend: a local render is no network
-    request, and may well run longer (a diffusers render on a CPU)."""
-    return None if transport is not None else request_timeout
-
-
-def _stream_limit(client: BaseClient, max_streams: int) -> int:
-    """How many task streams the client may open (0 where it polls only)."""
-    return max_streams if client.poll_policy.stream and client.backend.streams else 0
-
-
-def _wait_flow(client: BaseClient, job: Job, *, stream: bool) -> Flow[Job]:
-    """Follow the job's task stream (``stream``) or poll it, until it ends."""
-    return watch_flow(
-        client.backend,
-        job,
-        stream=stream,
-        estimator=client._estimator(job.kind),
-        poll=client.poll_policy,
-        retry=client.retry_policy,
-        rng=client._rng,
-        clock=client._clock,
-        budget=client._budget,
-    )
-
-
-def _cancel_flow(client: BaseClient, job: Job) -> Flow[Job]:
-    return cancel_flow(
-        client.backend,
-        job,
-        poll=client.poll_policy,
-        retry=client.retry_policy,
-        rng=client._rng,
-        clock=client._clock,
-    )
-
-
-def _fast_fail_sniffio() -> None:
-    """Make httpcore's per-request ``import sniffio`` fail at once when it is not installed.
-
-    httpcore (1.0) imports ``sniffio`` inside every async lock and event it sets up, several
-    per request; without the package each import walks all of ``sys.path`` before failing,
-    which was a quarter of the client's CPU per job (bench/polling.py). A ``None`` entry in
-    ``sys.modules`` is Python's documented way to say "not importable": the import raises
-    the same ``ImportError``, without the search. Nothing changes when sniffio is installed.
-    """
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
 class Client(VariationMethods, BaseClient):
@@ -208,12 +115,11 @@ class Client(VariationMethods, BaseClient):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         http_client: httpx.Client | None = None,
-        max_image_bytes: int = 50 * 1024 * 1024,
+        max_image_bytes: int = MAX_IMAGE_BYTES,
         max_connections: int = 32,
         max_streams: int = 64,
         request_timeout: float | None = REQUEST_TIMEOUT,
     ) -> None:
-        _check_request_timeout(request_timeout)
         super().__init__(
             backend,
             api_key=api_key,
@@ -226,20 +132,20 @@ class Client(VariationMethods, BaseClient):
             rng=rng,
             clock=clock,
             max_image_bytes=max_image_bytes,
+            http_client=http_client,
+            max_connections=max_connections,
+            max_streams=max_streams,
+            request_timeout=request_timeout,
         )
         self._sleep = sleep
-        streams = _stream_limit(self, max_streams)
-        self._streams = _StreamSlots(streams)
-        transport = getattr(self.backend, "transport", None)
-        self._own_http = http_client is None or transport is not None
-        self._request_timeout = _request_cap(transport, request_timeout)
-        if transport is not None:
-            self._http = httpx.Client(transport=transport())
+        self._http: httpx.Client
+        if self._local_transport is not None:
+            self._http = httpx.Client(transport=self._local_transport())
         elif http_client is not None:
             self._http = http_client
         else:
             # sockets that stop at each request's deadline: a trickled answer cannot outlast it
-            own = DeadlineHTTPTransport(limits=_limits(max_connections + streams))
+            own = DeadlineHTTPTransport(limits=_pool(self._pool_size))
             self._http = httpx.Client(timeout=DEFAULT_TIMEOUT, transport=own)
 
     def _drive(self, flow: Flow[T]) -> T:
@@ -263,22 +169,21 @@ class Client(VariationMethods, BaseClient):
         self._record(job)
         return job
 
-    def poll(self, job: Job) -> Job:
+    def poll(self, job: Job, *, on_progress: Progress | None = None) -> Job:
         """Wait until the job is terminal (within the poll deadline) and return it.
 
         Where the service streams task updates (inference.sh) the job's stream is followed
-        instead, falling back to polling if it breaks.
+        instead, falling back to polling if it breaks. ``on_progress`` is called with the
+        job at each pending answer (status, poll count), and once with the terminal job.
 
         Raises:
             PollTimeoutError: the deadline passed; the job may still run (resume later).
         """
-        streamed = not job.state.terminal and self._streams.take()
-        try:
-            job = self._drive(_wait_flow(self, job, stream=streamed))
-        finally:
-            if streamed:
-                self._streams.give()
+        with self._stream_slot(job) as streamed:
+            job = self._drive(self._wait_flow(job, stream=streamed, on_update=on_progress))
         self._record(job)
+        if on_progress is not None:
+            on_progress(job)
         return job
 
     def cancel(self, job: Job) -> Job:
@@ -293,7 +198,7 @@ class Client(VariationMethods, BaseClient):
             ConfigurationError: the service has no cancel endpoint (Bria, Segmind, the
                 preview); nothing is sent.
         """
-        job = self._drive(_cancel_flow(self, job))
+        job = self._drive(self._cancel_flow(job))
         self._record(job)
         return job
 
@@ -304,16 +209,29 @@ class Client(VariationMethods, BaseClient):
         return self._finish(self._drive(self._result_flow(job)))
 
     def generate(
-        self, request: RequestLike, *, library: Library | None = None, name: str | None = None
+        self,
+        request: RequestLike,
+        *,
+        library: Library | None = None,
+        name: str | None = None,
+        on_progress: Progress | None = None,
     ) -> Generation:
         """Submit, poll and download: the image of one request.
 
         With ``library`` (and the prompt ``name`` or a version reference such as
         ``"bottle@production"``), the generation is recorded against the exact version whose
         bytes were sent; the check happens before anything is paid for.
+
+        ``on_progress`` (e.g. a progress bar's update) is called with the :class:`Job` once
+        it is submitted (its ``request_id`` known), at each pending answer while it runs,
+        and once with the terminal job, before its image is downloaded. It runs in the
+        caller's thread (the async client's: in the event loop) and must not block.
         """
         check_library_target(request, library, name)
-        job = self.poll(self.submit(request))
+        job = self.submit(request)
+        if on_progress is not None:
+            on_progress(job)
+        job = self.poll(job, on_progress=on_progress)
         raise_for_job(self.backend, job)
         return self._record_in_library(self.result(job), library, name)
 
@@ -440,12 +358,11 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None] | None] = anyio.sleep,
         http_client: httpx.AsyncClient | None = None,
-        max_image_bytes: int = 50 * 1024 * 1024,
+        max_image_bytes: int = MAX_IMAGE_BYTES,
         max_connections: int = 32,
         max_streams: int = 64,
         request_timeout: float | None = REQUEST_TIMEOUT,
     ) -> None:
-        _check_request_timeout(request_timeout)
         super().__init__(
             backend,
             api_key=api_key,
@@ -458,9 +375,12 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
             rng=rng,
             clock=clock,
             max_image_bytes=max_image_bytes,
+            http_client=http_client,
+            max_connections=max_connections,
+            max_streams=max_streams,
+            request_timeout=request_timeout,
         )
         self._sleep = sleep
-        _fast_fail_sniffio()
         # Thousands of jobs share a few connections: every request first takes one of
         # ``max_connections`` slots. httpcore's pool scans all its connections (with a
         # socket check each) on every request and response, and scans its queue against
@@ -469,23 +389,17 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         self._gate = RequestGate(max_connections)
         #: our own transport of our own client, which the flows may call directly
         self._direct: AsyncHTTP11Transport | None = None
-        streams = _stream_limit(self, max_streams)
-        self._streams = _StreamSlots(streams)
-        transport = getattr(self.backend, "transport", None)
-        self._own_http = http_client is None or transport is not None
-        self._request_timeout = _request_cap(transport, request_timeout)
-        if transport is not None:
-            self._http = httpx.AsyncClient(transport=transport())
+        self._http: httpx.AsyncClient
+        if self._local_transport is not None:
+            self._http = httpx.AsyncClient(transport=self._local_transport())
         elif http_client is not None:
             self._http = http_client
-        elif lean_transport_applies():
+        elif self._lean:
             # httpcore's pool cost ~1 ms of CPU per request here (see ._transport)
-            self._direct = AsyncHTTP11Transport(max_connections=max_connections + streams)
+            self._direct = AsyncHTTP11Transport(max_connections=self._pool_size)
             self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, transport=self._direct)
         else:
-            self._http = httpx.AsyncClient(
-                timeout=DEFAULT_TIMEOUT, limits=_limits(max_connections + streams)
-            )
+            self._http = httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, limits=_pool(self._pool_size))
 
     async def _adrive(self, flow: Flow[T]) -> T:
         return await adrive(
@@ -505,23 +419,22 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         self._record(job)
         return job
 
-    async def poll(self, job: Job) -> Job:
+    async def poll(self, job: Job, *, on_progress: Progress | None = None) -> Job:
         """Wait until the job is terminal (within the poll deadline) and return it.
 
-        Follows the job's task stream where the service has one (as :meth:`Client.poll`).
+        Follows the job's task stream where the service has one; ``on_progress`` as in
+        :meth:`Client.poll`.
         """
-        streamed = not job.state.terminal and self._streams.take()
-        try:
-            job = await self._adrive(_wait_flow(self, job, stream=streamed))
-        finally:
-            if streamed:
-                self._streams.give()
+        with self._stream_slot(job) as streamed:
+            job = await self._adrive(self._wait_flow(job, stream=streamed, on_update=on_progress))
         self._record(job)
+        if on_progress is not None:
+            on_progress(job)
         return job
 
     async def cancel(self, job: Job) -> Job:
         """Ask the service to stop a job (as :meth:`Client.cancel`)."""
-        job = await self._adrive(_cancel_flow(self, job))
+        job = await self._adrive(self._cancel_flow(job))
         self._record(job)
         return job
 
@@ -532,17 +445,20 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         return self._finish(await self._adrive(self._result_flow(job)))
 
     async def generate(
-        self, request: RequestLike, *, library: Library | None = None, name: str | None = None
+        self,
+        request: RequestLike,
+        *,
+        library: Library | None = None,
+        name: str | None = None,
+        on_progress: Progress | None = None,
     ) -> Generation:
-        """Submit, poll and download: the image of one request.
-
-        With ``library`` (and the prompt ``name`` or a version reference such as
-        ``"bottle@production"``), the generation is recorded against the exact version whose
-        bytes were sent; the check happens before anything is paid for.
-        """
+        """Submit, poll and download: the image of one request (as :meth:`Client.generate`,
+        ``on_progress`` included: a plain function, called in the event loop)."""
         check_library_target(request, library, name)
         job = await self.submit(request)
-        job = await self.poll(job)
+        if on_progress is not None:
+            on_progress(job)
+        job = await self.poll(job, on_progress=on_progress)
         raise_for_job(self.backend, job)
         return self._record_in_library(await self.result(job), library, name)
 

@@ -37,7 +37,7 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.generate import AsyncClient, Client, PollPolicy, RetryPolicy
 from fibo_prompts.generate._bounded import MAX_STREAM_LINE
-from fibo_prompts.generate._poll import MIN_ANSWER_BYTES
+from fibo_prompts.generate._steps import MIN_ANSWER_BYTES
 from tests.generate.conftest import Harness
 
 pytestmark = pytest.mark.anyio

@@ -14,8 +14,9 @@ import pytest
 from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.errors import JobExpiredError
 from fibo_prompts.generate import Client, GenerationRequest, Job, JobJournal, JobState, PollPolicy
-from fibo_prompts.generate._poll import DurationEstimator, poll_flow, raise_for_job
+from fibo_prompts.generate._flows import poll_flow, raise_for_job
 from fibo_prompts.generate._retry import RetryPolicy
+from fibo_prompts.generate._schedule import DurationEstimator
 from fibo_prompts.generate.backends import get
 
 

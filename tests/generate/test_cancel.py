@@ -23,7 +23,8 @@ from fibo_prompts.generate import (
     PollPolicy,
     RetryPolicy,
 )
-from fibo_prompts.generate._poll import Send, Wait, cancel_flow, raise_for_job
+from fibo_prompts.generate._flows import cancel_flow, raise_for_job
+from fibo_prompts.generate._steps import Send, Wait
 from fibo_prompts.generate.backends import get
 
 REQ = GenerationRequest(text="a slow pear", seed=5)

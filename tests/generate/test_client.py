@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 import logging
+import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -158,7 +160,7 @@ async def test_resume_after_crash(make_client: Any, tmp_path: Path) -> None:
 
 @pytest.mark.anyio
 async def test_resume_finishes_structured_prompt_jobs(make_client: Any, tmp_path: Path) -> None:
-    from fibo_prompts.generate._poll import drive
+    from fibo_prompts.generate._drive import drive
     from fibo_prompts.prompt import StructuredPrompt
 
     journal = tmp_path / "j.sqlite3"
@@ -240,7 +242,11 @@ def test_signature_parity() -> None:
     generate_params = list(inspect.signature(Client.generate).parameters.values())
     submit_params = list(inspect.signature(Client.submit).parameters.values())
     assert generate_params[: len(submit_params)] == submit_params
-    assert [p.name for p in generate_params[len(submit_params) :]] == ["library", "name"]
+    assert [p.name for p in generate_params[len(submit_params) :]] == [
+        "library",
+        "name",
+        "on_progress",
+    ]
     init_s = inspect.signature(Client.__init__).parameters
     init_a = inspect.signature(AsyncClient.__init__).parameters
     assert list(init_s) == list(init_a)
@@ -303,3 +309,14 @@ def test_plugin_allow_list_empty_loads_none(monkeypatch: pytest.MonkeyPatch) -> 
     with pytest.raises(BackendNotFoundError):
         backends.get("acme")
     assert not acme.loaded
+
+
+def test_sniffio_is_a_declared_dependency_never_stubbed_out() -> None:
+    # httpcore imports sniffio inside every async lock; a missing package would make each
+    # import walk sys.path. It is a runtime dependency, so the client never patches it out.
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert any(dep.startswith("sniffio") for dep in project["dependencies"])
+    client = AsyncClient("preview", journal=False)
+    assert sys.modules.get("sniffio") is not None
+    assert client.backend.preview

@@ -17,15 +17,10 @@ from fibo_prompts.errors import (
     SubmitOutcomeUnknownError,
 )
 from fibo_prompts.generate import GenerationRequest, Job, JobState, PollPolicy, RetryPolicy
-from fibo_prompts.generate._poll import (
-    DurationEstimator,
-    RateBudget,
-    Send,
-    Wait,
-    poll_flow,
-    submit_flow,
-)
+from fibo_prompts.generate._flows import poll_flow, submit_flow
 from fibo_prompts.generate._retry import retry_after
+from fibo_prompts.generate._schedule import DurationEstimator, RateBudget
+from fibo_prompts.generate._steps import Send, Wait
 from fibo_prompts.generate.backends import get
 
 REQ = GenerationRequest(text="an apple", seed=1)

@@ -27,7 +27,8 @@ from fibo_prompts.errors import (
     SubmitOutcomeUnknownError,
 )
 from fibo_prompts.generate import Client, GenerationRequest, Job, JobJournal, RetryPolicy
-from fibo_prompts.generate._poll import Send, submit_flow
+from fibo_prompts.generate._flows import submit_flow
+from fibo_prompts.generate._steps import Send
 from fibo_prompts.generate.backends import get
 from fibo_prompts.prompt import StructuredPrompt
 

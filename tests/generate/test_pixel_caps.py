@@ -22,7 +22,7 @@ from fibo_prompts._images import MAX_PIXELS, declared_size, open_image
 from fibo_prompts.diff import dhash, image_difference
 from fibo_prompts.errors import ImageError
 from fibo_prompts.generate import Client, GenerationRequest
-from fibo_prompts.generate._poll import check_image
+from fibo_prompts.generate._images import check_image
 from fibo_prompts.generate.contact_sheet import SheetCell, render_contact_sheet
 from fibo_prompts.notebook import thumbnail
 from tests.generate.conftest import FAST_POLL

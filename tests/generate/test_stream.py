@@ -13,14 +13,9 @@ import pytest
 from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
 from fibo_prompts.errors import AuthenticationError, PollTimeoutError
 from fibo_prompts.generate import GenerationRequest, Job, JobState, PollPolicy, RetryPolicy
-from fibo_prompts.generate._poll import (
-    DurationEstimator,
-    NextLine,
-    OpenStream,
-    Send,
-    Wait,
-    watch_flow,
-)
+from fibo_prompts.generate._schedule import DurationEstimator
+from fibo_prompts.generate._steps import NextLine, OpenStream, Send, Wait
+from fibo_prompts.generate._stream import watch_flow
 from fibo_prompts.generate.backends import get
 
 URL = "http://svc.test/_emulator/files/t1.png"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from fibo_prompts.generate._poll import NOT_SENT
+from fibo_prompts.generate._steps import NOT_SENT
 from fibo_prompts.generate._transport import AsyncHTTP11Transport, lean_transport_applies
 
 pytestmark = pytest.mark.anyio
