@@ -23,7 +23,7 @@ demo: $(BIN)/fibo
 	$(FIBO) render product_hero --brand $(BRAND) --var product="a 250 g bag of house-blend coffee beans" -o $(DEMO)/hero.json
 	$(FIBO) lint $(DEMO)/hero.json --brand $(BRAND)
 	$(FIBO) generate $(DEMO)/hero.json --backend preview --seed 7 -o $(DEMO)/hero.png
-	$(FIBO) vary $(DEMO)/hero.json --backend preview --seed 7 --set lighting.conditions="golden hour" --set lighting.conditions="overcast" -o $(DEMO)/vary
+	$(FIBO) vary $(DEMO)/hero.json --backend preview --seed 7 --set lighting.conditions="golden hour" --set lighting.conditions="overcast" -o $(DEMO)/vary --save hero --library $(DEMO)/library.sqlite
 	$(FIBO) set $(DEMO)/hero.json lighting.conditions "golden hour" -o $(DEMO)/hero.golden.json
 	$(FIBO) diff $(DEMO)/hero.json $(DEMO)/hero.golden.json || test $$? -eq 1
 	$(FIBO) inspect $(DEMO)/vary/01_conditions-golden-hour.png --wire | cmp - $(DEMO)/hero.golden.json
@@ -38,7 +38,10 @@ demo: $(BIN)/fibo
 	@echo "  vary/run.json               what each image is: seed, changed value, request id"
 	@echo "  hero.golden.json            the golden-hour prompt; 'fibo inspect' of its image gives these exact bytes"
 	@echo "  hero.reproduced.png         'fibo reproduce hero.png': identical bytes"
+	@echo "  library.sqlite              hero@1 (the base) and its two variations with their images"
 	@echo "Try: $(BIN)/fibo inspect $(DEMO)/hero.png"
+	@echo "Review them in a browser (Ctrl-C stops it):"
+	@echo "  $(BIN)/fibo serve --library $(DEMO)/library.sqlite"
 
 # The diffusers backend's tests: the CPU build of torch first (on disk on these machines;
 # never let pip resolve torch itself, which takes a CUDA build), then the `local` extra.
@@ -48,7 +51,13 @@ $(VENV)/.local-extra: $(BIN)/fibo
 	touch $@
 
 # Lint, types, and the whole test suite (what CI runs).
-test: $(BIN)/fibo $(VENV)/.local-extra
+# The browser tests drive Debian's chromium with Playwright (never `playwright install`: it
+# downloads a browser). Installed once, as root, from the system's package registry.
+$(VENV)/.browser: $(BIN)/fibo
+	command -v chromium || (echo "installing Debian's chromium for the browser tests (tests/serve)"; apt-get update -qq && apt-get install -y --no-install-recommends chromium)
+	touch $@
+
+test: $(BIN)/fibo $(VENV)/.local-extra $(VENV)/.browser
 	$(BIN)/ruff check fibo_prompts tests bench
 	$(BIN)/ruff format --check fibo_prompts tests bench
 	$(BIN)/mypy
