@@ -83,6 +83,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Final, Literal
 
+from fibo_prompts.jobs import ASPECT_RATIOS
+
 if TYPE_CHECKING:
     from PIL import ImageFont
 
@@ -114,18 +116,6 @@ Depth = Literal["background", "midground", "foreground"]
 ShapeKind = Literal["ellipse", "rect", "cylinder", "triangle", "band", "figure"]
 Pattern = Literal["plain", "stripes", "spots", "slices"]
 Align = Literal["left", "center", "right"]
-
-ASPECT_RATIOS: Final = (
-    "1:1",
-    "2:3",
-    "3:2",
-    "3:4",
-    "4:3",
-    "4:5",
-    "5:4",
-    "9:16",
-    "16:9",
-)
 
 #: Most an object's centre moves with the seed, as a share of the frame's width / height.
 JITTER: Final = 0.02

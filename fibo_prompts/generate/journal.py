@@ -39,7 +39,7 @@ from typing import Any, Final
 
 from fibo_prompts._redact import redact, redact_data, redacted
 from fibo_prompts.errors import FileAccessError
-from fibo_prompts.generate.models import Job, JobState
+from fibo_prompts.jobs import Job, JobState
 
 __all__ = [
     "OUTCOME_UNKNOWN",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
 
 from fibo_prompts.errors import ConfigurationError, FiboPromptsError, PromptValidationError
-from fibo_prompts.generate.models import Generation, GenerationRequest
+from fibo_prompts.jobs import Generation, GenerationRequest
 from fibo_prompts.prompt import StructuredPrompt
 
 if TYPE_CHECKING:

@@ -49,7 +49,7 @@ from fibo_prompts.provenance.record import (
 )
 
 if TYPE_CHECKING:
-    from fibo_prompts.generate.models import GenerationRequest
+    from fibo_prompts.jobs import GenerationRequest
     from fibo_prompts.prompt import StructuredPrompt
 
 __all__ = [
@@ -166,7 +166,7 @@ class Provenance:
         """
         from pydantic import ValidationError
 
-        from fibo_prompts.generate.models import GenerationRequest
+        from fibo_prompts.jobs import GenerationRequest
 
         params = dict(self.record.get("parameters") or {})
         if params.pop("images", None):

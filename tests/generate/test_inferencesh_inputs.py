@@ -19,7 +19,7 @@ from fibo_prompts.generate.backends.inferencesh import (
     InferenceShBackend,
     StructuredPromptAsTextWarning,
 )
-from fibo_prompts.generate.models import Job
+from fibo_prompts.jobs import Job
 from fibo_prompts.prompt import StructuredPrompt
 from tests.generate.conftest import FAST_POLL
 

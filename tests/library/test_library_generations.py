@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from fibo_prompts.errors import ImageError
-from fibo_prompts.generate.models import Generation, Timings
+from fibo_prompts.jobs import Generation, Timings
 from fibo_prompts.library import Library, VersionConflictError
 from fibo_prompts.prompt import StructuredPrompt
 from tests.library.helpers import PRODUCT

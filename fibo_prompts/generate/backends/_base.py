@@ -32,7 +32,7 @@ from fibo_prompts.errors import (
     UnprocessableError,
 )
 from fibo_prompts.generate._retry import retry_after
-from fibo_prompts.generate.models import (
+from fibo_prompts.jobs import (
     PARAMETER_TYPES,
     GenerationRequest,
     Job,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from fibo_prompts.errors import ConfigurationError
-from fibo_prompts.generate.models import GenerationRequest
+from fibo_prompts.jobs import GenerationRequest
 from fibo_prompts.prompt.checks import TOKEN_CAP
 
 __all__ = [
