@@ -15,7 +15,16 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from fibo_prompts.cli import _brand, _diff, _generate, _library, _prompt, _schema, _variation
+from fibo_prompts.cli import (
+    _brand,
+    _diff,
+    _generate,
+    _library,
+    _prompt,
+    _schema,
+    _serve,
+    _variation,
+)
 from fibo_prompts.cli._common import HELP_OPTIONS
 
 HELP = """Write, check, compare and version the structured JSON prompts of Bria's FIBO
@@ -117,6 +126,7 @@ _generate.register(app)
 _variation.register(app)
 _library.register(app)
 _schema.register(app)
+_serve.register(app)
 
 
 def main() -> None:
