@@ -31,14 +31,13 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from fibo_prompts.emulator.server import Reply
+from fibo_prompts.emulator._http import EmuJob, Reply, Route, json_reply
 from fibo_prompts.generate._render import ASPECT_RATIOS
 
 if TYPE_CHECKING:
-    from fibo_prompts.emulator.server import EmuJob, Emulator
+    from fibo_prompts.emulator.server import Emulator
 
 __all__ = ["FAL_APPS", "FalService", "fal_wire"]
 
@@ -91,11 +90,6 @@ def fal_wire(value: Any) -> str:
     return json.dumps(value)
 
 
-def _reply(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-    body = json.dumps(data, ensure_ascii=False).encode()
-    return Reply(status, body, {"content-type": "application/json", **(headers or {})})
-
-
 class FalService:
     """fal's queue routes, served by an :class:`Emulator` (which owns jobs and faults)."""
 
@@ -106,9 +100,7 @@ class FalService:
 
     # ------------------------------------------------------------------ plumbing
 
-    def route(
-        self, method: str, path: str
-    ) -> tuple[str, str, Callable[[str, bytes, str], Reply], str] | None:
+    def route(self, method: str, path: str) -> Route | None:
         """``(service, endpoint, action, arg)`` for a fal path, else ``None``."""
         tail = path.strip("/")
         if method == "POST" and tail in FAL_APPS:
@@ -132,11 +124,11 @@ class FalService:
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
         """fal's own error body, ``{"detail": ...}``; no request id: nothing was accepted."""
-        return _reply(status, {"detail": message}, headers)
+        return json_reply(status, {"detail": message}, headers)
 
     def too_many(self, wait: float) -> Reply:
         """A 429 (fal documents no rate-limit header; ``Retry-After`` is an assumption)."""
-        return _reply(
+        return json_reply(
             429,
             {"detail": "Too many requests"},
             {"retry-after": str(max(1, math.ceil(wait))), "x-fal-request-id": "emulated-429"},
@@ -185,7 +177,7 @@ class FalService:
             job.instruction, job.text = job.text, None
         owner_alias = "/".join(app_id.split("/")[:2])
         url = f"{base}/{owner_alias}/requests/{job.id}"
-        return _reply(
+        return json_reply(
             200,
             {
                 "request_id": job.id,
@@ -230,7 +222,7 @@ class FalService:
             failed = self._error_of(job)
             if failed is not None:
                 data["error"], data["error_type"] = failed
-        return _reply(200, data, {"x-fal-request-id": rid})
+        return json_reply(200, data, {"x-fal-request-id": rid})
 
     def _result(self, rid: str, _raw: bytes, base: str) -> Reply:
         job = self.app._job(rid, "results")
@@ -241,14 +233,14 @@ class FalService:
         failed = self._error_of(job)
         if failed is not None:
             status = 422 if failed[1] in ("validation_error", "content_policy_violation") else 500
-            return _reply(
+            return json_reply(
                 status,
                 {"detail": failed[0], "error_type": failed[1]},
                 {"x-fal-request-id": rid, "x-fal-error-type": failed[1]},
             )
         derived = json.loads(job.wire) if job.wire else None
         if job.kind == "structured_prompt":
-            return _reply(200, {"structured_prompt": json.loads(self.app._derived(job))})
+            return json_reply(200, {"structured_prompt": json.loads(self.app._derived(job))})
         image = {"url": self.app._file_url(job, base), "content_type": "image/png"}
         output = {
             "image": image,
@@ -256,14 +248,14 @@ class FalService:
             "seed": job.seed,
             "structured_prompt": derived or json.loads(self.app._derived(job)),
         }
-        return _reply(200, output, {"x-fal-request-id": rid})
+        return json_reply(200, output, {"x-fal-request-id": rid})
 
     def _cancel(self, rid: str, _raw: bytes, _base: str) -> Reply:
         job = self.app._job(rid, "cancels")
         if job is None:
             return self.error(404, f"Request {rid} not found")
         if job.done(time.monotonic()):
-            return _reply(400, {"status": "ALREADY_COMPLETED"}, {"x-fal-request-id": rid})
+            return json_reply(400, {"status": "ALREADY_COMPLETED"}, {"x-fal-request-id": rid})
         job.outcome = "cancelled"
         job.changed.set()
-        return _reply(202, {"status": "CANCELLATION_REQUESTED"}, {"x-fal-request-id": rid})
+        return json_reply(202, {"status": "CANCELLATION_REQUESTED"}, {"x-fal-request-id": rid})

@@ -24,15 +24,14 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from fibo_prompts.emulator.server import Reply
+from fibo_prompts.emulator._http import EmuJob, Reply, Route, json_reply
 from fibo_prompts.generate._render import ASPECT_RATIOS
 
 if TYPE_CHECKING:
-    from fibo_prompts.emulator.server import EmuJob, Emulator
+    from fibo_prompts.emulator.server import Emulator
 
 __all__ = ["REPLICATE_MODELS", "ReplicateService"]
 
@@ -52,11 +51,6 @@ _INPUTS: Final = frozenset(
 _SEED_MAX: Final = 2_147_483_647
 #: the longest ``Prefer: wait`` Replicate honours (seconds)
 MAX_WAIT_S: Final = 60.0
-
-
-def _reply(status: int, data: Any, headers: dict[str, str] | None = None) -> Reply:
-    body = json.dumps(data, ensure_ascii=False).encode()
-    return Reply(status, body, {"content-type": "application/json", **(headers or {})})
 
 
 def _stamp(epoch: float) -> str:
@@ -91,9 +85,7 @@ class ReplicateService:
         self.app = app
         self._inputs: dict[str, dict[str, Any]] = {}
 
-    def route(
-        self, method: str, path: str
-    ) -> tuple[str, str, Callable[[str, bytes, str], Reply], str] | None:
+    def route(self, method: str, path: str) -> Route | None:
         """``(service, endpoint, action, arg)`` for a Replicate path, else ``None``."""
         parts = path.strip("/").split("/")
         if parts[:2] == ["v1", "models"] and len(parts) == 5 and parts[4] == "predictions":
@@ -114,7 +106,7 @@ class ReplicateService:
 
     def error(self, status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
         """A problem-details body, as the client's ``ReplicateError.from_response`` reads."""
-        reply = _reply(status, {"title": message, "detail": message, "status": status}, headers)
+        reply = json_reply(status, {"title": message, "detail": message, "status": status}, headers)
         reply.headers["content-type"] = "application/problem+json"
         return reply
 
@@ -179,7 +171,7 @@ class ReplicateService:
         data = self._prediction(job, base)
         if wait and data["status"] == "processing":
             data["status"] = "starting"  # what the blocking API answers when time is up
-        return _reply(201, data)
+        return json_reply(201, data)
 
     def _status(self, job: EmuJob) -> str:
         now = time.monotonic()
@@ -225,7 +217,7 @@ class ReplicateService:
         job = self.app._job(rid, "polls")
         if job is None:
             return self.error(404, "Not found")
-        return _reply(200, self._prediction(job, base))
+        return json_reply(200, self._prediction(job, base))
 
     def _cancel(self, rid: str, _raw: bytes, base: str) -> Reply:
         job = self.app._job(rid, "cancels")
@@ -234,4 +226,4 @@ class ReplicateService:
         if not job.done(time.monotonic()):
             job.outcome = "cancelled"
             job.changed.set()
-        return _reply(200, self._prediction(job, base))
+        return json_reply(200, self._prediction(job, base))
