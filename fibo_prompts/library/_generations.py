@@ -13,9 +13,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from fibo_prompts._blobs import blob_name, sha256_hex
+from fibo_prompts._blobs import blob_name, sha256_hex, store_blob
+from fibo_prompts._limits import MAX_IMAGE_BYTES
 from fibo_prompts.errors import FileAccessError, ImageError
 from fibo_prompts.library._engine import Cursor
+from fibo_prompts.library._errors import LibraryError
 from fibo_prompts.library._names import HASH_TAG
 from fibo_prompts.library.models import GenerationEntry, parse_time
 
@@ -145,3 +147,33 @@ def generation_rows(
         )
         for r in rows
     ]
+
+
+def check_blob_size(data: bytes, source: Path) -> None:
+    """Refuse an image too large to keep in the database (the client's download limit)."""
+    if len(data) > MAX_IMAGE_BYTES:
+        raise LibraryError(
+            f"{source}: the image is {len(data):,} bytes, over the {MAX_IMAGE_BYTES:,} a "
+            "library on PostgreSQL keeps; record it with store_image=False (--no-store-image)"
+        )
+
+
+def insert_blob(cur: Cursor, digest: str, media_type: str | None, data: bytes, now: str) -> None:
+    """Keep an image's bytes in ``image_blobs`` (once per sha256)."""
+    cur.execute(
+        "INSERT INTO image_blobs (sha256, media_type, size, data, created_at) "
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+        (digest, media_type, len(data), data, now),
+    )
+
+
+def write_out_images(cur: Cursor, entries: Sequence[GenerationEntry]) -> None:
+    """Write the images of entries read from a PostgreSQL library to the local cache folder
+    their ``image_path`` names, when not there yet (content-addressed: written once)."""
+    for entry in entries:
+        path, digest = entry.image_path, entry.image_sha256
+        if path is None or digest is None or path.exists():
+            continue
+        row = cur.one("SELECT data FROM image_blobs WHERE sha256 = ?", (digest,))
+        if row is not None:
+            store_blob(path.parent.parent, bytes(row[0]), entry.media_type, fallback=path.suffix)

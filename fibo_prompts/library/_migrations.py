@@ -133,10 +133,43 @@ def m002_generations(cur: Cursor, dialect: Dialect) -> None:
     cur.execute("CREATE INDEX generations_image ON generations (image_sha256)")
 
 
+def m003_team_library(cur: Cursor, dialect: Dialect) -> None:
+    """What a library on a server needs: image bytes in the database, an indexed search.
+
+    ``image_blobs`` holds each generation image once, by sha256: a PostgreSQL library keeps
+    its images there, so every machine of a team sees them (a SQLite library keeps them as
+    files beside its database and leaves the table empty). On PostgreSQL a trigram index
+    (``pg_trgm``) serves the search's ``LIKE '%…%'`` on the search text, the same query and
+    the same meaning as on SQLite; without the extension search still works, by a scan.
+    """
+    cur.execute(
+        f"""CREATE TABLE image_blobs (
+            sha256 TEXT NOT NULL PRIMARY KEY,
+            media_type TEXT,
+            size BIGINT NOT NULL,
+            data {dialect.blob} NOT NULL,
+            created_at TEXT NOT NULL
+        )"""
+    )
+    if dialect.name != "postgresql":
+        return
+    # a savepoint: a role that may not create the extension still gets a working library
+    cur.execute("SAVEPOINT trigram")
+    try:
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        cur.execute(
+            "CREATE INDEX version_text_trigram ON version_text USING gin (body gin_trgm_ops)"
+        )
+    except Exception:  # the driver's error: no extension here, or no right to create it
+        cur.execute("ROLLBACK TO SAVEPOINT trigram")
+    else:
+        cur.execute("RELEASE SAVEPOINT trigram")
+
+
 Migration = Callable[[Cursor, Dialect], None]
 
 #: every migration, in order; its 1-based position is its number
-MIGRATIONS: Final[tuple[Migration, ...]] = (m001_initial, m002_generations)
+MIGRATIONS: Final[tuple[Migration, ...]] = (m001_initial, m002_generations, m003_team_library)
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
 
@@ -150,8 +183,9 @@ def applied(backend: Backend) -> dict[int, str]:
     tables = backend.table_names()
     if MIGRATIONS_TABLE not in tables:
         if tables:
+            what = "SQLite file" if backend.dialect.name == "sqlite" else "database schema"
             raise LibraryCorruptError(
-                "this SQLite file is not a fibo prompt library (it has other tables and no "
+                f"this {what} is not a fibo prompt library (it has other tables and no "
                 f"{MIGRATIONS_TABLE}); pick another path",
                 path=backend.path,
             )

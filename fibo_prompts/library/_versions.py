@@ -45,7 +45,7 @@ _FULL_COLS: Final = (
     "v.template_variables"
 )
 _LINEAGE: Final = (
-    "WITH RECURSIVE lineage (id) AS (SELECT ? UNION "
+    "WITH RECURSIVE lineage (id) AS (SELECT CAST(? AS INTEGER) UNION "
     "SELECT vp.parent_id FROM version_parents vp JOIN lineage l ON vp.version_id = l.id) "
 )
 

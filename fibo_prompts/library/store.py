@@ -17,8 +17,10 @@ whole version or nothing.
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -30,7 +32,7 @@ import platformdirs
 from fibo_prompts._blobs import store_blob
 from fibo_prompts.diff import PromptDiff, diff
 from fibo_prompts.library import _generations, _labels, _migrations, _versions
-from fibo_prompts.library._engine import Backend, Cursor
+from fibo_prompts.library._engine import Backend, Cursor, is_postgres_url
 from fibo_prompts.library._errors import (
     AmbiguousReferenceError,
     LibraryError,
@@ -58,11 +60,12 @@ from fibo_prompts.prompt import DEFAULT_MAX_BYTES, StructuredPrompt
 if TYPE_CHECKING:
     from fibo_prompts.jobs import Generation
 
-__all__ = ["DEFAULT_TIMEOUT", "Library", "default_library_path"]
+__all__ = ["DEFAULT_TIMEOUT", "Library", "default_library_path", "image_cache_root"]
 
 #: seconds a writer waits for another process's write lock before LibraryLockedError
 DEFAULT_TIMEOUT: Final = 10.0
 DEFAULT_FILE_NAME: Final = "library.sqlite"
+_FOLDED_URL: Final = re.compile(r"(postgres(?:ql)?):/(?!/)", re.IGNORECASE)
 
 
 def default_library_path() -> Path:
@@ -78,6 +81,26 @@ def default_library_path() -> Path:
     if home:
         return Path(home) / DEFAULT_FILE_NAME
     return Path(platformdirs.user_data_dir("fibo_prompts", appauthor=False)) / DEFAULT_FILE_NAME
+
+
+def image_cache_root(location: str) -> Path:
+    """The local folder a PostgreSQL library's images are written out to when read:
+    ``$FIBO_PROMPTS_HOME/cache/library-<key>`` (else the user cache folder), one per server
+    and database (``key``: a hash of the URL without its password)."""
+    key = hashlib.sha256(location.encode("utf-8")).hexdigest()[:16]
+    home = os.environ.get("FIBO_PROMPTS_HOME")
+    base = Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("fibo_prompts"))
+    return base / f"library-{key}"
+
+
+def _location(path: str | os.PathLike[str]) -> str:
+    """The library's location as text; a URL that went through pathlib (the CLI's
+    ``--library`` is a path option) gets back the slash pathlib folded."""
+    text = os.fspath(path)
+    folded = _FOLDED_URL.match(text)
+    if folded and not isinstance(path, str):
+        return f"{folded.group(1)}://{text[folded.end() :]}"
+    return text
 
 
 def _default_author() -> str:
@@ -140,7 +163,15 @@ class Library:
             path = default_library_path()
         self.author = author or _default_author()
         self._clock = clock or _utc_now
-        self._backend: Backend = self._open_sqlite(path, timeout, create)
+        self.path: Path | str
+        #: the folder that holds ``images/`` (None: an in-memory library stores none)
+        self._image_root: Path | None
+        self._backend: Backend
+        location = _location(path)
+        if is_postgres_url(location):
+            self._backend = self._open_postgres(location, timeout)
+        else:
+            self._backend = self._open_sqlite(path, timeout, create)
         try:
             self.migrations_applied = _migrations.migrate(self._backend)
         except BaseException:
@@ -152,6 +183,7 @@ class Library:
     ) -> SQLiteBackend:
         if str(path) == MEMORY:
             self.path = Path(MEMORY)
+            self._image_root = None
             return SQLiteBackend(MEMORY, timeout=timeout)
         target = Path(path)
         if target.is_dir():
@@ -170,7 +202,21 @@ class Library:
                 f"cannot create the library's folder ({exc.strerror})", path=str(target)
             ) from None
         self.path = target
+        self._image_root = target.parent
         return SQLiteBackend(str(target), timeout=timeout)
+
+    def _open_postgres(self, url: str, timeout: float) -> Backend:
+        try:
+            # imported here: psycopg is the optional extra fibo-prompts[postgresql]
+            from fibo_prompts.library._postgres import PostgresBackend
+        except ImportError:
+            raise LibraryError(
+                "a library on PostgreSQL needs psycopg: pip install 'fibo-prompts[postgresql]'"
+            ) from None
+        backend = PostgresBackend(url, timeout=timeout)
+        self.path = backend.path  # the URL without its password
+        self._image_root = image_cache_root(backend.path)
+        return backend
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -184,9 +230,24 @@ class Library:
         return str(self.path)
 
     @property
+    def engine(self) -> str:
+        """The database engine: ``"sqlite"`` or ``"postgresql"``."""
+        return self._backend.dialect.name
+
+    @property
     def images_dir(self) -> Path:
-        """Where generation images are stored, content-addressed: ``images/ab/abcdef….png``."""
-        return self.path.parent / "images"
+        """Where generation images are, content-addressed: ``images/ab/abcdef….png``.
+
+        Beside a SQLite library's file. A PostgreSQL library keeps image bytes in the
+        database; this is the local folder they are written out to when read
+        (:func:`image_cache_root`).
+        """
+        return self._images_root() / "images"
+
+    def _images_root(self) -> Path:
+        if self._image_root is None:
+            raise LibraryError("an in-memory library cannot store images; pass store_image=False")
+        return self._image_root
 
     def close(self) -> None:
         """Close the database connection (idempotent)."""
@@ -199,7 +260,7 @@ class Library:
         self.close()
 
     def __repr__(self) -> str:
-        return f"Library({str(self.path)!r})"
+        return f"Library({str(self.path)!r})"  # a URL is shown without its password
 
     def schema_version(self) -> int:
         """The number of migrations applied to this library."""
@@ -592,8 +653,9 @@ class Library:
             )
         image_sha: str | None = generation.image_sha256
         stored_path: str | None = None
+        blob: bytes | None = None
         if store_image and generation.image_path is not None:
-            image_sha, stored_path = self._store_image(
+            image_sha, stored_path, blob = self._store_image(
                 Path(generation.image_path), image_sha, generation.media_type
             )
         now = format_time(self._clock())
@@ -605,6 +667,9 @@ class Library:
                     f"record it under the prompt name ({name!r}) to save what was sent",
                     name=name,
                 )
+            if blob is not None and image_sha is not None and self.engine == "postgresql":
+                # in the generation's own transaction: the record and its image, or neither
+                _generations.insert_blob(cur, image_sha, generation.media_type, blob, now)
             entry_id = _generations.insert_generation(
                 cur,
                 version_id,
@@ -636,19 +701,24 @@ class Library:
     def _generation_rows(
         self, cur: Cursor, where: str, params: Sequence[Any], limit: int | None
     ) -> list[GenerationEntry]:
-        return _generations.generation_rows(cur, where, params, limit, self.path.parent)
+        root = self._image_root if self._image_root is not None else Path(MEMORY).parent
+        entries = _generations.generation_rows(cur, where, params, limit, root)
+        if self.engine == "postgresql":
+            _generations.write_out_images(cur, entries)
+        return entries
 
     def _store_image(
         self, source: Path, expected: str | None, media_type: str | None
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str, bytes]:
         """Copy an image into the content-addressed store; (sha256 hex, path relative to the
-        library's folder)."""
-        if self.path == Path(MEMORY):
-            raise LibraryError("an in-memory library cannot store images; pass store_image=False")
+        library's folder, the bytes)."""
+        root = self._images_root()
         data, digest = _generations.read_image(source, expected)
+        if self.engine == "postgresql":
+            _generations.check_blob_size(data, source)
         relative = _generations.image_relative(digest, media_type, source)
-        store_blob(self.images_dir, data, media_type, fallback=Path(relative).suffix)
-        return digest, relative
+        store_blob(root / "images", data, media_type, fallback=Path(relative).suffix)
+        return digest, relative, data
 
     # ------------------------------------------------------------------ export / import
 

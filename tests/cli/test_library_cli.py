@@ -44,7 +44,7 @@ def run(*args: str, input: str | None = None) -> tuple[int, str, str]:
 def test_save_show_log_label_history(env: Path) -> None:
     product = str(ROOT / "examples" / "product_shot.json")
     code, out, err = run("init")
-    assert (code, out) == (0, f"library {env / 'prompts.sqlite'} (schema 2)\n")
+    assert (code, out) == (0, f"library {env / 'prompts.sqlite'} (schema 3)\n")
     code, out, _ = run("save", "bottle", product, "-m", "first", "-t", "hero")
     assert (code, normalize(out)) == (0, "saved bottle@1 sha256:<hash> [initial version]\n")
     code, out, _ = run("save", "bottle", str(env / "warm.json"), "-m", "warmer")

@@ -21,6 +21,12 @@ from fibo_prompts.prompt import StructuredPrompt
 from tests.library.helpers import PORTRAIT, PRODUCT
 
 
+@pytest.fixture
+def lib(any_lib: Library) -> Library:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_lib
+
+
 def _chain(lib: Library, count: int, name: str = "bottle") -> list[str]:
     prompt = StructuredPrompt.parse(PRODUCT)
     refs = [lib.save(prompt, name, message="first").ref]

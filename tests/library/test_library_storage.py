@@ -38,6 +38,7 @@ def test_migrations_create_exactly_this_schema(lib_path: Path) -> None:
         assert conn.execute("SELECT id, name FROM _fibo_migrations ORDER BY id").fetchall() == [
             (1, "m001_initial"),
             (2, "m002_generations"),
+            (3, "m003_team_library"),
         ]
         tables = [
             r[0]
@@ -48,6 +49,7 @@ def test_migrations_create_exactly_this_schema(lib_path: Path) -> None:
         assert tables == [
             "_fibo_migrations",
             "generations",
+            "image_blobs",
             "label_events",
             "labels",
             "prompts",
@@ -110,6 +112,13 @@ def test_migrations_create_exactly_this_schema(lib_path: Path) -> None:
             "inference_s", "total_s", "cost", "preview", "returned_prompt", "error",
             "submitted_at", "completed_at", "created_at",
         ]  # fmt: skip
+        assert _columns(conn, "image_blobs") == [
+            ("sha256", "TEXT", 1, 1),
+            ("media_type", "TEXT", 0, 0),
+            ("size", "BIGINT", 1, 0),
+            ("data", "BLOB", 1, 0),
+            ("created_at", "TEXT", 1, 0),
+        ]
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     finally:
         conn.close()
@@ -129,8 +138,8 @@ def test_opening_again_applies_nothing_and_an_old_library_is_migrated(lib_path: 
     finally:
         backend.close()
     with Library(lib_path) as lib:  # a library written before m002
-        assert lib.migrations_applied == ["m002_generations"]
-        assert lib.schema_version() == SCHEMA_VERSION == 2
+        assert lib.migrations_applied == ["m002_generations", "m003_team_library"]
+        assert lib.schema_version() == SCHEMA_VERSION == 3
     with Library(lib_path) as lib:
         assert lib.migrations_applied == []
 
@@ -139,13 +148,13 @@ def test_a_newer_schema_is_refused_clearly(lib_path: Path) -> None:
     Library(lib_path).close()
     conn = sqlite3.connect(lib_path)
     with conn:
-        conn.execute("INSERT INTO _fibo_migrations VALUES (3, 'm003_future', 'later')")
+        conn.execute("INSERT INTO _fibo_migrations VALUES (4, 'm004_future', 'later')")
     conn.close()
     with pytest.raises(LibraryVersionError) as info:
         Library(lib_path)
-    assert (info.value.found, info.value.supported) == (3, 2)
+    assert (info.value.found, info.value.supported) == (4, 3)
     assert str(info.value) == (
-        f"{lib_path}: library schema version 3 is newer than this fibo-prompts supports (2); "
+        f"{lib_path}: library schema version 4 is newer than this fibo-prompts supports (3); "
         "upgrade fibo-prompts to open it"
     )
 
