@@ -1,11 +1,10 @@
 """Controlled variation: sweeps, single-field variations, grids and refinements.
 
 FIBO's promise is disentangled control: keep the seed, change one attribute, get the same
-scene with that one thing changed. The plans here are pure (no I/O): they turn a base request
-and the axes into one :class:`GenerationRequest` per cell, each prompt made with
-:meth:`StructuredPrompt.set`, so a cell's wire string differs from the base only in the
-varied value's tokens. :class:`VariationMethods` and :class:`AsyncVariationMethods` run a plan
-through the client's ``generate_many`` and assemble a :class:`VariationRun`.
+scene with that one thing changed. The plans (:mod:`._plan`, pure) give one request per cell,
+each differing from the base only in the varied value's tokens; :class:`VariationMethods` and
+:class:`AsyncVariationMethods` run a plan through the client's ``generate_many`` and assemble
+a :class:`VariationRun`.
 
 An axis is a mapping of one name to its values. The name is a prompt path
 (``lighting.conditions``, ``objects[0].shape_and_color``) or a generation parameter
@@ -15,118 +14,61 @@ An axis is a mapping of one name to its values. The name is a prompt path
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from fibo_prompts.errors import ConfigurationError, FiboPromptsError, PromptValidationError
+from fibo_prompts._files import copy_file, write_file
+from fibo_prompts.diff import PatchLike, PromptDiff, diff
+from fibo_prompts.errors import ConfigurationError, FiboPromptsError, FileAccessError
+from fibo_prompts.generate._base import check_library_target
+from fibo_prompts.generate._plan import (
+    PARAMETERS,
+    Axis,
+    Kind,
+    Plan,
+    VariationCell,
+    as_request,
+    check_refine,
+    check_size,
+    edited,
+    has_prompt_service,
+    no_service,
+    plan_grid,
+    plan_sweep,
+    plan_vary,
+    refine_request,
+    short,
+    slug,
+    split_edits,
+)
+from fibo_prompts.generate.backends import Backend
+from fibo_prompts.generate.contact_sheet import SheetCell, render_contact_sheet
 from fibo_prompts.jobs import Generation, GenerationRequest
 from fibo_prompts.prompt import StructuredPrompt
+from fibo_prompts.provenance import Provenance, sidecar_path
 
 if TYPE_CHECKING:
-    from fibo_prompts.diff import PatchLike, PromptDiff
-    from fibo_prompts.generate.backends import Backend
     from fibo_prompts.library import Library, PromptVersion
-    from fibo_prompts.provenance import Provenance
 
 __all__ = [
+    "PARAMETERS",
     "AsyncVariationMethods",
     "Axis",
     "Refinement",
     "VariationCell",
     "VariationMethods",
     "VariationRun",
+    "plan_grid",
+    "plan_sweep",
+    "plan_vary",
+    "write_run",
 ]
 
-#: One axis: ``{"lighting.conditions": ["golden hour", "overcast"]}`` or ``{"seed": [1, 2]}``.
-Axis = Mapping[str, Sequence[Any]]
-Kind = Literal["sweep", "vary", "grid"]
 Outcome = Generation | FiboPromptsError
+#: called with (input index, outcome) as each cell finishes
 Progress = Callable[[int, Outcome], None]
-#: Axis names that are generation parameters, not prompt paths.
-PARAMETERS: Final = ("seed", "steps", "guidance", "aspect_ratio", "negative_prompt")
-#: The most cells one run may have: a typo in a count must not buy thousands of images.
-MAX_CELLS: Final = 1024
-
-
-def _short(value: Any, width: int = 40) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _slug(values: Mapping[str, Any]) -> str:
-    parts = [f"{k.rsplit('.', 1)[-1]}-{_short(v, 24)}" for k, v in values.items()]
-    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", "_".join(parts)).strip("-._")
-    return slug[:60] or "base"
-
-
-def _label(values: Mapping[str, Any]) -> str:
-    return ", ".join(
-        f"seed {v}" if k == "seed" else f"{k} = {_short(v)}" for k, v in values.items()
-    )
-
-
-@dataclass(frozen=True)
-class VariationCell:
-    """One cell of a run: what was varied, the request sent, and what came back.
-
-    Attributes:
-        index: position in the run (input order).
-        row, column: place in the contact sheet.
-        values: the varied names and values of this cell (``{"seed": 3}``...).
-        request: the request generated (its prompt's wire string is what was sent).
-        diff: the prompt's diff from the base (empty where only parameters vary).
-        generation: the result, or ``None`` when the cell failed.
-        error: the cell's error (a failure never aborts the run).
-        image_path: the copy written to the run's folder, when one was given.
-    """
-
-    index: int
-    row: int
-    column: int
-    values: Mapping[str, Any]
-    request: GenerationRequest
-    diff: PromptDiff | None
-    generation: Generation | None = None
-    error: FiboPromptsError | None = None
-    image_path: Path | None = None
-
-    @property
-    def label(self) -> str:
-        """``seed 7`` or ``lighting.conditions = overcast``: what tells this cell apart."""
-        return _label(self.values) or "base"
-
-    @property
-    def seed(self) -> int | None:
-        """The seed the image was made with (the requested one before it was made)."""
-        if self.generation is not None:
-            return self.generation.seed
-        return self.request.seed
-
-    @property
-    def prompt(self) -> StructuredPrompt | None:
-        """The structured prompt this cell sent."""
-        return self.request.prompt
-
-    def manifest(self) -> dict[str, Any]:
-        """The cell as plain JSON data (``run.json``, ``--format json``)."""
-        gen = self.generation
-        return {
-            "index": self.index,
-            "row": self.row,
-            "column": self.column,
-            "label": self.label,
-            "values": dict(self.values),
-            "seed": self.seed,
-            "image": None if self.image_path is None else self.image_path.name,
-            "stored_image": None if gen is None else str(gen.image_path),
-            "request_id": None if gen is None else gen.request_id,
-            "changes": [] if self.diff is None else [c.path for c in self.diff.changes],
-            "error": None if self.error is None else str(self.error),
-        }
 
 
 @dataclass(frozen=True)
@@ -164,7 +106,7 @@ class VariationRun:
         what = {"sweep": "seed sweep", "vary": "variation", "grid": "grid"}[self.kind]
         label = "PREVIEW - " if self.preview else ""
         base = self.base.prompt.to_dict().get("short_description") if self.base.prompt else None
-        summary = _short(base or self.base.text or "", 60)
+        summary = short(base or self.base.text or "", 60)
         return f"{label}{what} on {self.backend}: {summary}"
 
     def manifest(self) -> dict[str, Any]:
@@ -183,8 +125,6 @@ class VariationRun:
 
     def contact_sheet_png(self, *, thumb: int = 256) -> bytes:
         """The labelled contact sheet of this run, as PNG bytes."""
-        from fibo_prompts.generate.contact_sheet import SheetCell, render_contact_sheet
-
         cells = [
             SheetCell(
                 image=None if c.generation is None else (c.image_path or c.generation.image_path),
@@ -207,6 +147,8 @@ class VariationRun:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         """Jupyter: the contact sheet, with a one-line text summary."""
+        # the display layer sits above generate (the notebook renders runs like this one):
+        # imported when Jupyter asks for a display, so generate never imports it at load
         from fibo_prompts.notebook import image_bundle
 
         ok = len(self.generations)
@@ -234,179 +176,6 @@ class Refinement:
     def prompt(self) -> StructuredPrompt | None:
         """The refined structured prompt (its wire string is what was sent)."""
         return self.request.prompt
-
-
-# ---------------------------------------------------------------------- planning (pure)
-
-
-@dataclass(frozen=True)
-class _Plan:
-    kind: Kind
-    base: GenerationRequest
-    cells: list[VariationCell]
-    columns: int
-    row_labels: tuple[str, ...] = ()
-    column_labels: tuple[str, ...] = ()
-
-
-def _as_request(source: GenerationRequest | StructuredPrompt) -> GenerationRequest:
-    if isinstance(source, StructuredPrompt):
-        return GenerationRequest(prompt=source)
-    if isinstance(source, GenerationRequest):
-        return source
-    raise ConfigurationError(
-        f"expected a StructuredPrompt or GenerationRequest, got {type(source).__name__}"
-    )
-
-
-def _check_axis(name: str, values: Sequence[Any]) -> list[Any]:
-    if isinstance(values, str | bytes) or not isinstance(values, Sequence):
-        raise ConfigurationError(f"{name}: give a list of values, not {type(values).__name__}")
-    if not values:
-        raise ConfigurationError(f"{name}: give at least one value")
-    return list(values)
-
-
-def _apply(base: GenerationRequest, values: Mapping[str, Any]) -> GenerationRequest:
-    """The base request with ``values`` set: prompt paths through ``set``, so only the varied
-    value's tokens change in the wire string; parameters on the request."""
-    prompt = base.prompt
-    params: dict[str, Any] = {}
-    for name, value in values.items():
-        if name in PARAMETERS:
-            params[name] = value
-            continue
-        if prompt is None:
-            raise ConfigurationError(
-                f"{name}: a text-only request has no structured prompt to vary; vary "
-                f"{', '.join(PARAMETERS)} or give a structured prompt"
-            )
-        prompt = prompt.set(name, value)
-    if prompt is not base.prompt:
-        params["prompt"] = prompt
-    return base.replace(**params) if params else base
-
-
-def _diff(base: GenerationRequest, request: GenerationRequest) -> PromptDiff | None:
-    if base.prompt is None or request.prompt is None:
-        return None
-    from fibo_prompts.diff import diff
-
-    return diff(base.prompt, request.prompt)
-
-
-def _cell(
-    index: int, row: int, column: int, base: GenerationRequest, values: Mapping[str, Any]
-) -> VariationCell:
-    request = _apply(base, values)
-    return VariationCell(index, row, column, dict(values), request, _diff(base, request))
-
-
-def _check_size(count: int) -> None:
-    if count > MAX_CELLS:
-        raise ConfigurationError(
-            f"{count} cells is more than the {MAX_CELLS} one run may have; split the run"
-        )
-
-
-def plan_sweep(base: GenerationRequest, seeds: Sequence[int]) -> _Plan:
-    """The same request with each seed."""
-    seeds = _check_axis("seeds", seeds)
-    _check_size(len(seeds))
-    columns = min(len(seeds), 4 if len(seeds) <= 16 else 8)
-    cells = [_cell(i, i // columns, i % columns, base, {"seed": s}) for i, s in enumerate(seeds)]
-    return _Plan("sweep", base, cells, columns)
-
-
-def plan_vary(base: GenerationRequest, changes: Axis, seed: int) -> _Plan:
-    """One request per value of each name, all else as in the base, the seed fixed.
-
-    Each name is varied on its own (the others keep the base value): a row per name.
-    """
-    if not changes:
-        raise ConfigurationError("vary needs at least one PATH with values")
-    base = base.replace(seed=seed)
-    axes = {name: _check_axis(name, values) for name, values in changes.items()}
-    _check_size(sum(len(v) for v in axes.values()))
-    cells: list[VariationCell] = []
-    for row, (name, values) in enumerate(axes.items()):
-        for column, value in enumerate(values):
-            cells.append(_cell(len(cells), row, column, base, {name: value}))
-    columns = max(len(v) for v in axes.values())
-    labels = tuple(axes) if len(axes) > 1 else ()
-    return _Plan("vary", base, cells, columns, row_labels=labels)
-
-
-def _single(axis: Axis, what: str) -> tuple[str, list[Any]]:
-    if len(axis) != 1:
-        raise ConfigurationError(
-            f"{what}: give exactly one name with its values, e.g. "
-            '{"seed": [1, 2]} or {"lighting.conditions": [...]}'
-        )
-    ((name, values),) = axis.items()
-    return name, _check_axis(name, values)
-
-
-def plan_grid(base: GenerationRequest, rows: Axis, columns: Axis, seed: int) -> _Plan:
-    """Every combination of two axes (rows × columns); the seed fixed unless an axis is it."""
-    row_name, row_values = _single(rows, "rows")
-    col_name, col_values = _single(columns, "columns")
-    if row_name == col_name:
-        raise ConfigurationError(f"rows and columns both vary {row_name}; pick two names")
-    _check_size(len(row_values) * len(col_values))
-    base = base.replace(seed=seed)
-    cells = [
-        _cell(r * len(col_values) + c, r, c, base, {row_name: rv, col_name: cv})
-        for r, rv in enumerate(row_values)
-        for c, cv in enumerate(col_values)
-    ]
-    return _Plan(
-        "grid",
-        base,
-        cells,
-        len(col_values),
-        row_labels=tuple(_label({row_name: v}) for v in row_values),
-        column_labels=tuple(_label({col_name: v}) for v in col_values),
-    )
-
-
-def _split_edits(edits: Mapping[str, Any] | None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``edits`` as (generation parameters, prompt paths): ``seed``, ``steps``... are
-    request parameters in refine as in vary, never keys written into the prompt."""
-    if edits is None:
-        return {}, {}
-    if not isinstance(edits, Mapping) or not edits:
-        raise ConfigurationError("edits= takes a non-empty {path: value} mapping")
-    params = {k: v for k, v in edits.items() if k in PARAMETERS}
-    return params, {k: v for k, v in edits.items() if k not in PARAMETERS}
-
-
-def _set_known(prompt: StructuredPrompt, path: str, value: Any) -> StructuredPrompt:
-    """``prompt.set`` that refuses to add a key FIBO does not define, even to a lenient
-    prompt (an image's prompt is read leniently): a typo must not reach the wire."""
-    edited = prompt.set(path, value)
-    if edited.lenient:
-        from fibo_prompts.prompt import unknown_key_issues
-
-        before = {issue.path for issue in unknown_key_issues(prompt.to_dict())}
-        added = [i for i in unknown_key_issues(edited.to_dict()) if i.path not in before]
-        if added:
-            raise PromptValidationError(added)
-    return edited
-
-
-def _edited(
-    prompt: StructuredPrompt, edits: Mapping[str, Any] | None, patch: PatchLike | None
-) -> StructuredPrompt:
-    """The prompt with ``{path: value}`` edits (in order), then a patch, applied."""
-    if edits:
-        for path, value in edits.items():
-            prompt = _set_known(prompt, path, value)
-    if patch is not None:
-        from fibo_prompts.diff import apply
-
-        prompt = apply(prompt, patch)
-    return prompt
 
 
 # ---------------------------------------------------------------------- running
@@ -500,7 +269,7 @@ def _sweep_seeds(
     assert count is not None
     if count < 1:
         raise ConfigurationError(f"count must be at least 1, got {count}")
-    _check_size(count)
+    check_size(count)
     return [host._draw_seed() for _ in range(count)]
 
 
@@ -519,14 +288,12 @@ class _Options:
 def _start(prompt: GenerationRequest | StructuredPrompt, options: _Options) -> GenerationRequest:
     """The base request, after refusing (before anything is paid for) a run whose
     generations could not be recorded in the library asked for."""
-    from fibo_prompts.generate._base import check_library_target
-
-    base = _as_request(prompt)
+    base = as_request(prompt)
     check_library_target(base, options.library, options.name)
     return base
 
 
-def _execute(host: _SyncHost, plan: _Plan, options: _Options) -> VariationRun:
+def _execute(host: _SyncHost, plan: Plan, options: _Options) -> VariationRun:
     outcomes = host.generate_many(
         [c.request for c in plan.cells],
         concurrency=options.concurrency,
@@ -535,7 +302,7 @@ def _execute(host: _SyncHost, plan: _Plan, options: _Options) -> VariationRun:
     return _assemble(host, plan, outcomes, options)
 
 
-async def _aexecute(host: _AsyncHost, plan: _Plan, options: _Options) -> VariationRun:
+async def _aexecute(host: _AsyncHost, plan: Plan, options: _Options) -> VariationRun:
     outcomes = await host.generate_many(
         [c.request for c in plan.cells],
         concurrency=options.concurrency,
@@ -544,7 +311,7 @@ async def _aexecute(host: _AsyncHost, plan: _Plan, options: _Options) -> Variati
     return _assemble(host, plan, outcomes, options)
 
 
-def _save_base(plan: _Plan, options: _Options) -> PromptVersion | None:
+def _save_base(plan: Plan, options: _Options) -> PromptVersion | None:
     """Save the run's base prompt under the run's name (a no-op when those bytes are a
     version already), so every variation can name it as its parent."""
     if options.library is None or not options.name or plan.base.prompt is None:
@@ -570,7 +337,7 @@ def _save_sibling(generation: Generation, base: PromptVersion | None, options: _
 
 def _assemble(
     host: _SyncHost | _AsyncHost,
-    plan: _Plan,
+    plan: Plan,
     outcomes: Sequence[Outcome],
     options: _Options,
 ) -> VariationRun:
@@ -611,10 +378,6 @@ def write_run(run: VariationRun, out_dir: Path, *, contact_sheet: bool = True) -
     Raises:
         FileAccessError: the folder or a file cannot be written.
     """
-    from fibo_prompts._files import copy_file, write_file
-    from fibo_prompts.errors import FileAccessError
-    from fibo_prompts.provenance import sidecar_path
-
     cells: list[VariationCell] = []
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -627,7 +390,7 @@ def write_run(run: VariationRun, out_dir: Path, *, contact_sheet: bool = True) -
         if gen is None:
             cells.append(cell)
             continue
-        target = out_dir / f"{cell.index + 1:02d}_{_slug(cell.values)}{gen.image_path.suffix}"
+        target = out_dir / f"{cell.index + 1:02d}_{slug(cell.values)}{gen.image_path.suffix}"
         copy_file(gen.image_path, target, what="image")
         side = sidecar_path(gen.image_path)
         if side.is_file():
@@ -642,67 +405,6 @@ def write_run(run: VariationRun, out_dir: Path, *, contact_sheet: bool = True) -
     return run
 
 
-def _refine_request(
-    source: Generation | Provenance | StructuredPrompt | GenerationRequest, seed: int | None
-) -> GenerationRequest:
-    from fibo_prompts.provenance import Provenance
-
-    if isinstance(source, Generation):
-        if source.wire is None:
-            raise ConfigurationError(
-                "this generation has no structured prompt to refine (a text-only request); "
-                "refine its returned prompt instead"
-            )
-        # reference images are not re-sent (not stored); a webhook is not called again
-        known = set(GenerationRequest.model_fields) - {
-            "prompt",
-            "text",
-            "seed",
-            "images",
-            "webhook_url",
-        }
-        params = {k: v for k, v in source.parameters.items() if k in known}
-        request = GenerationRequest(
-            prompt=StructuredPrompt.parse(source.wire, lenient=True),
-            text=source.text,
-            seed=source.seed,
-            **params,
-        )
-    elif isinstance(source, Provenance):
-        request = source.to_request()
-    else:
-        request = _as_request(source)
-    if request.prompt is None:
-        raise ConfigurationError("refine needs a structured prompt")
-    if seed is not None:
-        request = request.replace(seed=seed)
-    return request
-
-
-def _check_refine(instruction: str | None, edits: object, patch: object) -> None:
-    if instruction is None and edits is None and patch is None:
-        raise ConfigurationError(
-            "refine needs instruction= (Bria's structured-prompt service), or edits= "
-            "({path: value}) and/or patch= (a diff or JSON Patch)"
-        )
-    if instruction is not None and (edits is not None or patch is not None):
-        raise ConfigurationError("refine takes instruction= or explicit edits, not both")
-
-
-def _has_prompt_service(backend: Backend) -> bool:
-    from fibo_prompts.generate.backends import Backend as BaseBackend
-
-    return type(backend).build_prompt_submit is not BaseBackend.build_prompt_submit
-
-
-def _no_service(backend: Backend) -> ConfigurationError:
-    return ConfigurationError(
-        f"{backend.name} has no structured-prompt service to follow an instruction; "
-        "refine with explicit edits instead (edits={'lighting.conditions': 'overcast'}, or "
-        "--set PATH=VALUE in the CLI), or use a backend that has one (bria, segmind, preview)"
-    )
-
-
 def _refinement(
     previous: GenerationRequest,
     request: GenerationRequest,
@@ -710,8 +412,6 @@ def _refinement(
     instruction: str | None,
     edits: Any,
 ) -> Refinement:
-    from fibo_prompts.diff import diff
-
     assert previous.prompt is not None and request.prompt is not None
     return Refinement(
         previous=previous,
@@ -813,20 +513,20 @@ class VariationMethods:
             ConfigurationError: neither or both of instruction/edits, or an instruction on a
                 backend without a structured-prompt service.
         """
-        _check_refine(instruction, edits, patch)
-        params, prompt_edits = _split_edits(edits)
-        previous = _refine_request(source, seed)
+        check_refine(instruction, edits, patch)
+        params, prompt_edits = split_edits(edits)
+        previous = refine_request(source, seed)
         if previous.seed is None:
             previous = previous.replace(seed=self._draw_seed())
         assert previous.prompt is not None
         if instruction is not None:
-            if not _has_prompt_service(self.backend):
-                raise _no_service(self.backend)
+            if not has_prompt_service(self.backend):
+                raise no_service(self.backend)
             new_prompt = self.structured_prompt(
                 prompt=previous.prompt, instruction=instruction, seed=previous.seed
             )
         else:
-            new_prompt = _edited(previous.prompt, prompt_edits, patch)
+            new_prompt = edited(previous.prompt, prompt_edits, patch)
         request = previous.replace(prompt=new_prompt, **params)
         generation = self.generate(request, library=library, name=name)
         return _refinement(previous, request, generation, instruction, edits)
@@ -905,20 +605,20 @@ class AsyncVariationMethods:
         name: str | None = None,
     ) -> Refinement:
         """See :meth:`VariationMethods.refine`."""
-        _check_refine(instruction, edits, patch)
-        params, prompt_edits = _split_edits(edits)
-        previous = _refine_request(source, seed)
+        check_refine(instruction, edits, patch)
+        params, prompt_edits = split_edits(edits)
+        previous = refine_request(source, seed)
         if previous.seed is None:
             previous = previous.replace(seed=self._draw_seed())
         assert previous.prompt is not None
         if instruction is not None:
-            if not _has_prompt_service(self.backend):
-                raise _no_service(self.backend)
+            if not has_prompt_service(self.backend):
+                raise no_service(self.backend)
             new_prompt = await self.structured_prompt(
                 prompt=previous.prompt, instruction=instruction, seed=previous.seed
             )
         else:
-            new_prompt = _edited(previous.prompt, prompt_edits, patch)
+            new_prompt = edited(previous.prompt, prompt_edits, patch)
         request = previous.replace(prompt=new_prompt, **params)
         generation = await self.generate(request, library=library, name=name)
         return _refinement(previous, request, generation, instruction, edits)
