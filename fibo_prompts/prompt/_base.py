@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic._internal._model_construction import ModelMetaclass
 
-from fibo_prompts.errors import PromptError
+from fibo_prompts.errors import PromptError, PromptValidationError
 from fibo_prompts.prompt._fields import DESCRIPTIONS, EXAMPLES
+from fibo_prompts.prompt._validate import issues_from_pydantic
 
 
 def required(name: str) -> Any:
@@ -32,9 +33,6 @@ class _TranslatingMeta(ModelMetaclass):
         try:
             return super().__call__(*args, **kwargs)
         except ValidationError as exc:
-            from fibo_prompts.errors import PromptValidationError
-            from fibo_prompts.prompt._validate import issues_from_pydantic
-
             raise PromptValidationError(issues_from_pydantic(exc, prefix=())) from None
 
 

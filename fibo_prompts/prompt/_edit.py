@@ -24,6 +24,7 @@ from fibo_prompts.errors import (
     PromptPathError,
     PromptValidationError,
 )
+from fibo_prompts.prompt import _parse
 from fibo_prompts.prompt._jsonload import MAX_DEPTH
 from fibo_prompts.prompt._validate import key_order_for
 from fibo_prompts.prompt.paths import (
@@ -186,8 +187,6 @@ Editor = Callable[[Node, tuple[PathPart, ...], PathPart], Node]
 
 
 def _apply(prompt: StructuredPrompt, parts: tuple[PathPart, ...], edit: Editor) -> StructuredPrompt:
-    from fibo_prompts.prompt._parse import validate_text
-
     doc = prompt.syntax_tree()
     root = _rebuild(doc.root, (), parts, edit)
     if root is doc.root:
@@ -195,7 +194,7 @@ def _apply(prompt: StructuredPrompt, parts: tuple[PathPart, ...], edit: Editor) 
     new_doc = _jsoncst.Doc(doc.lead, root, doc.trail)
     text = _jsoncst.dump(new_doc)
     try:
-        return validate_text(
+        return _parse.validate_text(
             text, lenient=prompt.lenient, source_name=prompt.source_name, doc=new_doc
         )
     except PromptValidationError as exc:

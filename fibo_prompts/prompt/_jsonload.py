@@ -18,6 +18,7 @@ from fibo_prompts._jsontree import DETAILED, JSONTextError, json_kind, line_col
 from fibo_prompts._jsontree import loads as strict_loads
 from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.errors import PromptParseError, PromptTooLargeError
+from fibo_prompts.prompt.paths import format_path
 
 __all__ = [
     "DEEP_MESSAGE",
@@ -108,8 +109,6 @@ def loads(text: str, *, source: str | None = None) -> dict[str, Any]:
 
 def _parse_error(exc: JSONTextError, source: str | None) -> PromptParseError:
     """The PromptParseError of a JSONTextError: position, JSON path and advice."""
-    from fibo_prompts.prompt.paths import format_path
-
     if exc.kind == "syntax":
         message = f"not valid JSON: {exc.message}"
         return PromptParseError(message, source=source, line=exc.line, column=exc.column)

@@ -20,12 +20,15 @@ from fibo_prompts._jsoncst import Doc, WireStyle, render_value
 from fibo_prompts._jsontree import DETAILED, problem
 from fibo_prompts.errors import (
     FileAccessError,
+    PromptError,
     PromptParseError,
+    PromptTooLargeError,
     PromptValidationError,
 )
 from fibo_prompts.prompt import _jsonload
 from fibo_prompts.prompt._validate import issues_from_pydantic, locate_issues, unknown_key_issues
 from fibo_prompts.prompt.models import StructuredPrompt
+from fibo_prompts.prompt.paths import format_path
 
 #: The style of prompts created from scratch: FIBO's own form (what its inference code
 #: feeds the model): compact separators, ASCII escapes, no trailing newline.
@@ -198,8 +201,6 @@ def _unsafe(data: Any) -> tuple[str, tuple[str | int, ...]] | None:
 def _dict_error(
     unsafe: tuple[str, tuple[str | int, ...]], source_name: str | None
 ) -> PromptParseError:
-    from fibo_prompts.prompt.paths import format_path
-
     reason, parts = unsafe
     where = format_path(parts[:8]) + ("…" if len(parts) > 8 else "")
     return PromptParseError(f"{where or 'the dict'}: {reason}", source=source_name)
@@ -222,8 +223,6 @@ def read_limited(name: str, limit: int) -> bytes:
             raw = handle.read(limit + 1)
             if len(raw) > limit:
                 size = os.fstat(handle.fileno()).st_size
-                from fibo_prompts.errors import PromptTooLargeError
-
                 raise PromptTooLargeError(size=max(size, len(raw)), limit=limit, source=name)
             return raw
     except FileNotFoundError:
@@ -261,8 +260,6 @@ def to_json(prompt: StructuredPrompt, style: str | WireStyle) -> str:
     if isinstance(style, str):
         styles = {"compact": DEFAULT_STYLE, "pretty": PRETTY_STYLE}
         if style not in styles:
-            from fibo_prompts.errors import PromptError
-
             raise PromptError(
                 f"unknown style {style!r}; use one of: wire, compact, pretty, canonical"
             )

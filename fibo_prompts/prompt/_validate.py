@@ -15,9 +15,11 @@ from typing import Any, Final
 
 from pydantic import ValidationError
 
+from fibo_prompts._jsoncst import locate, parse
+from fibo_prompts._jsontree import line_col
 from fibo_prompts.errors import PromptIssue
 from fibo_prompts.prompt import _fields
-from fibo_prompts.prompt.paths import PathPart, format_path
+from fibo_prompts.prompt.paths import PathPart, format_path, parse_path
 
 _NESTED: Final[dict[str, tuple[str, ...]]] = {
     "lighting": _fields.LIGHTING_ORDER,
@@ -204,10 +206,6 @@ def locate_issues(issues: list[PromptIssue], text: str | None) -> list[PromptIss
     issues = [i for i in issues if not (i.code == "missing" and i.path in suggested)]
     if text is None or not issues:
         return issues
-    from fibo_prompts._jsoncst import locate, parse
-    from fibo_prompts.prompt._jsonload import line_col
-    from fibo_prompts.prompt.paths import parse_path
-
     doc = parse(text)
     located: list[PromptIssue] = []
     for issue in issues:
@@ -220,8 +218,6 @@ def locate_issues(issues: list[PromptIssue], text: str | None) -> list[PromptIss
 
 
 def _sibling(path: str, key: str) -> str:
-    from fibo_prompts.prompt.paths import parse_path
-
     parts = parse_path(path)
     return format_path((*parts[:-1], key))
 

@@ -12,6 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any, Final
 
 from fibo_prompts.errors import PromptIssue
+from fibo_prompts.prompt._validate import locate_issues
 
 if TYPE_CHECKING:
     from fibo_prompts.prompt.models import StructuredPrompt
@@ -112,8 +113,6 @@ def check_prompt(prompt: StructuredPrompt) -> list[PromptIssue]:
     if prompt.lenient:
         for path in prompt.unknown_keys():
             warn(path, "unknown key, kept as is (FIBO's own cleaner would drop it)", "unknown_key")
-    from fibo_prompts.prompt._validate import locate_issues
-
     return locate_issues(issues, prompt.wire)
 
 

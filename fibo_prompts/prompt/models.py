@@ -19,11 +19,15 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from pydantic import BeforeValidator
 
+from fibo_prompts import _jsoncst
+from fibo_prompts._jsoncst import Doc, WireStyle, detect_style
 from fibo_prompts.prompt import _fields
 from fibo_prompts.prompt._base import PromptModel, optional, required
+from fibo_prompts.prompt._canonical import canonical_text, model_text
+from fibo_prompts.prompt._validate import unknown_key_paths
+from fibo_prompts.prompt.checks import check_prompt, estimate_tokens
 
 if TYPE_CHECKING:
-    from fibo_prompts._jsoncst import Doc, WireStyle
     from fibo_prompts.errors import PromptIssue
 
 __all__ = [
@@ -216,9 +220,7 @@ class StructuredPrompt(PromptModel):
         max_bytes: int | None = None,
     ) -> StructuredPrompt:
         """Read and parse a prompt file (see :meth:`parse`); errors name the file."""
-        from fibo_prompts.prompt._parse import load_prompt
-
-        return load_prompt(path, lenient=lenient, max_bytes=max_bytes)
+        return _parse.load_prompt(path, lenient=lenient, max_bytes=max_bytes)
 
     # ------------------------------------------------------------------ wire
 
@@ -232,9 +234,7 @@ class StructuredPrompt(PromptModel):
         state = self._state
         wire = state.get("wire")
         if wire is None:
-            from fibo_prompts.prompt._parse import default_wire
-
-            wire = state["wire"] = default_wire(self)
+            wire = state["wire"] = _parse.default_wire(self)
         return str(wire)
 
     @property
@@ -251,8 +251,6 @@ class StructuredPrompt(PromptModel):
     @property
     def style(self) -> WireStyle:
         """The serialization style detected in :attr:`wire` (used for new values)."""
-        from fibo_prompts._jsoncst import detect_style
-
         return detect_style(self.syntax_tree(), self.wire)
 
     def syntax_tree(self) -> Doc:
@@ -260,16 +258,12 @@ class StructuredPrompt(PromptModel):
         state = self._state
         doc: Doc | None = state.get("doc")
         if doc is None:
-            from fibo_prompts._jsoncst import parse
-
-            doc = state["doc"] = parse(self.wire)
+            doc = state["doc"] = _jsoncst.parse(self.wire)
         return doc
 
     def to_dict(self) -> dict[str, Any]:
         """The prompt as plain JSON data, in wire key order, nulls and unknown keys included."""
-        from fibo_prompts.prompt._parse import wire_data
-
-        return wire_data(self)
+        return _parse.wire_data(self)
 
     def to_json(self, style: str | WireStyle = "wire") -> str:
         """Serialize in a style: ``"wire"`` (exact), ``"compact"``, ``"pretty"``, ``"canonical"``.
@@ -278,9 +272,7 @@ class StructuredPrompt(PromptModel):
         ``pretty`` is 2-space indented with a trailing newline. Both keep the key order and
         every value, nulls included; ``canonical`` is :meth:`canonical`.
         """
-        from fibo_prompts.prompt._parse import to_json
-
-        return to_json(self, style)
+        return _parse.to_json(self, style)
 
     # ------------------------------------------------------------------ paths
 
@@ -290,9 +282,7 @@ class StructuredPrompt(PromptModel):
         Raises:
             PromptPathError: the path is malformed or names nothing in this prompt.
         """
-        from fibo_prompts.prompt._edit import get_value
-
-        return get_value(self, path)
+        return _edit.get_value(self, path)
 
     def set(self, path: str, value: Any) -> StructuredPrompt:
         """Return a new prompt with ``value`` at ``path``; this one is unchanged.
@@ -306,9 +296,7 @@ class StructuredPrompt(PromptModel):
             PromptValidationError: the result is not a valid prompt (e.g. a number where
                 a string belongs).
         """
-        from fibo_prompts.prompt._edit import set_value
-
-        return set_value(self, path, value)
+        return _edit.set_value(self, path, value)
 
     def delete(self, path: str) -> StructuredPrompt:
         """Return a new prompt without the key or list item at ``path``.
@@ -317,9 +305,7 @@ class StructuredPrompt(PromptModel):
             PromptPathError: nothing is at ``path``.
             PromptValidationError: the key is required.
         """
-        from fibo_prompts.prompt._edit import delete_value
-
-        return delete_value(self, path)
+        return _edit.delete_value(self, path)
 
     # ------------------------------------------------------------------ identity
 
@@ -333,8 +319,6 @@ class StructuredPrompt(PromptModel):
         state = self._state
         cached = state.get("canonical")
         if cached is None:
-            from fibo_prompts.prompt._canonical import canonical_text
-
             cached = state["canonical"] = canonical_text(self.to_dict())
         return str(cached)
 
@@ -357,14 +341,10 @@ class StructuredPrompt(PromptModel):
         ``edit_instruction`` when ``edit=True``), ``preference_score`` and
         ``aesthetic_score`` set to ``"very high"`` unless given, compact ASCII JSON.
         """
-        from fibo_prompts.prompt._canonical import model_text
-
         return model_text(self.to_dict(), edit=edit)
 
     def estimated_tokens(self) -> int:
         """A conservative estimate of the wire string's length in FIBO text-encoder tokens."""
-        from fibo_prompts.prompt.checks import estimate_tokens
-
         return estimate_tokens(self.wire)
 
     # ------------------------------------------------------------------ checks
@@ -375,14 +355,10 @@ class StructuredPrompt(PromptModel):
         Returns:
             A list of :class:`~fibo_prompts.errors.PromptIssue` with ``severity="warning"``.
         """
-        from fibo_prompts.prompt.checks import check_prompt
-
         return check_prompt(self)
 
     def unknown_keys(self) -> list[str]:
         """Paths of keys FIBO does not define (only a lenient prompt can have them)."""
-        from fibo_prompts.prompt._validate import unknown_key_paths
-
         return unknown_key_paths(self.to_dict())
 
     def model_copy(
@@ -419,11 +395,12 @@ class StructuredPrompt(PromptModel):
     ) -> dict[str, Any]:
         """Jupyter display: an annotated, foldable tree with the warnings (``text/html``),
         ``text/plain``, and ``application/json`` when ``include`` asks for it."""
+        # notebook sits above prompt (it displays prompts): imported when Jupyter asks
         from fibo_prompts.notebook.prompt import prompt_bundle
 
         return prompt_bundle(self, include, exclude)
 
 
-# Imported last: _parse imports the models above. A module-level name keeps the hot path of
-# StructuredPrompt.parse free of import statements (a microsecond each).
-from fibo_prompts.prompt import _parse  # noqa: E402
+# Imported last: _parse and _edit import the models above (a real cycle). Module-level names
+# keep the hot path of StructuredPrompt.parse free of import statements (a microsecond each).
+from fibo_prompts.prompt import _edit, _parse  # noqa: E402
