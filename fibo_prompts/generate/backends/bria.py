@@ -26,7 +26,7 @@ from fibo_prompts.generate.backends._base import (
     json_body,
     json_object,
 )
-from fibo_prompts.generate.models import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import GenerationRequest, Job, JobState
 
 __all__ = ["BriaBackend"]
 
@@ -72,6 +72,7 @@ class BriaBackend(Backend):
         webhook=True,
     )
     expected_duration = 20.0
+    capabilities = frozenset({"text_to_image", "json_to_image", "refine", "webhooks"})
 
     def __init__(self, *, sync: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -57,7 +57,7 @@ from fibo_prompts.generate.backends._diffusers_rules import (
     plan,
     truncation_message,
 )
-from fibo_prompts.generate.models import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import GenerationRequest, Job, JobState
 
 if TYPE_CHECKING:
     from fibo_prompts.generate.backends._diffusers_runtime import LoadedPipeline
@@ -144,6 +144,7 @@ class DiffusersBackend(Backend):
     )
     expected_duration = 0.0
     mode = "blocking"
+    capabilities = frozenset({"json_to_image"})
 
     def __init__(
         self,

@@ -42,7 +42,7 @@ from fibo_prompts.generate.backends._base import (
     json_body,
     json_object,
 )
-from fibo_prompts.generate.models import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import GenerationRequest, Job, JobState
 
 __all__ = [
     "FAL_APPS",
@@ -181,7 +181,7 @@ class FalBackend(Backend):
     expected_duration = 20.0
     cancels = True
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"text_to_image", "json_to_image", "refine", "edit", "describe", "cancel", "webhooks"}
+        {"text_to_image", "json_to_image", "refine", "edit", "cancel", "webhooks"}
     )
 
     def __init__(

@@ -69,7 +69,7 @@ from fibo_prompts.generate.backends._base import (
     json_body,
     json_object,
 )
-from fibo_prompts.generate.models import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import GenerationRequest, Job, JobState
 
 __all__ = [
     "APP_INPUT_MAPS",
@@ -200,6 +200,10 @@ class InferenceShBackend(Backend):
     expected_duration = 8.0
     streams = True
     cancels = True
+    # a structured prompt travels as its wire string in the app's text input (a warning)
+    capabilities = frozenset(
+        {"text_to_image", "json_to_image", "cancel", "webhooks", "streaming"}
+    )
 
     def __init__(
         self,

@@ -20,7 +20,7 @@ import httpx
 from fibo_prompts.generate._derive import derive_structured_prompt
 from fibo_prompts.generate._render import ASPECT_RATIOS, PREVIEW_SIZE, render_preview
 from fibo_prompts.generate.backends._base import Backend, ParameterRanges, json_body
-from fibo_prompts.generate.models import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import GenerationRequest, Job, JobState
 
 __all__ = ["PreviewBackend"]
 
@@ -64,6 +64,7 @@ class PreviewBackend(Backend):
     expected_duration = 0.0
     preview = True
     mode = "blocking"
+    capabilities = frozenset({"text_to_image", "json_to_image", "refine"})
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.pop("base_url", None)  # always local

@@ -29,7 +29,7 @@ from fibo_prompts.generate.backends._base import (
     json_body,
     json_object,
 )
-from fibo_prompts.generate.models import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import GenerationRequest, Job, JobState
 
 __all__ = ["PLAN_REQUESTS_PER_MINUTE", "SegmindBackend"]
 
@@ -96,6 +96,7 @@ class SegmindBackend(Backend):
     expected_duration = 22.0
     retention_s = 3600.0
     reports_duration = True  # v2 results carry metrics.total_time
+    capabilities = frozenset({"text_to_image", "json_to_image", "refine"})
 
     def __init__(
         self,
