@@ -15,12 +15,14 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
+from fibo_prompts import __version__
 from fibo_prompts.cli import (
     _brand,
     _diff,
     _generate,
     _library,
     _prompt,
+    _provenance,
     _schema,
     _serve,
     _variation,
@@ -101,8 +103,6 @@ app = typer.Typer(
 
 def _version(show: bool) -> None:
     if show:
-        from fibo_prompts import __version__
-
         typer.echo(f"fibo-prompts {__version__}")
         raise typer.Exit()
 
@@ -124,6 +124,7 @@ _brand.register(app)
 _diff.register(app)
 _generate.register(app)
 _variation.register(app)
+_provenance.register(app)
 _library.register(app)
 _schema.register(app)
 _serve.register(app)

@@ -1,14 +1,19 @@
 """``fibo templates | render | lint | brand``: brand kits, templates and brand lint."""
 
-import enum
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.cli._common import (
     STDIN,
+    FileArgument,
+    Format,
+    Lenient,
+    MaxBytes,
+    Output,
     command_group,
     fail,
     load,
@@ -21,15 +26,7 @@ if TYPE_CHECKING:
     from fibo_prompts.brand import BrandKit, Finding, Template
     from fibo_prompts.prompt import StructuredPrompt
 
-DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
 MAX_VARS_BYTES = 1_000_000  # a --vars file is read up to this size (like a brand kit)
-
-
-class OutputFormat(enum.StrEnum):
-    """Output formats of ``templates show`` and ``lint``."""
-
-    text = "text"
-    json = "json"
 
 
 Dirs = Annotated[
@@ -42,16 +39,6 @@ Dirs = Annotated[
 ]
 Brand = Annotated[
     Path, typer.Option("--brand", "-b", metavar="KIT", help="The brand kit (YAML or JSON).")
-]
-Output = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the result to this file.")
-]
-Lenient = Annotated[
-    bool,
-    typer.Option("--lenient", help="Accept and keep unknown keys (API responses, VLM output)."),
-]
-MaxBytes = Annotated[
-    int, typer.Option("--max-bytes", min=1, help="Refuse inputs larger than this.")
 ]
 
 
@@ -94,8 +81,8 @@ def _first_sentence(text: str) -> str:
 def templates_show(
     name: Annotated[str, typer.Argument(help="A template name, or the path of a template file.")],
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="text, or json (the header as data).")
-    ] = OutputFormat.text,
+        Format, typer.Option("--format", help="text, or json (the header as data).")
+    ] = Format.text,
     dirs: Dirs = None,
 ) -> None:
     """Show a template's description and variables (type, default, examples)."""
@@ -103,7 +90,7 @@ def templates_show(
 
     with user_errors():
         template = load_template(name, dirs=dirs)
-    if output_format is OutputFormat.json:
+    if output_format is Format.json:
         typer.echo(json.dumps(template.to_dict(), indent=2, ensure_ascii=False))
         return
     typer.echo(_describe(template))
@@ -197,7 +184,7 @@ def render(
 
 
 def _read_vars(path: Path) -> dict[str, Any]:
-    from fibo_prompts.brand._yaml import YAMLProblem, load_yaml
+    from fibo_prompts._yaml import YAMLProblem, load_yaml
 
     try:
         with path.open("rb") as handle:
@@ -230,8 +217,8 @@ def lint(
     ],
     brand: Brand,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="text: one line per finding; json.")
-    ] = OutputFormat.text,
+        Format, typer.Option("--format", help="text: one line per finding; json.")
+    ] = Format.text,
     aspect_ratio: Annotated[
         str | None,
         typer.Option("--aspect-ratio", metavar="W:H", help="Also check this aspect ratio."),
@@ -271,8 +258,8 @@ def _located(
     prompt: "StructuredPrompt", findings: "list[Finding]"
 ) -> "list[tuple[Finding, int, int]]":
     """Each finding with the line and column of its path in the prompt's text."""
-    from fibo_prompts.prompt._cst import locate
-    from fibo_prompts.prompt._jsonload import line_col
+    from fibo_prompts._jsoncst import locate
+    from fibo_prompts._jsontree import line_col
     from fibo_prompts.prompt.paths import parse_path
 
     located = []
@@ -285,8 +272,8 @@ def _located(
     return located
 
 
-def _print_lint(reports: list[dict[str, Any]], output_format: OutputFormat) -> None:
-    if output_format is OutputFormat.json:
+def _print_lint(reports: list[dict[str, Any]], output_format: Format) -> None:
+    if output_format is Format.json:
         out = []
         for report in reports:
             findings = [
@@ -326,7 +313,7 @@ def _print_lint(reports: list[dict[str, Any]], output_format: OutputFormat) -> N
 
 
 def brand_apply(
-    file: Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")],
+    file: FileArgument,
     brand: Brand,
     output: Output = None,
     in_place: Annotated[

@@ -1,16 +1,20 @@
-"""Helpers shared by the command modules: input, output, error reporting."""
+"""What the command modules share: their common options (declared once, here), input,
+output and error reporting."""
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+
+from fibo_prompts._limits import MAX_IMAGE_BYTES, REQUEST_TIMEOUT
 
 if TYPE_CHECKING:
     from fibo_prompts.prompt import StructuredPrompt
@@ -20,6 +24,83 @@ STDIN_NAME = "<stdin>"
 
 
 HELP_OPTIONS: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+
+class Format(enum.StrEnum):
+    """``--format``: text for people, json for scripts."""
+
+    text = "text"
+    json = "json"
+
+
+# ---------------------------------------------------------------------- shared options
+# Each option that several commands take, with one spelling and one help text.
+
+PromptArgument = Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")]
+FileArgument = Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")]
+Lenient = Annotated[
+    bool,
+    typer.Option("--lenient", help="Accept and keep unknown keys (API responses, VLM output)."),
+]
+MaxBytes = Annotated[
+    int, typer.Option("--max-bytes", min=1, help="Refuse inputs larger than this.")
+]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the result to this file.")
+]
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="text for people, json for scripts.")
+]
+Wire = Annotated[
+    bool, typer.Option("--wire", help="Print only the exact wire string, byte for byte.")
+]
+LibraryPath = Annotated[
+    Path | None,
+    typer.Option(
+        "--library",
+        "-L",
+        envvar="FIBO_LIBRARY",
+        help="The library file (default: $FIBO_LIBRARY, else library.sqlite in the data dir).",
+    ),
+]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        "-b",
+        help="bria, segmind, segmind-v1, inferencesh, fal, fal-lite, fal-edit, replicate, "
+        "preview or diffusers.",
+    ),
+]
+BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Override the service URL.")]
+Steps = Annotated[int | None, typer.Option(help="Diffusion steps.")]
+Guidance = Annotated[float | None, typer.Option(help="Guidance scale.")]
+Negative = Annotated[str | None, typer.Option("--negative", help="Negative prompt.")]
+ImageOutput = Annotated[Path | None, typer.Option("--output", "-o", help="The new image.")]
+ExpectedDuration = Annotated[
+    float | None,
+    typer.Option("--expected-duration", help="Typical job seconds (first poll near it)."),
+]
+JobTimeout = Annotated[
+    float, typer.Option(help="Give up waiting for a job after this many seconds.")
+]
+Journal = Annotated[Path | None, typer.Option(help="The journal file.")]
+MaxImageBytes = Annotated[
+    int | None,
+    typer.Option(
+        "--max-image-bytes",
+        help="Refuse an image (or a service answer) over this many bytes; the download stops "
+        f"there. Default {MAX_IMAGE_BYTES} ({MAX_IMAGE_BYTES // 2**20} MiB).",
+    ),
+]
+RequestTimeout = Annotated[
+    float | None,
+    typer.Option(
+        "--request-timeout",
+        help="The longest one HTTP request may take, body included, in seconds. "
+        f"Default {REQUEST_TIMEOUT:g}.",
+    ),
+]
 
 
 def command_group(name: str, help: str) -> typer.Typer:
@@ -109,7 +190,7 @@ def user_errors() -> Iterator[None]:
 def read_source(file: str, max_bytes: int) -> tuple[bytes, str]:
     """The bytes of a file (or stdin for ``-``) and the name to show in messages."""
     from fibo_prompts.errors import PromptTooLargeError
-    from fibo_prompts.prompt._parse import read_limited
+    from fibo_prompts.prompt import read_limited
 
     if file == STDIN:
         raw = sys.stdin.buffer.read(max_bytes + 1)

@@ -5,15 +5,18 @@ any error (unreadable or invalid input included), so scripts can branch on it.
 """
 
 import enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.cli import _common
 from fibo_prompts.cli._common import (
     CONTROL_CHARACTERS,
     STDIN,
+    Lenient,
+    MaxBytes,
+    Output,
     command_group,
     fail,
     json_text,
@@ -27,18 +30,6 @@ from fibo_prompts.cli._common import (
 if TYPE_CHECKING:
     from fibo_prompts.diff import PromptDiff
 
-DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
-
-Lenient = Annotated[
-    bool,
-    typer.Option("--lenient", help="Accept and keep unknown keys (API responses, VLM output)."),
-]
-MaxBytes = Annotated[
-    int, typer.Option("--max-bytes", min=1, help="Refuse inputs larger than this.")
-]
-Output = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the result to this file.")
-]
 IgnoreNulls = Annotated[
     bool,
     typer.Option("--ignore-nulls", help="Treat null, empty and absent values alike."),
@@ -83,6 +74,11 @@ def _render(
     if not color:
         text = result.to_text()
         return printable(text) if to_terminal else text
+    return _render_color(result)
+
+
+def _render_color(result: "PromptDiff") -> str:
+    """The text format in colour, as rich renders it for a terminal."""
     from rich.console import Console
 
     from fibo_prompts.diff import render_rich

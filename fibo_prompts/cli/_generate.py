@@ -13,13 +13,34 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from fibo_prompts.cli._common import command_group, fail, json_text, load, printable, user_errors
-from fibo_prompts.cli._library import Format, LibraryPath
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
+from fibo_prompts.cli._common import (
+    Backend,
+    BaseUrl,
+    ExpectedDuration,
+    Format,
+    FormatOption,
+    Guidance,
+    Journal,
+    LibraryPath,
+    MaxImageBytes,
+    Negative,
+    PromptArgument,
+    RequestTimeout,
+    Steps,
+    command_group,
+    fail,
+    json_text,
+    load,
+    printable,
+    user_errors,
+)
+from fibo_prompts.cli._output import write_image
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from fibo_prompts.generate import Client, Generation, GenerationRequest
+    from fibo_prompts.generate import Client, Generation, GenerationRequest, Job
     from fibo_prompts.library import Library
     from fibo_prompts.prompt import StructuredPrompt
 
@@ -35,22 +56,6 @@ PREVIEW_NOTE = (
 )
 
 jobs_app = command_group("jobs", "The job journal: list jobs, finish or cancel unfinished ones.")
-
-MaxImageBytes = Annotated[
-    int | None,
-    typer.Option(
-        "--max-image-bytes",
-        help="Refuse an image (or a service answer) over this many bytes; the download stops "
-        "there. Default 52428800 (50 MiB).",
-    ),
-]
-RequestTimeout = Annotated[
-    float | None,
-    typer.Option(
-        "--request-timeout",
-        help="The longest one HTTP request may take, body included, in seconds. Default 600.",
-    ),
-]
 
 
 def no_stdout(path: Path | None, option: str = "--output") -> None:
@@ -118,30 +123,22 @@ def require_key(name: str) -> None:
 
 
 def generate(
-    prompt: Annotated[str, typer.Argument(help="A structured prompt file, or - for stdin.")],
-    backend: Annotated[
-        str | None,
-        typer.Option("--backend", "-b", help="bria, segmind, segmind-v1, inferencesh or preview."),
-    ] = None,
+    prompt: PromptArgument,
+    backend: Backend = None,
     seed: Annotated[int | None, typer.Option(help="Seed (drawn and reported if omitted).")] = None,
-    steps: Annotated[int | None, typer.Option(help="Diffusion steps.")] = None,
-    guidance: Annotated[float | None, typer.Option(help="Guidance scale.")] = None,
+    steps: Steps = None,
+    guidance: Guidance = None,
     aspect_ratio: Annotated[
         str | None, typer.Option("--aspect-ratio", help="For example 1:1 or 16:9.")
     ] = None,
-    negative: Annotated[str | None, typer.Option("--negative", help="Negative prompt.")] = None,
+    negative: Negative = None,
     text: Annotated[str | None, typer.Option("--text", help="A text prompt to add.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option("--base-url", help="Override the service URL.")
-    ] = None,
+    base_url: BaseUrl = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Where to write the image.")
     ] = None,
     timeout: Annotated[float, typer.Option(help="Give up waiting after this many seconds.")] = 600,
-    expected: Annotated[
-        float | None,
-        typer.Option("--expected-duration", help="Typical job seconds (first poll near it)."),
-    ] = None,
+    expected: ExpectedDuration = None,
     max_image_bytes: MaxImageBytes = None,
     request_timeout: RequestTimeout = None,
     ip_signal: Annotated[
@@ -157,9 +154,7 @@ def generate(
         ),
     ] = None,
     library: LibraryPath = None,
-    output_format: Annotated[
-        Format, typer.Option("--format", help="text for people, json for scripts.")
-    ] = Format.text,
+    output_format: FormatOption = Format.text,
     images: Annotated[
         list[str] | None,
         typer.Option(
@@ -204,6 +199,7 @@ def generate(
     """
     from rich.console import Console
 
+    from fibo_prompts.errors import FiboPromptsError
     from fibo_prompts.generate import Client, GenerationRequest, PollPolicy
 
     no_stdout(output)
@@ -214,7 +210,7 @@ def generate(
     err = Console(stderr=True, highlight=False)
     saved: str | None = None
     with user_errors(), ExitStack() as stack:
-        structured = load(prompt, lenient=False, max_bytes=1_000_000) if prompt else None
+        structured = load(prompt, lenient=False, max_bytes=DEFAULT_MAX_BYTES) if prompt else None
         lib = _library_target(stack, save, library, structured)
         request = GenerationRequest(
             prompt=structured,
@@ -239,9 +235,6 @@ def generate(
         ) as client:
             generation = _run(client, request, err)
             if lib is not None:
-                from fibo_prompts.cli._output import write_image
-                from fibo_prompts.errors import FiboPromptsError
-
                 try:
                     # the image is rewritten with its library reference, then recorded
                     generation = client._record_in_library(generation, lib, save)
@@ -259,8 +252,6 @@ def generate(
             line = printable(warning).replace("\n", "\\n")
             typer.echo(f"warning: {line}", err=True)
         target = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
-        from fibo_prompts.cli._output import write_image
-
         write_image(generation, target)  # in the format target's extension names
     if output_format is Format.json:
         data = {
@@ -310,11 +301,11 @@ def _library_target(
 ) -> "Library | None":
     """The library ``--save`` records in, opened, once the name is known to be usable: a
     bad name, or a version whose prompt is another, is refused before anything is paid for."""
-    if save is None:
-        return None
     from fibo_prompts.library import Library
     from fibo_prompts.library._names import check_prompt_name
 
+    if save is None:
+        return None
     if prompt is None:
         fail("--save needs a structured prompt file", code=2)
     if "@" not in save:
@@ -335,14 +326,13 @@ def _run(client: "Client", request: "GenerationRequest", err: "Console") -> "Gen
     # no live display off a terminal: it would leave a blank line before an error
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
         task = progress.add_task(f"submitting to {client.backend.name}", total=None)
-        job = client.submit(request)
-        progress.update(task, description=f"waiting for request {job.request_id}")
-        job = client.poll(job)
-        progress.update(task, description="downloading the image")
-        from fibo_prompts.generate._poll import raise_for_job
 
-        raise_for_job(client.backend, job)
-        return client.result(job)
+        def show(job: "Job") -> None:
+            done = job.state.terminal
+            waiting = f"waiting for request {job.request_id}"
+            progress.update(task, description="downloading the image" if done else waiting)
+
+        return client.generate(request, on_progress=show)
 
 
 @jobs_app.command("list")
@@ -350,7 +340,7 @@ def jobs_list(
     unfinished: Annotated[
         bool, typer.Option("--unfinished", help="Only jobs with work left.")
     ] = False,
-    journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
+    journal: Journal = None,
 ) -> None:
     """List the jobs in the journal: backend, request id, state, image."""
     from fibo_prompts.generate import JobJournal
@@ -402,12 +392,9 @@ def _no_credentials(name: str, stored: str, count: int, verb: str = "resume") ->
 
 @jobs_app.command("resume")
 def jobs_resume(
-    journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
+    journal: Journal = None,
     timeout: Annotated[float, typer.Option(help="Deadline per job, seconds.")] = 600,
-    expected: Annotated[
-        float | None,
-        typer.Option("--expected-duration", help="Typical job seconds (first poll near it)."),
-    ] = None,
+    expected: ExpectedDuration = None,
     backend: Annotated[
         str | None, typer.Option("--backend", "-b", help="Only this backend's jobs.")
     ] = None,
@@ -479,7 +466,7 @@ def jobs_cancel(
     backend: Annotated[
         str | None, typer.Option("--backend", "-b", help="When several backends have the id.")
     ] = None,
-    journal: Annotated[Path | None, typer.Option(help="The journal file.")] = None,
+    journal: Journal = None,
     base_url: Annotated[
         str | None,
         typer.Option("--base-url", help="The service URL, credentials included, if it had any."),
@@ -487,8 +474,7 @@ def jobs_cancel(
 ) -> None:
     """Stop a job on its service and mark it cancelled in the journal (key from the
     environment). Only inference.sh can cancel; Bria and Segmind have no cancel endpoint."""
-    from fibo_prompts.generate import Client, JobJournal, JobState, backends
-    from fibo_prompts.generate._base import rebase
+    from fibo_prompts.generate import Client, JobJournal, JobState, backends, rebase_job
 
     with user_errors(), JobJournal(journal) as store:
         entry = store.get(request_id, backend=backend)
@@ -503,7 +489,9 @@ def jobs_cancel(
         service.build_cancel(before)  # a service that cannot cancel says so, key or not
         with Client(service, journal=store) as client:
             # its URLs as the journal keeps them (credentials dropped) made usable again
-            target = before if before.state.terminal else rebase(before, entry.base_url, service)
+            target = (
+                before if before.state.terminal else rebase_job(before, entry.base_url, service)
+            )
             job = client.cancel(target)
     if before.state.terminal:
         typer.echo(f"{job.backend}\t{job.request_id}\talready {job.state.value}: nothing to cancel")

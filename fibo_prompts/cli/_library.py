@@ -11,7 +11,6 @@ field shown as ``\\n`` so a field cannot fake a line); JSON writes the same data
 characters as ``\\u`` escapes; ``show --wire`` is exact when piped, escaped on a terminal.
 """
 
-import enum
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +19,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fibo_prompts._limits import DEFAULT_MAX_BYTES, MAX_MANIFEST_BYTES
 from fibo_prompts.cli._common import (
+    Format,
+    FormatOption,
+    LibraryPath,
+    Wire,
     command_group,
     exact_text,
     fail,
@@ -33,30 +37,12 @@ from fibo_prompts.cli._common import (
 if TYPE_CHECKING:
     from fibo_prompts.library import LabelEvent, Library, VersionInfo
 
-DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
-MAX_MANIFEST_BYTES = 256 * 1024 * 1024  # mirrors fibo_prompts.library._manifest
-
-
-class Format(enum.StrEnum):
-    """Output formats of the library commands."""
-
-    text = "text"
-    json = "json"
-
-
-LibraryPath = Annotated[
-    Path | None,
-    typer.Option(
-        "--library",
-        "-L",
-        envvar="FIBO_LIBRARY",
-        help="The library file (default: $FIBO_LIBRARY, else library.sqlite in the data dir).",
-    ),
-]
-OutputFormat = Annotated[
-    Format, typer.Option("--format", help="text for people, json for scripts.")
-]
 Limit = Annotated[int | None, typer.Option("--limit", "-n", min=1, help="At most N entries.")]
+PromptName = Annotated[str, typer.Argument(help="The prompt's name.")]
+LabelName = Annotated[str, typer.Argument(help="The label, e.g. production.")]
+Archived = Annotated[bool, typer.Option("--archived", help="Include archived prompts.")]
+Why = Annotated[str, typer.Option("--message", "-m", help="Why.")]
+Mover = Annotated[str | None, typer.Option("--author", help="Who moves it.")]
 
 
 @contextmanager
@@ -103,7 +89,7 @@ def init(library: LibraryPath = None) -> None:
 
 
 def save(
-    name: Annotated[str, typer.Argument(help="The prompt's name.")],
+    name: PromptName,
     file: Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")],
     message: Annotated[str, typer.Option("--message", "-m", help="Commit message.")] = "",
     parent: Annotated[
@@ -125,9 +111,11 @@ def save(
     ] = None,
     lenient: Annotated[bool, typer.Option("--lenient", help="Keep unknown keys.")] = False,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Save FILE as the next version of NAME (saving identical bytes again changes nothing)."""
+    from fibo_prompts.library._names import check_prompt_name
+
     if root and parent:
         fail("use either --root or --parent, not both", code=2)
     variables: dict[str, str] | None = None
@@ -140,8 +128,6 @@ def save(
             variables[key] = value
     parents: list[str] | None = [] if root else (parent or None)
     with _open(library, create=True) as lib, user_errors():
-        from fibo_prompts.library._names import check_prompt_name
-
         check_prompt_name(name)  # before reading the file: a bad name is the first problem
         prompt = load(file, lenient=lenient, max_bytes=DEFAULT_MAX_BYTES)
         version = lib.save(
@@ -166,11 +152,9 @@ def save(
 
 def show(
     ref: Annotated[str, typer.Argument(help="NAME, NAME@3, NAME@LABEL or sha256:PREFIX.")],
-    wire: Annotated[
-        bool, typer.Option("--wire", help="Print only the exact wire string, byte for byte.")
-    ] = False,
+    wire: Wire = False,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Show a version: its metadata and exact wire string."""
     with _open(library) as lib, user_errors():
@@ -211,7 +195,7 @@ def log(
     ] = False,
     limit: Limit = None,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """The lineage of a version, newest first, with a one-line diff summary each."""
     with _open(library) as lib, user_errors():
@@ -224,9 +208,9 @@ def log(
 
 
 def list_prompts(
-    archived: Annotated[bool, typer.Option("--archived", help="Include archived prompts.")] = False,
+    archived: Archived = False,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """List the prompts: name, number of versions, labels."""
     with _open(library) as lib, user_errors():
@@ -245,7 +229,7 @@ def diff(
     a: Annotated[str, typer.Argument(help="The old version (a reference).")],
     b: Annotated[str, typer.Argument(help="The new version (a reference).")],
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """What changed between two versions (any two references). Exit 0 when they are equal,
     1 when they differ, as `fibo diff` does."""
@@ -262,12 +246,12 @@ def diff(
 
 def label(
     ref: Annotated[str, typer.Argument(help="The version to point at (NAME for --remove).")],
-    name: Annotated[str, typer.Argument(help="The label, e.g. production.")],
+    name: LabelName,
     remove: Annotated[bool, typer.Option("--remove", help="Remove the label.")] = False,
-    message: Annotated[str, typer.Option("--message", "-m", help="Why.")] = "",
-    author: Annotated[str | None, typer.Option("--author", help="Who moves it.")] = None,
+    message: Why = "",
+    author: Mover = None,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Set or move a label to a version (recorded in the label's history)."""
     target = ""
@@ -288,15 +272,15 @@ def label(
 
 
 def rollback(
-    prompt: Annotated[str, typer.Argument(help="The prompt's name.")],
-    name: Annotated[str, typer.Argument(help="The label, e.g. production.")],
+    prompt: PromptName,
+    name: LabelName,
     to: Annotated[
         str | None, typer.Option("--to", help="Move to this version (default: the previous).")
     ] = None,
-    message: Annotated[str, typer.Option("--message", "-m", help="Why.")] = "",
-    author: Annotated[str | None, typer.Option("--author", help="Who moves it.")] = None,
+    message: Why = "",
+    author: Mover = None,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Move a label back to its previous version (or to --to)."""
     from fibo_prompts.errors import LibraryError
@@ -325,10 +309,10 @@ def _event_line(event: dict[str, Any]) -> str:
 
 
 def history(
-    prompt: Annotated[str, typer.Argument(help="The prompt's name.")],
+    prompt: PromptName,
     name: Annotated[str | None, typer.Argument(help="Only this label.")] = None,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """The append-only history of a prompt's labels: who moved which, when, from and to."""
     with _open(library) as lib, user_errors():
@@ -348,10 +332,10 @@ def search(
     ] = None,
     tag: Annotated[str | None, typer.Option("--tag", "-t", help="Versions with this tag.")] = None,
     name: Annotated[str | None, typer.Option("--name", help="Only this prompt.")] = None,
-    archived: Annotated[bool, typer.Option("--archived", help="Include archived prompts.")] = False,
+    archived: Archived = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most N results.")] = 50,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Find versions by text, field value and tag (all conditions must hold), newest first."""
     if not (text or where or tag or name):
@@ -373,7 +357,7 @@ def generations(
     ] = None,
     limit: Limit = None,
     library: LibraryPath = None,
-    output_format: OutputFormat = Format.text,
+    output_format: FormatOption = Format.text,
 ) -> None:
     """Recorded generations, newest first: version, backend, seed, request id, image."""
     with _open(library) as lib, user_errors():

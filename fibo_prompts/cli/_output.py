@@ -83,6 +83,6 @@ def _convert(generation: Generation, media_type: str) -> bytes:
 
 
 def _summary(generation: Generation) -> str | None:
-    from fibo_prompts.generate._base import _prompt_facts
+    from fibo_prompts.generate import prompt_facts
 
-    return _prompt_facts(generation.wire)[1] or generation.text
+    return prompt_facts(generation.wire)[1] or generation.text

@@ -1,13 +1,18 @@
 """``fibo validate | get | set | fmt``: check and edit structured prompt files."""
 
 import enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.cli._common import (
     STDIN,
+    FileArgument,
+    Format,
+    Lenient,
+    MaxBytes,
+    Output,
     exact_text,
     json_text,
     load,
@@ -19,29 +24,9 @@ from fibo_prompts.cli._common import (
 if TYPE_CHECKING:
     from fibo_prompts.errors import PromptIssue
 
-DEFAULT_MAX_BYTES = 1_000_000  # mirrors fibo_prompts.prompt.DEFAULT_MAX_BYTES without importing it
-
-Lenient = Annotated[
-    bool,
-    typer.Option("--lenient", help="Accept and keep unknown keys (API responses, VLM output)."),
-]
-MaxBytes = Annotated[
-    int, typer.Option("--max-bytes", min=1, help="Refuse inputs larger than this.")
-]
-Output = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the result to this file.")
-]
 InPlace = Annotated[
     bool, typer.Option("--in-place", "-i", help="Overwrite FILE (only if the result is valid).")
 ]
-File = Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")]
-
-
-class OutputFormat(enum.StrEnum):
-    """Output formats of ``fibo validate``."""
-
-    text = "text"
-    json = "json"
 
 
 class Style(enum.StrEnum):
@@ -58,8 +43,8 @@ def validate(
     ],
     lenient: Lenient = False,
     output_format: Annotated[
-        OutputFormat, typer.Option("--format", help="text: one line per problem; json.")
-    ] = OutputFormat.text,
+        Format, typer.Option("--format", help="text: one line per problem; json.")
+    ] = Format.text,
     warnings: Annotated[
         bool, typer.Option("--warnings/--no-warnings", help="Also report convention warnings.")
     ] = True,
@@ -136,10 +121,10 @@ def _issue_json(issue: "PromptIssue") -> dict[str, Any]:
     }
 
 
-def _print_reports(reports: list[dict[str, Any]], output_format: OutputFormat) -> None:
+def _print_reports(reports: list[dict[str, Any]], output_format: Format) -> None:
     from fibo_prompts.errors import PromptIssue, PromptParseError
 
-    if output_format is OutputFormat.json:
+    if output_format is Format.json:
         out = []
         for report in reports:
             errors = []
@@ -186,7 +171,7 @@ def _print_reports(reports: list[dict[str, Any]], output_format: OutputFormat) -
 
 
 def get(
-    file: File,
+    file: FileArgument,
     path: Annotated[str, typer.Argument(help="A path such as objects[0].location.")],
     as_json: Annotated[
         bool, typer.Option("--json", help="Print strings as JSON too (quoted, escaped).")
@@ -209,7 +194,7 @@ def get(
 
 
 def set_(
-    file: File,
+    file: FileArgument,
     path: Annotated[str, typer.Argument(help="A path such as lighting.conditions.")],
     value: Annotated[
         str, typer.Argument(help="The new value: parsed as JSON if it is valid JSON, else text.")
@@ -240,7 +225,7 @@ def set_(
 
 
 def fmt(
-    file: File,
+    file: FileArgument,
     style: Annotated[
         Style, typer.Option("--style", help="compact (FIBO's own form), pretty, or canonical.")
     ] = Style.pretty,

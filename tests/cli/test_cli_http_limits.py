@@ -11,7 +11,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from fibo_prompts.cli import _generate, _variation
+from fibo_prompts.cli import _generate, _provenance, _variation
 from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.errors import ConfigurationError
 
@@ -24,6 +24,7 @@ def app() -> typer.Typer:
     app = typer.Typer()
     _generate.register(app)
     _variation.register(app)
+    _provenance.register(app)
     return app
 
 

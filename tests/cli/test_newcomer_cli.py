@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from fibo_prompts import _limits
 from fibo_prompts.cli import app, main
+from fibo_prompts.generate import AsyncClient, Client
+from fibo_prompts.generate.contact_sheet import DEFAULT_CELL_SIZE
+from fibo_prompts.generate.variation import VariationRun
 from fibo_prompts.library import Library
+from fibo_prompts.prompt import DEFAULT_MAX_BYTES
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -216,8 +222,18 @@ def test_inspect_shows_a_contact_sheets_manifest(tmp_path: Path) -> None:
     )
 
 
-def test_the_cli_default_cell_size_is_the_librarys() -> None:
-    from fibo_prompts.cli._variation import SHEET_CELL_SIZE
-    from fibo_prompts.generate.contact_sheet import DEFAULT_CELL_SIZE
-
-    assert SHEET_CELL_SIZE == DEFAULT_CELL_SIZE == 256
+def test_the_cli_defaults_are_the_librarys() -> None:
+    """The defaults the CLI declares and prints (without importing the library, to keep
+    ``fibo --help`` fast) are the library's own."""
+    assert _limits.DEFAULT_CELL_SIZE == DEFAULT_CELL_SIZE == 256
+    thumb = inspect.signature(VariationRun.contact_sheet_png).parameters["thumb"].default
+    assert thumb == DEFAULT_CELL_SIZE
+    assert _limits.DEFAULT_MAX_BYTES == DEFAULT_MAX_BYTES == 1_000_000
+    for client in (Client, AsyncClient):
+        parameters = inspect.signature(client).parameters
+        assert parameters["max_image_bytes"].default == _limits.MAX_IMAGE_BYTES == 50 * 2**20
+        assert parameters["request_timeout"].default == _limits.REQUEST_TIMEOUT == 600
+    code, out, _ = run("generate", "--help")
+    assert code == 0
+    assert "Default 52428800 (50 MiB)." in out
+    assert "Default 600." in out
