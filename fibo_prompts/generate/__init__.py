@@ -32,6 +32,7 @@ from fibo_prompts.generate._render import PREVIEW_SIZE, render_layout, render_la
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend, ParameterRanges, register
 from fibo_prompts.generate.backends.diffusers import DiffusersBackend, PromptTruncationWarning
+from fibo_prompts.generate.backends.fal import WireChangedWarning
 from fibo_prompts.generate.backends.inferencesh import StructuredPromptAsTextWarning
 from fibo_prompts.generate.client import AsyncClient, Client
 from fibo_prompts.generate.journal import JobJournal, JournalEntry
@@ -62,6 +63,7 @@ __all__ = [
     "RetryPolicy",
     "StructuredPromptAsTextWarning",
     "Timings",
+    "WireChangedWarning",
     "backends",
     "plan_layout",
     "prompt_facts",
