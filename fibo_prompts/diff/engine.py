@@ -92,7 +92,7 @@ def diff(
     )
     before = prompt_data(a)
     after = prompt_data(b)
-    walker = _Walker(options)
+    walker = Walker(options)
     walker.top(before, after)
     return PromptDiff(
         changes=tuple(walker.changes),
@@ -105,16 +105,16 @@ def diff(
     )
 
 
-def _is_blank(value: Any) -> bool:
+def is_blank(value: Any) -> bool:
     """Empty in the sense of Bria's cleaner (recursively): null, "", [], {}."""
     if value is None:
         return True
     if isinstance(value, str):
         return not value
     if isinstance(value, dict):
-        return all(_is_blank(item) for item in value.values())
+        return all(is_blank(item) for item in value.values())
     if isinstance(value, list):
-        return all(_is_blank(item) for item in value)
+        return all(is_blank(item) for item in value)
     return False
 
 
@@ -136,7 +136,7 @@ def _display(prefix: str, part: PathPart) -> str:
     return f"{prefix}[{json.dumps(part)}]"
 
 
-class _Walker:
+class Walker:
     """Collects changes while walking two prompts' data side by side."""
 
     def __init__(self, options: DiffOptions) -> None:
@@ -189,7 +189,7 @@ class _Walker:
                 key in _IDENTITY_LISTS
                 and type(va) is list
                 and type(vb) is list
-                and not (self.options.ignore_nulls and (_is_blank(va) or _is_blank(vb)))
+                and not (self.options.ignore_nulls and (is_blank(va) or is_blank(vb)))
             ):
                 self.identity_list(key, va, vb)
             else:
@@ -206,9 +206,9 @@ class _Walker:
     ) -> None:
         """Compare one member's values; either may be missing."""
         if self.options.ignore_nulls:
-            if va is not _MISSING and _is_blank(va):
+            if va is not _MISSING and is_blank(va):
                 va = _MISSING
-            if vb is not _MISSING and _is_blank(vb):
+            if vb is not _MISSING and is_blank(vb):
                 vb = _MISSING
         if va is _MISSING:
             if vb is not _MISSING:
@@ -317,7 +317,7 @@ class _Walker:
         """Whether two items are equal under the options (no change reported)."""
         if x == y:
             return True
-        probe = _Walker(self.options)
+        probe = Walker(self.options)
         probe.member(x, y, (), (), "", "")
         return not probe.changes
 

@@ -4,6 +4,9 @@ A :class:`PromptDiff` is a list of :class:`Change` records in FIBO's own vocabul
 (``lighting.conditions``, ``objects[zebra].pose``), plus what is needed to turn it into
 patches and renderings: both prompts' plain data and how their list items were matched.
 Renderings, patches and Jupyter display are computed on demand.
+
+:mod:`.render` and :mod:`.patch` build on this module, so the methods that return renderings
+and patches import them on use (a real cycle); notebook, above diff, likewise.
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final, overload
 
+from fibo_prompts._jsontree import Duplicated, JSONTextError, loads, problem
 from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.diff._jsonpatch import (
     Conflict,
@@ -36,7 +37,7 @@ from fibo_prompts.diff._jsonpatch import (
     validate_ops,
 )
 from fibo_prompts.diff._match import match_items
-from fibo_prompts.diff.engine import PromptLike, prompt_data
+from fibo_prompts.diff.engine import PromptLike, Walker, is_blank, prompt_data
 from fibo_prompts.diff.engine import diff as diff_prompts
 from fibo_prompts.diff.model import Change, PromptDiff
 from fibo_prompts.errors import PatchConflictError, PatchError
@@ -168,6 +169,7 @@ def _target(diff: PromptDiff) -> Any:
 
 def json_delta(diff: PromptDiff) -> str:
     """The diff as deepdiff's bidirectional JSON delta (indented JSON text)."""
+    # deepdiff takes some 280 ms to import: only JSON deltas need it
     from deepdiff import DeepDiff, Delta
     from deepdiff.serialization import json_dumps
 
@@ -204,8 +206,6 @@ def load_patch(source: PatchLike) -> PromptDiff | list[dict[str, Any]] | dict[st
     """
     if isinstance(source, PromptDiff):
         return source
-    from fibo_prompts._jsontree import JSONTextError, loads
-
     data: Any = source
     if isinstance(source, str | bytes):
         try:
@@ -241,8 +241,6 @@ _JSON_TYPES: Final = frozenset({"int", "float", "str", "bool", "NoneType", "dict
 def _check_delta(data: Mapping[str, Any]) -> dict[str, Any]:
     """Refuse anything but the plain JSON delta this package writes: deepdiff paths can
     address attributes, so only ``root[...]`` item paths and JSON types are accepted."""
-    from fibo_prompts._jsontree import Duplicated, problem
-
     if isinstance(data, Duplicated):
         raise PatchError(f"not a JSON delta: duplicate key {data.duplicate!r}")
     out: dict[str, Any] = {}
@@ -279,7 +277,7 @@ def _check_delta(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _delta_apply(data: dict[str, Any], delta: dict[str, Any], *, reverse: bool) -> Any:
-    from deepdiff import Delta
+    from deepdiff import Delta  # on use, like json_delta's (a slow import)
     from deepdiff.delta import DeltaError
     from deepdiff.serialization import json_loads
 
@@ -445,12 +443,10 @@ class _Carrier:
     """Three-way replay of a diff's changes on a sibling prompt's data."""
 
     def __init__(self, refinement: PromptDiff, data: dict[str, Any]) -> None:
-        from fibo_prompts.diff.engine import _Walker
-
         self.diff = refinement
         self.data = data
         self.conflicts: list[str] = []
-        self.walker = _Walker(refinement.options)
+        self.walker = Walker(refinement.options)
         # old-index -> sibling-index, per identity list, matched before anything changes
         self.maps: dict[str, dict[int, int]] = {}
         for plan in refinement.lists:
@@ -477,9 +473,7 @@ class _Carrier:
         return self.walker.equal_item(x, y)
 
     def blank(self, value: Any) -> bool:
-        from fibo_prompts.diff.engine import _is_blank
-
-        return value is _MISSING or (self.diff.options.ignore_nulls and _is_blank(value))
+        return value is _MISSING or (self.diff.options.ignore_nulls and is_blank(value))
 
     def run(self) -> tuple[dict[str, Any], list[str]]:
         for change in self.diff.changes:

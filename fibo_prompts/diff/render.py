@@ -156,6 +156,7 @@ _RICH_STYLE: Final = {"changed": "yellow", "added": "green", "removed": "red", "
 
 def render_rich(diff: PromptDiff) -> Text:
     """The text rendering with terminal colours, as a :class:`rich.text.Text`."""
+    # rich takes some 35 ms to import: only terminal output needs it
     from rich.text import Text
 
     out = Text()
