@@ -10,7 +10,7 @@ from __future__ import annotations
 import email.utils
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 
@@ -138,7 +138,5 @@ def _reset_at(value: str, now: float) -> float | None:
     except ValueError:
         return None
     if stamp.tzinfo is None:
-        from datetime import UTC
-
         stamp = stamp.replace(tzinfo=UTC)
     return max(0.0, stamp.timestamp() - now)

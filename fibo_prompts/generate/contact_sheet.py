@@ -9,22 +9,19 @@ on its own still says which image files, seeds and values it shows.
 from __future__ import annotations
 
 import io
-import json
 import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
+
+from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
 
 from fibo_prompts._images import decoding, open_image
 from fibo_prompts._limits import DEFAULT_CELL_SIZE
 from fibo_prompts.errors import ImageError
-from fibo_prompts.provenance import KEY_CONTACT_SHEET
-
-if TYPE_CHECKING:
-    from PIL import Image as PILImage
-    from PIL import ImageFont
+from fibo_prompts.provenance import KEY_CONTACT_SHEET, embed_contact_sheet
 
 __all__ = ["DEFAULT_CELL_SIZE", "SheetCell", "label_lines", "render_contact_sheet"]
 
@@ -51,14 +48,10 @@ class SheetCell:
 
 @cache
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    from PIL import ImageFont
-
     return ImageFont.load_default(size=size)
 
 
-def _thumbnail(source: Path | bytes, thumb: int) -> PILImage.Image:
-    from PIL import UnidentifiedImageError
-
+def _thumbnail(source: Path | bytes, thumb: int) -> Image.Image:
     where = None if isinstance(source, bytes) else str(source)
     prefix = "cannot read the image for the contact sheet: "
     try:
@@ -124,10 +117,6 @@ def render_contact_sheet(
     Raises:
         ImageError: a cell's image cannot be read.
     """
-    from PIL import Image, ImageDraw
-
-    from fibo_prompts.provenance._png import itxt, replace_texts
-
     rows = max((c.row for c in cells), default=0) + 1
     columns = max(columns, max((c.column for c in cells), default=0) + 1)
     cell_lines = max((len(_wrap(c.lines, thumb)) for c in cells), default=1) + (
@@ -172,7 +161,4 @@ def render_contact_sheet(
     out = io.BytesIO()
     sheet.save(out, format="PNG", compress_level=3)
     content = out.getvalue()
-    if manifest is not None:
-        text = json.dumps(dict(manifest), ensure_ascii=False, separators=(",", ":"))
-        content = replace_texts(content, {KEY_SHEET: itxt(KEY_SHEET, text)}, frozenset())
-    return content
+    return content if manifest is None else embed_contact_sheet(content, manifest)

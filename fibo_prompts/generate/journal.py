@@ -37,8 +37,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
+import platformdirs
+
 from fibo_prompts._redact import redact, redact_data, redacted
-from fibo_prompts.errors import FileAccessError
+from fibo_prompts.errors import ConfigurationError, FileAccessError
 from fibo_prompts.jobs import Job, JobState
 
 __all__ = [
@@ -81,8 +83,6 @@ def data_dir() -> Path:
     home = os.environ.get("FIBO_PROMPTS_HOME")
     if home:
         return Path(home)
-    import platformdirs
-
     return Path(platformdirs.user_data_dir("fibo_prompts", appauthor=False))
 
 
@@ -275,8 +275,6 @@ class JobJournal:
         with self._write() as db:
             rows = db.execute(sql, args).fetchall()
         if len(rows) > 1:
-            from fibo_prompts.errors import ConfigurationError
-
             raise ConfigurationError(
                 f"request id {request_id!r} is in the journal for several backends; "
                 "say which one (--backend)"

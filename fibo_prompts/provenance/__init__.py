@@ -64,6 +64,7 @@ __all__ = [
     "MAX_PIXELS",
     "Provenance",
     "build_record",
+    "embed_contact_sheet",
     "embed_provenance",
     "infotext",
     "read_contact_sheet",
@@ -448,6 +449,14 @@ def read_provenance(
         if sidecar.is_file():
             return _from_document(_read_sidecar(sidecar, max_metadata_bytes), "sidecar", where)
     raise _missing(where)
+
+
+def embed_contact_sheet(content: bytes, manifest: Mapping[str, Any]) -> bytes:
+    """A contact sheet's PNG ``content`` with its run ``manifest`` (what ``run.json`` holds)
+    as the iTXt ``fibo:contact_sheet`` chunk, read back by :func:`read_contact_sheet`."""
+    text = json.dumps(dict(manifest), ensure_ascii=False, separators=(",", ":"))
+    chunk = _png.itxt(KEY_CONTACT_SHEET, text)
+    return _png.replace_texts(content, {KEY_CONTACT_SHEET: chunk}, frozenset())
 
 
 def read_contact_sheet(
