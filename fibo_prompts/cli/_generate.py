@@ -301,8 +301,7 @@ def _library_target(
 ) -> "Library | None":
     """The library ``--save`` records in, opened, once the name is known to be usable: a
     bad name, or a version whose prompt is another, is refused before anything is paid for."""
-    from fibo_prompts.library import Library
-    from fibo_prompts.library._names import check_prompt_name
+    from fibo_prompts.library import Library, check_prompt_name
 
     if save is None:
         return None

@@ -114,7 +114,7 @@ def save(
     output_format: FormatOption = Format.text,
 ) -> None:
     """Save FILE as the next version of NAME (saving identical bytes again changes nothing)."""
-    from fibo_prompts.library._names import check_prompt_name
+    from fibo_prompts.library import check_prompt_name
 
     if root and parent:
         fail("use either --root or --parent, not both", code=2)

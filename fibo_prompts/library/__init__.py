@@ -35,6 +35,7 @@ from fibo_prompts.library._errors import (
     VersionConflictError,
 )
 from fibo_prompts.library._migrations import SCHEMA_VERSION
+from fibo_prompts.library._names import check_prompt_name
 from fibo_prompts.library.models import (
     GenerationEntry,
     LabelEvent,
@@ -66,5 +67,6 @@ __all__ = [
     "VersionConflictError",
     "VersionInfo",
     "VersionLog",
+    "check_prompt_name",
     "default_library_path",
 ]
