@@ -8,7 +8,7 @@ compare-and-set, on SQLite and PostgreSQL alike. Each move appends a :class:`Lab
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from fibo_prompts.library._engine import Cursor
 from fibo_prompts.library._errors import LibraryError, PromptNotFoundError, VersionConflictError
@@ -33,13 +33,55 @@ def set_label(
     actor: str,
     now: Callable[[], str],
     message: str,
+    expected: int | Literal["unset"] | None = None,
 ) -> LabelEvent | None:
-    """Point ``label`` at a version (create or move it); ``None`` if it already points there."""
+    """Point ``label`` at a version (create or move it); ``None`` if it already points there.
+
+    ``expected`` (a version number, or ``"unset"``) makes it a compare-and-set against what
+    the caller saw: see :func:`check_expected`.
+    """
     current = label_target(cur, prompt_id, label)
+    if expected is not None:
+        check_expected(cur, prompt_id, label, current, expected)
     if current == version_id:
         return None
     action = "set" if current is None else "move"
     return move_label(cur, prompt_id, label, action, current, version_id, actor, now, message)
+
+
+#: a history entry's action as a past participle, for messages
+_DONE = {"set": "set", "move": "moved", "rollback": "rolled back", "remove": "removed"}
+
+
+def check_expected(
+    cur: Cursor,
+    prompt_id: int,
+    label: str,
+    current: int | None,
+    expected: int | Literal["unset"],
+) -> None:
+    """Refuse a move when the label no longer points where the caller saw it (version
+    ``expected``, or nowhere for ``"unset"``): VersionConflictError naming the last move."""
+    row = None
+    if current is not None:
+        row = cur.one("SELECT number FROM versions WHERE id = ?", (current,))
+    number = None if row is None else int(row[0])
+    if number == (None if expected == "unset" else expected):
+        return
+    name = prompt_name(cur, prompt_id)
+    now_at = "is not set" if number is None else f"points at @{number}"
+    saw = "unset" if expected == "unset" else f"@{expected}"
+    history = events(cur, prompt_id, label)
+    how = ""
+    if history:
+        last = history[-1]
+        why = f": {last.message}" if last.message else ""
+        done = _DONE.get(last.action, last.action)
+        how = f" ({done} by {last.actor} at {last.at:%Y-%m-%d %H:%M:%S} UTC{why})"
+    raise VersionConflictError(
+        f"{name}@{label} {now_at}{how}, not {saw} as expected; nothing was changed",
+        name=name,
+    )
 
 
 def remove_label(

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import platformdirs
 
@@ -543,20 +543,35 @@ class Library:
         *,
         author: str | None = None,
         message: str = "",
+        expected: int | Literal["unset"] | None = None,
     ) -> LabelEvent | None:
         """Point ``label`` of the version's prompt at the version (create or move it).
 
         Returns the history entry, or ``None`` when the label already pointed there.
 
+        Args:
+            expected: compare-and-set: the version number the label must point at now, or
+                ``"unset"`` if it must not exist yet (what a reviewer saw); checked and moved
+                in one write transaction. ``None``: move it wherever it points.
+
         Raises:
             InvalidNameError: the label name is refused (``latest``, digits first...).
+            VersionConflictError: ``expected`` is not where the label points; the message
+                names the last move (who, when, why); nothing was changed.
         """
         check_label(label)
         with self._backend.write() as cur:
             version_id, name, _ = _versions.resolve(cur, ref, self._where)
             prompt_id = _versions.prompt_id(cur, name, self._where)
             return _labels.set_label(
-                cur, version_id, prompt_id, label, author or self.author, self._now, message
+                cur,
+                version_id,
+                prompt_id,
+                label,
+                author or self.author,
+                self._now,
+                message,
+                expected,
             )
 
     def remove_label(

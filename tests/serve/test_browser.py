@@ -190,9 +190,11 @@ def test_the_reviewer_who_lost_the_race_is_told_who_won(browser: Browser, server
         second.get_by_role("button", name="Move production here").click()
         expect(second.locator("h1")).to_have_text("Someone else moved this label")
         expect(second.get_by_role("alert")).to_contain_text(
-            "bottle@production was moved to @2 by grace at"
+            "bottle@production points at @2 (moved by grace at"
         )
-        expect(second.get_by_role("alert")).to_contain_text("warm light wins — you saw @1")
+        expect(second.get_by_role("alert")).to_contain_text(
+            "warm light wins), not @1 as expected; nothing was changed."
+        )
     finally:
         first.context.close()
         second.context.close()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from starlette.testclient import TestClient
 
-from fibo_prompts.library import Library
+from fibo_prompts.library import Library, VersionConflictError
 from tests.serve.conftest import EVIL, alert_text, csrf_of, esc
 
 
@@ -90,9 +91,10 @@ def test_a_stale_page_loses_with_a_message_naming_the_winner(
     second = _move(client, 3, "production", "1", "ship three", reviewer="linus")
     assert second.status_code == 409
     assert alert_text(second.text) == (
-        "bottle@production was moved to @2 by grace at "
+        "bottle@production points at @2 (moved by grace at "
         f"{lib.label_history('bottle', 'production')[-1].at:%Y-%m-%d %H:%M:%S} UTC: "
-        "ship the warm one — you saw @1; nothing was changed. Reload the page and decide again."
+        "ship the warm one), not @1 as expected; nothing was changed. Reload the page and "
+        "decide again."
     )
     assert lib.labels("bottle")["production"] == 2
 
@@ -122,3 +124,22 @@ def test_two_reviewers_racing_get_one_winner(lib: Library, client: TestClient) -
     assert lib.labels("bottle")["production"] == winner
     moves = [e for e in lib.label_history("bottle", "production") if e.action == "move"]
     assert len(moves) == 1
+
+
+def test_the_library_checks_and_moves_in_one_step(lib: Library) -> None:
+    """What the form relies on: Library.set_label(expected=) is a compare-and-set."""
+    event = lib.set_label("bottle@2", "production", expected=1, message="ok", author="grace")
+    assert event is not None and (event.from_number, event.to_number) == (1, 2)
+    with pytest.raises(VersionConflictError) as caught:
+        lib.set_label("bottle@3", "production", expected=1, author="linus")
+    assert str(caught.value).startswith("bottle@production points at @2 (moved by grace at ")
+    with pytest.raises(
+        VersionConflictError,
+        match=r"^bottle@production points at @2 .*, not "
+        r"unset as expected; nothing was changed$",
+    ):
+        lib.set_label("bottle@3", "production", expected="unset")
+    with pytest.raises(VersionConflictError, match=r"^bottle@approved is not set, not @2 as "):
+        lib.set_label("bottle@3", "approved", expected=2)
+    assert lib.set_label("bottle@3", "approved", expected="unset") is not None
+    assert lib.labels("bottle") == {"approved": 3, "production": 2}
