@@ -2,7 +2,7 @@
 
 httpx bounds each *read* (``read`` timeout), not a whole request: a server that trickles one
 byte a second keeps a request alive forever, and an endless body fills memory. The drivers
-of :mod:`._poll` therefore read every body through :func:`read_body` / :func:`aread_body`
+of :mod:`._drive` therefore read every body through :func:`read_body` / :func:`aread_body`
 (stop past ``limit`` bytes; refuse at once a ``Content-Length`` over it) and run every
 request under a deadline:
 

@@ -4,7 +4,7 @@ Each flow is a generator of :mod:`._steps` (requests to send, waits, a task stre
 that returns its result; the drivers of :mod:`._drive` perform the I/O, and throw transport
 errors into the flow, so the flow alone decides what is retried.
 
-The rules for anything that costs money (``design/architecture.md``):
+The rules for anything that costs money:
 
 * :func:`submit_flow` sends the paid POST. It retries only when the request provably was
   not accepted: a connection that never opened (``ConnectError``, ``ConnectTimeout``,
@@ -52,7 +52,7 @@ from fibo_prompts.generate._images import MAX_IMAGE_BYTES, check_image
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy, retry_after
 from fibo_prompts.generate._schedule import DurationEstimator, RateBudget, jittered
 from fibo_prompts.generate._steps import NOT_SENT, Flow, Send, Wait
-from fibo_prompts.generate.backends._base import Backend, StatusReport
+from fibo_prompts.generate.backends import Backend, StatusReport
 from fibo_prompts.jobs import Job, JobState
 
 __all__ = [

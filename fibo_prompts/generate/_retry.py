@@ -1,8 +1,8 @@
 """Retry and polling policies, and reading a service's "wait this long" headers.
 
-Constants follow the services' guidance (``reference/hosted-apis.md`` §10): idempotent GETs are
-retried on 429, 5xx and network errors with capped exponential backoff and full jitter; a paid
-submit is retried only when it provably was not accepted (see :mod:`._poll`).
+Constants follow the services' guidance (``docs/protocols.md``): idempotent GETs are retried
+on 429, 5xx and network errors with capped exponential backoff and full jitter; a paid submit
+is retried only when it provably was not accepted (see :mod:`._flows`).
 """
 
 from __future__ import annotations

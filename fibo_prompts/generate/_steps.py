@@ -87,8 +87,6 @@ NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.U
 MIN_ANSWER_BYTES = 1024 * 1024
 
 
-
-
 def answer_limit(max_image_bytes: int) -> int:
     """The body limit of the drivers for a client capping images at ``max_image_bytes``
     (image downloads carry their own ``limit``, and the image check applies it again)."""

@@ -19,7 +19,7 @@ from fibo_prompts.generate._flows import poll_flow, updated
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate._schedule import DurationEstimator, RateBudget
 from fibo_prompts.generate._steps import Flow, NextLine, OpenStream, Wait
-from fibo_prompts.generate.backends._base import Backend
+from fibo_prompts.generate.backends import Backend
 from fibo_prompts.jobs import Job, JobState
 
 __all__ = ["watch_flow"]

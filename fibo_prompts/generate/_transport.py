@@ -3,16 +3,16 @@
 Why not httpx's own transport: ``bench/polling.py`` showed httpcore's async connection pool
 costing about 1 ms of CPU per request (on every request and response it scans all pooled
 connections, each with a socket readability check through anyio's typed attributes), which
-made the client's CPU per job no better than the segmind SDK's. The other candidates were
-weighed in the integration note of issue 5: ``httpx-aiohttp`` maps aiohttp's "server
-disconnected" and "connection reset" (after the request was sent) to ``httpx.ConnectTimeout``,
-which our flows read as "never sent" and would resubmit a paid job; ``h11`` is the parser
-httpcore already uses and is not where the time goes. This transport is an
+made the client's CPU per job no better than the segmind SDK's. Of the other candidates,
+``httpx-aiohttp`` maps aiohttp's "server disconnected" and "connection reset" (after the
+request was sent) to ``httpx.ConnectTimeout``, which our flows read as "never sent" and would
+resubmit a paid job; ``h11`` is the parser httpcore already uses and is not where the time
+goes. This transport is an
 :class:`asyncio.Protocol` per connection, a small pool per origin and a bytes-level parser for
 the responses the hosted APIs send (status line, headers, ``Content-Length``, chunked or
 read-until-close bodies).
 
-The exception contract is exactly httpcore's, because the flows in :mod:`._poll` decide what
+The exception contract is exactly httpcore's, because the flows in :mod:`._flows` decide what
 is retried from it:
 
 * before any byte of the request is written: ``httpx.ConnectError`` (refused, DNS, TLS

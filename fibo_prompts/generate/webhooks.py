@@ -1,6 +1,6 @@
 """Checking that a webhook delivery really comes from the service that sent it.
 
-Only Bria documents a signature scheme (``reference/hosted-apis.md`` §2.3, from
+Only Bria documents a signature scheme (``docs/protocols.md``, Bria; from
 ``bria-client`` 0.3.1 ``toolkit/webhook_verification.py`` and its README). A delivery carries
 
 * ``Bria-Webhook-Id``: the job's request id,
