@@ -77,6 +77,8 @@ def decoding(
     """Pillow's decompression-bomb refusals inside the block as :class:`ImageError` (some
     formats check again while decoding: a GIF frame, a TIFF page), and its warning silenced:
     the caller's ``max_pixels`` is the limit, checked by :func:`open_image`."""
+    # Pillow takes some 16 ms to import; the many importers of this module that never decode
+    # an image (a job that only submits, a library lookup) do not pay for it
     from PIL import Image as PILImage
 
     try:

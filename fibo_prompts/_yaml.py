@@ -39,6 +39,7 @@ def strict_loader() -> Any:
     global _loader
     if _loader is not None:
         return _loader
+    # PyYAML takes some 15 ms to import: JSON brand kits and commands without YAML skip it
     import yaml
     from yaml.constructor import ConstructorError
 
@@ -87,7 +88,7 @@ def load_yaml(text: str) -> Any:
         YAMLProblem: not YAML, an alias, a duplicate key, an integer of more than 4,300
             digits, or nesting deeper than libyaml follows.
     """
-    import yaml
+    import yaml  # on first use, like strict_loader's
 
     loader = strict_loader()
     try:

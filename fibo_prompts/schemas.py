@@ -11,16 +11,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fibo_prompts._files import write_file
+from fibo_prompts.brand.schema import BRAND_KIT_SCHEMA_FILE, brand_kit_schema_text
 from fibo_prompts.errors import FileAccessError
+from fibo_prompts.prompt.schema import SCHEMA_FILES, schema_text
 
 __all__ = ["export_schemas", "schema_files"]
 
 
 def schema_files() -> dict[str, Callable[[], str]]:
     """File name → function returning the exact text of that schema file."""
-    from fibo_prompts.brand.schema import BRAND_KIT_SCHEMA_FILE, brand_kit_schema_text
-    from fibo_prompts.prompt.schema import SCHEMA_FILES, schema_text
-
     return {
         SCHEMA_FILES["strict"]: lambda: schema_text(lenient=False),
         SCHEMA_FILES["lenient"]: lambda: schema_text(lenient=True),

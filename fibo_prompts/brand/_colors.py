@@ -49,6 +49,8 @@ class PaletteMatcher:
     """Finds colour mentions in text and measures each against one kit's palette (cached)."""
 
     def __init__(self, kit: BrandKit) -> None:
+        # coloraide takes some 60 ms to import: loading the brand package for templates
+        # alone does not pay for it, linting does
         from coloraide import Color
 
         self.kit = kit

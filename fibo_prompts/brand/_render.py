@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final
 
+import yaml
+
 from fibo_prompts._yaml import strict_loader, yaml_kind
 from fibo_prompts.brand._sandbox import SLOT, SLOT_OPEN, expand
 
@@ -72,8 +74,6 @@ def parse_skeleton(text: str, cache: dict[str, Any]) -> Any:
     found = cache.get(text, cache)
     if found is not cache:
         return found
-    import yaml
-
     global _loader
     if _loader is None:
         _loader = _loader_class()
@@ -164,8 +164,6 @@ def fill_key(key: str, values: Sequence[Any]) -> str:
 
 def compose(text: str) -> Any:
     """The YAML node tree of a skeleton (for locating errors only)."""
-    import yaml
-
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:
@@ -174,8 +172,6 @@ def compose(text: str) -> Any:
 
 def node_offset(root: Any, parts: Sequence[str | int]) -> int:
     """Offset in the skeleton of the key (or item) a path names, or of its deepest ancestor."""
-    import yaml
-
     if root is None:
         return 0
     node = root
@@ -201,8 +197,6 @@ def node_offset(root: Any, parts: Sequence[str | int]) -> int:
 
 def entry_offset(root: Any, index: int) -> int:
     """Offset of the ``index``-th key of a top-level mapping (an edit template's entries)."""
-    import yaml
-
     if isinstance(root, yaml.MappingNode) and 0 <= index < len(root.value):
         return int(root.value[index][0].start_mark.index)
     return 0 if root is None else int(root.start_mark.index)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -45,6 +46,7 @@ from jinja2.sandbox import (
     SandboxedEscapeFormatter,
     SandboxedFormatter,
 )
+from jinja2.utils import _PassArg  # jinja2 exports no public way to ask
 from markupsafe import Markup
 
 from fibo_prompts.brand import _limits
@@ -63,7 +65,7 @@ from fibo_prompts.brand._limits import (
     replace_size,
 )
 from fibo_prompts.brand.kit import RESERVED_CHARACTERS
-from fibo_prompts.errors import TemplateError
+from fibo_prompts.errors import FileAccessError, TemplateError
 
 SLOT_OPEN: Final = "\ue000"
 SLOT_CLOSE: Final = "\ue001"
@@ -478,8 +480,6 @@ _FILTER_CHECKS: Final[dict[str, Callable[..., Any]]] = {
 def _guarded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     """A filter that counts as a call, is checked before it runs (when it can build more than
     it is given) and has its result measured."""
-    from jinja2.utils import _PassArg
-
     check = _FILTER_CHECKS.get(name)
     skip = 0 if _PassArg.from_obj(function) is None else 1  # context, eval context or env
     what = f"|{name}"
@@ -537,8 +537,6 @@ class CheckedLoader(BaseLoader):
 
 def read_template_text(path: Path) -> str:
     """A template file's text; TemplateError when it is not UTF-8 or holds reserved chars."""
-    from fibo_prompts.errors import FileAccessError
-
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_TEMPLATE_BYTES + 1)
@@ -573,8 +571,6 @@ def read_template_text(path: Path) -> str:
 
 def display_path(path: str | Path) -> str:
     """A path as messages show it: relative to the working directory when inside it."""
-    import os
-
     text = str(path)
     try:
         relative = os.path.relpath(text)

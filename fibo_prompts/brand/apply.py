@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fibo_prompts.brand.templates import AppliedChange
+from fibo_prompts.brand._template import AppliedChange
+from fibo_prompts.brand.kit import BrandKit, brand_data
+from fibo_prompts.errors import PromptPathError
 
 if TYPE_CHECKING:
-    from fibo_prompts.brand.kit import BrandKit
     from fibo_prompts.prompt import StructuredPrompt
 
 __all__ = ["apply_brand"]
@@ -85,8 +86,6 @@ def apply_brand(
 
 
 def _text_defaults(data: dict[str, Any], kit: BrandKit) -> list[tuple[str, Any]]:
-    from fibo_prompts.brand.kit import brand_data
-
     types = brand_data(kit)["type"]
     tagline = (kit.tagline or "").casefold().strip()
     wanted: list[tuple[str, Any]] = []
@@ -105,8 +104,6 @@ def _text_defaults(data: dict[str, Any], kit: BrandKit) -> list[tuple[str, Any]]
 
 
 def _get(prompt: StructuredPrompt, path: str) -> Any:
-    from fibo_prompts.errors import PromptPathError
-
     try:
         return prompt.get(path)
     except PromptPathError:

@@ -43,9 +43,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 from fibo_prompts.brand._colors import PaletteMatcher
+from fibo_prompts.brand.kit import BrandKit, kit_cache
 
 if TYPE_CHECKING:
-    from fibo_prompts.brand.kit import BrandKit
     from fibo_prompts.prompt import StructuredPrompt
 
 __all__ = ["RULES", "Finding", "LintReport", "lint"]
@@ -158,6 +158,7 @@ class LintReport(list[Finding]):
     ) -> dict[str, Any]:
         """Jupyter display: a headline and one row per finding (``text/html``),
         ``text/plain``, and ``application/json`` when ``include`` asks for it."""
+        # notebook sits above brand (it displays findings): imported when Jupyter asks
         from fibo_prompts.notebook.findings import findings_bundle
 
         return findings_bundle(self, include, exclude)
@@ -266,8 +267,6 @@ class _Rules:
 
 
 def _rules(kit: BrandKit) -> _Rules:
-    from fibo_prompts.brand.kit import kit_cache
-
     cache = kit_cache(kit)
     rules: _Rules | None = cache.get("lint")
     if rules is None:
