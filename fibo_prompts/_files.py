@@ -1,4 +1,4 @@
-"""Safe output files: the one way the package writes a file (issue 13, items 5 and 6).
+"""Safe output files: the one way the package writes a file.
 
 What :func:`write_file` does depends on what is already at the path:
 
