@@ -17,7 +17,7 @@ __all__ = ["ImageBlob", "is_image_hash", "read_image"]
 
 _HEX64: Final = re.compile(r"[0-9a-f]{64}")
 #: the extensions the library stores images with (``Library.record_generation``)
-_EXTENSIONS: Final = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bin")
+_EXTENSIONS: Final = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".img", ".bin")
 _SIGNATURES: Final = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
     (b"\xff\xd8\xff", "image/jpeg"),

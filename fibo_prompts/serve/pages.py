@@ -200,7 +200,11 @@ def diff_page(request: Request) -> Response:
 def image(request: Request) -> Response:
     """An image from the library's store by its sha256; 404 for anything else."""
     lib = library_of(request)
-    blob = read_image(lib.images_dir, request.path_params["digest"])
+    try:
+        folder = lib.images_dir
+    except LibraryError:  # an in-memory library has no image store
+        folder = None
+    blob = None if folder is None else read_image(folder, request.path_params["digest"])
     if blob is None:
         return Response("404 Not Found: no such image\n", 404, media_type="text/plain")
     return Response(

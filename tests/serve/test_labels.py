@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 from fibo_prompts.library import Library, VersionConflictError
+from fibo_prompts.serve import create_app
 from tests.serve.conftest import EVIL, alert_text, csrf_of, esc
 
 
@@ -143,3 +145,39 @@ def test_the_library_checks_and_moves_in_one_step(lib: Library) -> None:
         lib.set_label("bottle@3", "approved", expected=2)
     assert lib.set_label("bottle@3", "approved", expected="unset") is not None
     assert lib.labels("bottle") == {"approved": 3, "production": 2}
+
+
+def test_two_servers_on_one_library_racing_get_one_winner(library_path: Path) -> None:
+    """Two apps, each with its own connection to the file (as two `fibo serve` processes
+    would have): the library's write transaction decides, not a lock in the server."""
+    with Library(library_path) as one, Library(library_path) as two:
+        clients = [TestClient(create_app(lib), follow_redirects=False) for lib in (one, two)]
+        for client in clients:
+            client.get("/p/bottle/v/2")
+        barrier = threading.Barrier(2)
+        results: list[int] = []
+
+        def reviewer(client: TestClient, number: int) -> None:
+            barrier.wait()
+            response = client.post(
+                f"/p/bottle/v/{number}/label",
+                data={
+                    "csrf": csrf_of(client),
+                    "label": "production",
+                    "expected": "1",
+                    "note": f"n{number}",
+                },
+            )
+            results.append(response.status_code)
+
+        threads = [
+            threading.Thread(target=reviewer, args=(client, number))
+            for client, number in zip(clients, (2, 3), strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert sorted(results) == [303, 409]
+        moves = [e for e in one.label_history("bottle", "production") if e.action == "move"]
+        assert len(moves) == 1

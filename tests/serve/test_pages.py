@@ -198,3 +198,11 @@ def test_timeline_pages_past_200_versions() -> None:
             assert second.count('<tr id="v') == 5
             assert 'id="v1"' in second
             assert c.get("/p/long", params={"page": "x"}).status_code == 200
+
+
+def test_an_in_memory_library_has_no_images_but_serves_pages() -> None:
+    with Library(":memory:") as lib:
+        lib.save((ROOT / "examples" / "product_shot.json").read_text(), "bottle")
+        with TestClient(create_app(lib)) as memory:
+            assert memory.get("/p/bottle/v/1").status_code == 200
+            assert memory.get("/images/" + "a" * 64).status_code == 404
