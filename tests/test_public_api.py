@@ -28,6 +28,7 @@ PUBLIC_MODULES = [
     "fibo_prompts.prompt",
     "fibo_prompts.provenance",
     "fibo_prompts.schemas",
+    "fibo_prompts.serve",
 ]
 
 
