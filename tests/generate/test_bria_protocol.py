@@ -18,6 +18,7 @@ from fibo_prompts.generate._flows import poll_flow, raise_for_job
 from fibo_prompts.generate._retry import RetryPolicy
 from fibo_prompts.generate._schedule import DurationEstimator
 from fibo_prompts.generate.backends import get
+from tests._support.flows import Script
 
 
 def test_emulator_answers_404_not_found_for_an_unknown_id(emulator: Emulator) -> None:
@@ -107,7 +108,6 @@ def test_an_explicit_expected_duration_still_places_the_first_poll_near_it() -> 
 def test_a_quick_bria_job_is_seen_within_one_interval() -> None:
     # the schedule the flow plans, against the emulator, without sleeping: a job done at
     # once is seen at the first poll, one short interval (2 s) after its submit, not 17 s
-    waits: list[float] = []
     with Emulator(EmulatorConfig(duration_s=0.0)) as emu, httpx.Client() as http:
         b = get("bria")(api_key="k", base_url=emu.url)
         request = GenerationRequest(text="x")
@@ -122,17 +122,9 @@ def test_a_quick_bria_job_is_seen_within_one_interval() -> None:
             clock=lambda: 0.0,
             wall=lambda: job.submitted_at,
         )
-        reply: Any = None
-        try:
-            while True:
-                step = flow.send(reply)
-                if hasattr(step, "request"):
-                    reply = http.send(step.request)
-                else:  # a Wait: recorded, not slept
-                    waits.append(step.seconds)
-                    reply = None
-        except StopIteration as stop:
-            done = stop.value
+        script = Script(answer=http.send)  # each Wait recorded, not slept
+        done = script.run(flow)
+        waits = script.waits
     assert done.state is JobState.SUCCEEDED and done.polls == 1
     assert len(waits) == 1 and 1.6 <= waits[0] <= 2.4  # ±20 % jitter of the 2 s interval
 

@@ -24,8 +24,8 @@ from fibo_prompts.generate import (
     RetryPolicy,
 )
 from fibo_prompts.generate._flows import cancel_flow, raise_for_job
-from fibo_prompts.generate._steps import Send, Wait
 from fibo_prompts.generate.backends import get
+from tests._support.flows import Script
 
 REQ = GenerationRequest(text="a slow pear", seed=5)
 
@@ -119,19 +119,8 @@ def _cancel(replies: list[httpx.Response]) -> tuple[Job, list[httpx.Request]]:
         clock=lambda: 0.0,
         wall=lambda: 100.0,
     )
-    sent: list[httpx.Request] = []
-    reply: Any = None
-    try:
-        while True:
-            step = flow.send(reply)
-            reply = None
-            if isinstance(step, Send):
-                sent.append(step.request)
-                reply = replies.pop(0)
-            else:
-                assert isinstance(step, Wait)
-    except StopIteration as done:
-        return done.value, sent
+    script = Script(list(replies))
+    return script.run(flow), script.sent
 
 
 def test_cancel_still_stopping_is_recorded_cancelled() -> None:

@@ -20,45 +20,10 @@ from fibo_prompts.generate import GenerationRequest, Job, JobState, PollPolicy, 
 from fibo_prompts.generate._flows import poll_flow, submit_flow
 from fibo_prompts.generate._retry import retry_after
 from fibo_prompts.generate._schedule import DurationEstimator, RateBudget
-from fibo_prompts.generate._steps import Send, Wait
 from fibo_prompts.generate.backends import get
+from tests._support.flows import Reply, Script
 
 REQ = GenerationRequest(text="an apple", seed=1)
-Step = httpx.Response | BaseException
-
-
-class Script:
-    """Drives a flow with canned replies; records sends and waits; a fake clock."""
-
-    def __init__(self, replies: list[Step]) -> None:
-        self.replies = replies
-        self.sent: list[httpx.Request] = []
-        self.waits: list[float] = []
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def run(self, flow: Any) -> Any:
-        reply: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                step = flow.send(reply) if error is None else flow.throw(error)
-                reply, error = None, None
-                if isinstance(step, Send):
-                    self.sent.append(step.request)
-                    nxt = self.replies.pop(0)
-                    if isinstance(nxt, BaseException):
-                        error = nxt
-                    else:
-                        reply = nxt
-                else:
-                    assert isinstance(step, Wait)
-                    self.waits.append(step.seconds)
-                    self.now += step.seconds
-        except StopIteration as done:
-            return done.value
 
 
 def backend(name: str = "bria") -> Any:
@@ -195,7 +160,7 @@ def ok(data: dict[str, Any], status: int = 200) -> httpx.Response:
         ("inferencesh", [ok({"data": {"status": 12}})], JobState.CANCELLED),
     ],
 )
-def test_status_normalisation(name: str, replies: list[Step], state: JobState) -> None:
+def test_status_normalisation(name: str, replies: list[Reply], state: JobState) -> None:
     script = Script(list(replies))
     done = poll(backend(name), job_for(name), script)
     assert done.state is state
@@ -212,7 +177,7 @@ def test_poll_deadline_raises_with_request_id() -> None:
 
 
 def test_poll_retries_transient_errors_with_backoff() -> None:
-    replies: list[Step] = [
+    replies: list[Reply] = [
         httpx.ReadTimeout("t"),
         httpx.Response(502),
         ok({"error": "slow down"}, 429),

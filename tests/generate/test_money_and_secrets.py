@@ -28,9 +28,9 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.generate import Client, GenerationRequest, Job, JobJournal, RetryPolicy
 from fibo_prompts.generate._flows import submit_flow
-from fibo_prompts.generate._steps import Send
 from fibo_prompts.generate.backends import get
 from fibo_prompts.prompt import StructuredPrompt
+from tests._support.flows import Script
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "minimal.json"
 PROMPT = StructuredPrompt.parse(EXAMPLE.read_text(encoding="utf-8"))
@@ -79,19 +79,11 @@ def run_submit(name: str, replies: list[httpx.Response]) -> tuple[Job | BaseExce
         rng=random.Random(0),
         wall=lambda: 0.0,
     )
-    sent = 0
-    reply: httpx.Response | None = None
+    script = Script(list(replies))
     try:
-        while True:
-            step = flow.send(reply)
-            reply = None
-            if isinstance(step, Send):
-                sent += 1
-                reply = replies.pop(0)
-    except StopIteration as done:
-        return done.value, sent
+        return script.run(flow), len(script.sent)
     except APIError as exc:
-        return exc, sent
+        return exc, len(script.sent)
 
 
 def gateway_page(status: int) -> httpx.Response:

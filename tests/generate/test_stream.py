@@ -14,9 +14,9 @@ from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
 from fibo_prompts.errors import AuthenticationError, PollTimeoutError
 from fibo_prompts.generate import GenerationRequest, Job, JobState, PollPolicy, RetryPolicy
 from fibo_prompts.generate._schedule import DurationEstimator
-from fibo_prompts.generate._steps import NextLine, OpenStream, Send, Wait
 from fibo_prompts.generate._stream import watch_flow
 from fibo_prompts.generate.backends import get
+from tests._support.flows import Script
 
 URL = "http://svc.test/_emulator/files/t1.png"
 DONE = {"id": "t1", "status": 10, "output": {"image": {"uri": URL}, "seed": 5}}
@@ -24,66 +24,6 @@ DONE = {"id": "t1", "status": 10, "output": {"image": {"uri": URL}, "seed": 5}}
 
 def task(status: int, **extra: Any) -> str:
     return json.dumps({"id": "t1", "status": status, **extra})
-
-
-class Script:
-    """Drives a watch flow: canned stream lines, canned GET replies, a fake clock.
-
-    A stream item that is a float advances the clock by that much and times the read out.
-    """
-
-    def __init__(
-        self,
-        *,
-        opened: httpx.Response | BaseException | None = None,
-        lines: list[str | float | BaseException | None] | None = None,
-        polls: list[httpx.Response] | None = None,
-    ) -> None:
-        self.opened = opened or httpx.Response(200)
-        self.lines = list(lines or [])
-        self.polls = list(polls or [])
-        self.steps: list[str] = []
-        self.stream_requests: list[httpx.Request] = []
-        self.line_waits: list[float] = []
-        self.now = 0.0
-
-    def clock(self) -> float:
-        return self.now
-
-    def run(self, flow: Any) -> Any:
-        reply: Any = None
-        error: BaseException | None = None
-        try:
-            while True:
-                step = flow.send(reply) if error is None else flow.throw(error)
-                reply, error = None, None
-                if isinstance(step, OpenStream):
-                    self.steps.append("open")
-                    self.stream_requests.append(step.request)
-                    if isinstance(self.opened, BaseException):
-                        error = self.opened
-                    else:
-                        reply = self.opened
-                elif isinstance(step, NextLine):
-                    self.steps.append("line")
-                    self.line_waits.append(step.timeout)
-                    item = self.lines.pop(0) if self.lines else None
-                    if isinstance(item, float):
-                        self.now += item
-                        error = httpx.ReadTimeout("quiet")
-                    elif isinstance(item, BaseException):
-                        error = item
-                    else:
-                        reply = item
-                elif isinstance(step, Send):
-                    self.steps.append("get")
-                    reply = self.polls.pop(0)
-                else:
-                    assert isinstance(step, Wait)
-                    self.steps.append("wait")
-                    self.now += step.seconds
-        except StopIteration as done:
-            return done.value
 
 
 def watch(script: Script, *, stream: bool = True, **policy: Any) -> Job:
@@ -162,7 +102,7 @@ def _status(status: int, **extra: Any) -> httpx.Response:
     ids=["ended", "reset", "garbled", "incomplete"],
 )
 def test_broken_stream_falls_back_to_an_immediate_get(lines: list[Any]) -> None:
-    script = Script(lines=lines, polls=[_status(10, output=DONE["output"])])
+    script = Script(lines=lines, replies=[_status(10, output=DONE["output"])])
     job = watch(script)
     assert script.steps == ["open"] + ["line"] * len(lines) + ["get"]
     assert (job.state, job.polls) == (JobState.SUCCEEDED, 1)
@@ -174,7 +114,7 @@ def test_broken_stream_falls_back_to_an_immediate_get(lines: list[Any]) -> None:
     ids=["refused", "404", "503"],
 )
 def test_stream_that_does_not_open_falls_back(opened: Any) -> None:
-    script = Script(opened=opened, polls=[_status(10, output=DONE["output"])])
+    script = Script(opened=opened, replies=[_status(10, output=DONE["output"])])
     assert watch(script).state is JobState.SUCCEEDED
     assert script.steps == ["open", "get"]
 
@@ -188,7 +128,7 @@ def test_unauthorised_stream_is_an_error_not_a_fallback() -> None:
 
 def test_heartbeats_only_for_too_long_means_polling() -> None:
     beat = json.dumps({"type": "heartbeat"})
-    script = Script(lines=[task(7), beat, 4.0], polls=[_status(10, output=DONE["output"])])
+    script = Script(lines=[task(7), beat, 4.0], replies=[_status(10, output=DONE["output"])])
     job = watch(script, stream_idle=4.0)
     assert job.state is JobState.SUCCEEDED
     assert script.line_waits == [4.0, 4.0, 4.0]
@@ -196,7 +136,7 @@ def test_heartbeats_only_for_too_long_means_polling() -> None:
 
 
 def test_deadline_bounds_every_stream_read() -> None:
-    script = Script(lines=[task(7), 3.0], polls=[])
+    script = Script(lines=[task(7), 3.0], replies=[])
     with pytest.raises(PollTimeoutError):
         watch(script, timeout=3.0)
     assert script.line_waits == [3.0, 3.0]
@@ -205,7 +145,7 @@ def test_deadline_bounds_every_stream_read() -> None:
 
 
 def test_stream_off_polls() -> None:
-    script = Script(polls=[_status(10, output=DONE["output"])])
+    script = Script(replies=[_status(10, output=DONE["output"])])
     job = watch(script, stream=False)
     assert job.state is JobState.SUCCEEDED
     assert "open" not in script.steps
