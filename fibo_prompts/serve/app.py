@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fibo_prompts.library import Library
+from fibo_prompts.library import Library, LibraryError
 from fibo_prompts.serve import actions, pages
 from fibo_prompts.serve.render import environment
 from fibo_prompts.serve.security import AccessGuard
@@ -50,7 +50,7 @@ def create_app(library: Library, *, token: str | None = None) -> Starlette:
 
     Example:
         >>> from starlette.testclient import TestClient
-        >>> from fibo_prompts.library import Library
+        >>> from fibo_prompts.library import Library, LibraryError
         >>> from fibo_prompts.serve import create_app
         >>> with Library(":memory:") as lib:
         ...     TestClient(create_app(lib)).get("/").status_code
@@ -74,7 +74,7 @@ def create_app(library: Library, *, token: str | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[Middleware(BaseHTTPMiddleware, dispatch=guard.dispatch)],
-        exception_handlers={404: pages.not_found},
+        exception_handlers={404: pages.not_found, LibraryError: pages.refused},
     )
     app.state.library = library
     app.state.library_name = _display_name(library)

@@ -105,6 +105,8 @@ def timeline(request: Request) -> Response:
     lib = library_of(request)
     name = request.path_params["name"]
     number = _int(request.query_params.get("page"), 1)
+    if not _plain_name(name):
+        return problem(request, 404, "No such prompt", f"{name!r} is not a prompt name")
     try:
         latest = lib.get(name)
     except PromptNotFoundError as exc:
@@ -139,6 +141,8 @@ def version_page(request: Request) -> Response:
     lib = library_of(request)
     name = request.path_params["name"]
     number = request.path_params["number"]
+    if not _plain_name(name):
+        return problem(request, 404, "No such prompt", f"{name!r} is not a prompt name")
     try:
         version = lib.get(f"{name}@{number}")
     except PromptNotFoundError as exc:
@@ -217,3 +221,16 @@ def image(request: Request) -> Response:
 def not_found(request: Request, _exc: Any) -> Response:
     """Any unknown address."""
     return problem(request, 404, "Not found", f"nothing at {request.url.path}")
+
+
+def refused(request: Request, exc: Exception) -> Response:
+    """A library error no handler expected (an invalid name in the address...): 404 for what
+    does not exist, 400 for the rest, with the library's message."""
+    status = 404 if isinstance(exc, PromptNotFoundError) else 400
+    return problem(request, status, "Cannot show this", str(exc))
+
+
+def _plain_name(name: str) -> bool:
+    """Whether an address's name is a prompt name, not a reference (names never hold ``@``
+    or ``:``; ``/p/bottle@2`` must not quietly show bottle)."""
+    return "@" not in name and ":" not in name

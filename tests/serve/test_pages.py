@@ -14,7 +14,7 @@ from fibo_prompts.diff import render_html
 from fibo_prompts.library import Library
 from fibo_prompts.prompt import Lighting
 from fibo_prompts.serve import create_app
-from tests.serve.conftest import EVIL, EVIL_NAME, ROOT, esc
+from tests.serve.conftest import EVIL, EVIL_NAME, ROOT, alert_text, esc
 
 ESCAPED = esc(EVIL)
 
@@ -76,6 +76,16 @@ def test_unknown_prompt_and_version_are_404(client: TestClient) -> None:
     assert client.get("/p/bottle/v/99").status_code == 404
     assert client.get("/p/bottle/v/x").status_code == 404
     assert client.get("/no/such/page").status_code == 404
+    # references are not names: /p/bottle@2 does not quietly show bottle
+    assert client.get("/p/bottle@2").status_code == 404
+    assert client.get("/p/sha256:c62e/v/1").status_code == 404
+
+
+def test_names_the_library_refuses_are_400_with_its_message(client: TestClient) -> None:
+    for url in ("/p/con", "/p/con/v/1", "/p/%20x"):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert "invalid prompt name" in alert_text(response.text)
 
 
 def test_version_page_shows_tree_with_meanings_exact_wire_generations(
