@@ -28,13 +28,14 @@ the output is ``{"images": [{"url", "content_type"}], "image": <the first>, "see
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
 from typing import TYPE_CHECKING, Any, Final
 
 from fibo_prompts.emulator._http import EmuJob, Reply, Route, json_reply
-from fibo_prompts.generate._render import ASPECT_RATIOS
+from fibo_prompts.jobs import ASPECT_RATIOS
 
 if TYPE_CHECKING:
     from fibo_prompts.emulator.server import Emulator
@@ -175,6 +176,11 @@ class FalService:
         )
         if kind == "structured_prompt" and job.wire is not None:
             job.instruction, job.text = job.text, None
+        elif kind == "structured_prompt" and body.get("image_url") and not job.text:
+            # "describe this image": the emulator cannot see, so the subject names the image
+            # by its digest (deterministic, like every derived prompt; as the Bria routes do)
+            digest = hashlib.sha256(str(body["image_url"]).encode()).hexdigest()[:12]
+            job.text = f"the scene of reference image {digest}"
         owner_alias = "/".join(app_id.split("/")[:2])
         url = f"{base}/{owner_alias}/requests/{job.id}"
         return json_reply(

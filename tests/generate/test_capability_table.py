@@ -41,6 +41,7 @@ EMULATED = {cap: f"test_{cap}" for cap in CAPABILITIES}
 #: backend options a capability needs (fal edits through its edit app)
 OPTIONS: dict[tuple[str, str], dict[str, Any]] = {
     ("fal", "edit"): {"app": "bria/fibo-edit/edit"},
+    ("bria", "edit"): {"route": "edit"},
 }
 WIRE = (ROOT / "examples" / "cluster.json").read_text(encoding="utf-8")
 IMAGE = "https://example.invalid/input.png"
@@ -171,7 +172,9 @@ async def test_edit(name: str, emulator: Emulator, make_client: Any) -> None:
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", HOSTED["describe"])
 async def test_describe(name: str, emulator: Emulator, make_client: Any) -> None:
-    pytest.fail(f"{name} declares describe: add its emulator test here")
+    client = client_for(make_client, name, emulator, "describe")
+    described = await client.structured_prompt(images=[IMAGE], seed=3)
+    assert described.get("short_description").startswith("the scene of reference image ")
 
 
 @pytest.mark.anyio

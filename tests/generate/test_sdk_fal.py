@@ -120,7 +120,8 @@ def test_the_queue_urls_name_owner_and_alias(scenarios: Any) -> None:
     assert url.startswith("https://127.0.0.1:")
     assert response.startswith(f"{url}/bria/fibo/requests/")
     assert status == f"{response}/status" and cancel == f"{response}/cancel"
-    assert out["first_status"] == "Queued"
+    # the job (0.05 s) may have started by the time the child process asks
+    assert out["first_status"] in ("Queued", "InProgress")
 
 
 def test_generate_reads_the_object_as_fibo_would(scenarios: Any) -> None:

@@ -33,7 +33,6 @@ from fibo_prompts.errors import (
     InvalidParameterError,
     ResponseFormatError,
 )
-from fibo_prompts.generate._render import ASPECT_RATIOS
 from fibo_prompts.generate.backends._base import (
     Backend,
     ParameterRanges,
@@ -42,7 +41,7 @@ from fibo_prompts.generate.backends._base import (
     json_body,
     json_object,
 )
-from fibo_prompts.jobs import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import ASPECT_RATIOS, GenerationRequest, Job, JobState
 
 __all__ = [
     "FAL_APPS",
@@ -181,7 +180,7 @@ class FalBackend(Backend):
     expected_duration = 20.0
     cancels = True
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"text_to_image", "json_to_image", "refine", "edit", "cancel", "webhooks"}
+        {"text_to_image", "json_to_image", "refine", "edit", "describe", "cancel", "webhooks"}
     )
 
     def __init__(
@@ -348,6 +347,21 @@ class FalBackend(Backend):
         if wire is not None:
             body["structured_prompt"] = _object(wire, self.name)
             self._effective(wire, warn=True)
+        body["seed"] = seed
+        return self.request("POST", f"/{self.prompt_app}", body=body)
+
+    def build_describe(self, images: tuple[str, ...], text: str | None, seed: int) -> httpx.Request:
+        """The same app with ``image_url`` (one image): its description as JSON; ``text``
+        guides it."""
+        if len(images) != 1:
+            raise InvalidParameterError(
+                "the structured-prompt app describes exactly one image (image_url)",
+                backend=self.name,
+                parameter="images",
+            )
+        body: dict[str, Any] = {"image_url": images[0]}
+        if text:
+            body["prompt"] = text
         body["seed"] = seed
         return self.request("POST", f"/{self.prompt_app}", body=body)
 
