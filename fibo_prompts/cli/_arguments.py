@@ -27,6 +27,7 @@ def json_or_text(raw: str, label: str) -> Any:
     JSON that cannot be taken as data (a duplicate key, ``1e400``, a 5,000-digit integer,
     nesting deeper than a prompt) is an error naming ``label``, exit 1.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._jsontree import DETAILED, JSONTextError, loads
 
     try:
@@ -45,6 +46,7 @@ def edit(
     ``path_label`` and ``value_label`` name the arguments (``argument PATH 'x'``); they are
     the same label for a ``--set PATH=VALUE`` option.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import PromptError, PromptPathError, PromptValidationError
     from fibo_prompts.prompt import format_path, parse_path
     from fibo_prompts.prompt.paths import shorten_path
@@ -62,6 +64,7 @@ def edit(
 
 def get(prompt: "StructuredPrompt", path: str, *, path_label: str) -> Any:
     """``prompt.get(path)``, failing with a message that blames the PATH argument."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import PromptPathError
 
     try:
@@ -96,6 +99,7 @@ def _blame(issues: "list[PromptIssue]", path: str, path_label: str, value_label:
 def check_parameter(name: str, value: Any, label: str) -> None:
     """Refuse a request parameter of the wrong type before anything is generated: a seed of
     1.5 or ``true`` is not a seed (``--set seed=1.5`` would otherwise be sent as is)."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.provenance.record import SEED_RANGE
 
     integer = type(value) is int  # bool is an int to Python, not to a seed

@@ -43,6 +43,7 @@ Brand = Annotated[
 
 
 def _kit(path: Path) -> "BrandKit":
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.brand import BrandKit
 
     return BrandKit.load(path)
@@ -53,6 +54,7 @@ def _kit(path: Path) -> "BrandKit":
 
 def templates_list(dirs: Dirs = None) -> None:
     """List the templates: name, kind (build or edit) and what each one makes."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.brand import list_templates
     from fibo_prompts.errors import TemplateError
 
@@ -86,6 +88,7 @@ def templates_show(
     dirs: Dirs = None,
 ) -> None:
     """Show a template's description and variables (type, default, examples)."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.brand import load_template
 
     with user_errors():
@@ -156,6 +159,7 @@ def render(
     the edited values' bytes change) and lists the changed paths on stderr. --var overrides
     --vars.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.brand import load_template
 
     variables = _read_vars(vars_file) if vars_file is not None else {}
@@ -184,6 +188,7 @@ def render(
 
 
 def _read_vars(path: Path) -> dict[str, Any]:
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._yaml import YAMLProblem, load_yaml
 
     try:
@@ -231,6 +236,7 @@ def lint(
 
     Each finding is one line: FILE:LINE:COL: PATH: SEVERITY: MESSAGE [RULE] (SUGGESTION).
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.brand import lint as lint_prompt
     from fibo_prompts.errors import FiboPromptsError
 
@@ -258,6 +264,7 @@ def _located(
     prompt: "StructuredPrompt", findings: "list[Finding]"
 ) -> "list[tuple[Finding, int, int]]":
     """Each finding with the line and column of its path in the prompt's text."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._jsoncst import locate
     from fibo_prompts._jsontree import line_col
     from fibo_prompts.prompt.paths import parse_path
@@ -325,6 +332,7 @@ def brand_apply(
     """Fill the fields a prompt leaves empty with the brand's defaults (lighting, camera,
     colour scheme, mood, medium, style, text fonts and colours). Nothing the prompt says is
     overwritten; each filled path is listed on stderr."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.brand import apply_brand
 
     with user_errors():

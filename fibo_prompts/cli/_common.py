@@ -8,6 +8,7 @@ import enum
 import json
 import re
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -166,8 +167,7 @@ def fail(message: str, code: int = 1) -> NoReturn:
 def user_errors() -> Iterator[None]:
     """Turn the library's errors into a message and exit code 1, never a traceback; the
     library's own warnings become one ``note: ...`` line each on stderr."""
-    import warnings
-
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import FiboPromptsError
 
     with warnings.catch_warnings():
@@ -189,6 +189,7 @@ def user_errors() -> Iterator[None]:
 
 def read_source(file: str, max_bytes: int) -> tuple[bytes, str]:
     """The bytes of a file (or stdin for ``-``) and the name to show in messages."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import PromptTooLargeError
     from fibo_prompts.prompt import read_limited
 
@@ -202,6 +203,7 @@ def read_source(file: str, max_bytes: int) -> tuple[bytes, str]:
 
 def load(file: str, *, lenient: bool, max_bytes: int) -> StructuredPrompt:
     """Parse a prompt file or stdin."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.prompt import StructuredPrompt
 
     raw, name = read_source(file, max_bytes)
@@ -224,6 +226,7 @@ def write_output(
     ``max_bytes`` is the command's ``--max-bytes``: a result the command would refuse to read
     back is refused here too, before anything is written.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._files import write_file
 
     if in_place and output is not None:

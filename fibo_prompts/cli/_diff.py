@@ -79,6 +79,7 @@ def _render(
 
 def _render_color(result: "PromptDiff") -> str:
     """The text format in colour, as rich renders it for a terminal."""
+    # imported here, not at the top: fibo --help stays fast
     from rich.console import Console
 
     from fibo_prompts.diff import render_rich
@@ -119,6 +120,7 @@ def diff_command(
     Objects and text items are matched by identity, so reordering shows as moves. Exit 0 when
     the prompts are equal, 1 when they differ, 2 on error.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.diff import diff
     from fibo_prompts.errors import FiboPromptsError
 
@@ -162,6 +164,7 @@ def apply_command(
     Only the patched values' bytes change. A patch whose tests fail (BASE drifted) is refused
     with every conflict listed; nothing is written.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.diff import apply
 
     if base == STDIN and patch == STDIN:
@@ -184,6 +187,7 @@ def revert_command(
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Undo a patch: turn TARGET back into the prompt the patch was made from."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.diff import revert
 
     if target == STDIN and patch == STDIN:
@@ -207,6 +211,7 @@ def carry_command(
     max_bytes: MaxBytes = DEFAULT_MAX_BYTES,
 ) -> None:
     """Carry the refinement A -> B onto ONTO; conflicts are listed, never guessed."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.diff import carry, diff
 
     with user_errors():

@@ -4,6 +4,7 @@ Nothing heavy is imported at module level (pydantic, httpx, rich, PIL load insid
 commands), so ``fibo --help`` stays fast.
 """
 
+import base64
 import math
 import os
 import sys
@@ -111,6 +112,7 @@ def require_key(name: str) -> None:
     lacks, naming the variable to set (the library's message names its ``api_key=``
     parameter, which the command line does not have). An unknown name is left to the client,
     whose message lists the backends."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import BackendNotFoundError
     from fibo_prompts.generate import backends
 
@@ -197,6 +199,7 @@ def generate(
 
     With no API key configured, the local preview backend is used, and says so.
     """
+    # imported here, not at the top: fibo --help stays fast
     from rich.console import Console
 
     from fibo_prompts.errors import FiboPromptsError
@@ -280,8 +283,6 @@ REFERENCE_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 
 def _reference(image: str) -> str:
     """An ``--image`` value as the request carries it: a URL as given, a file base64-encoded."""
-    import base64
-
     if image.startswith(("http://", "https://")):
         return image
     try:
@@ -301,6 +302,7 @@ def _library_target(
 ) -> "Library | None":
     """The library ``--save`` records in, opened, once the name is known to be usable: a
     bad name, or a version whose prompt is another, is refused before anything is paid for."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.library import Library, check_prompt_name
 
     if save is None:
@@ -319,6 +321,7 @@ def _library_target(
 
 
 def _run(client: "Client", request: "GenerationRequest", err: "Console") -> "Generation":
+    # imported here, not at the top: fibo --help stays fast
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
@@ -342,6 +345,7 @@ def jobs_list(
     journal: Journal = None,
 ) -> None:
     """List the jobs in the journal: backend, request id, state, image."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate import JobJournal
 
     with user_errors(), JobJournal(journal) as store:
@@ -357,6 +361,7 @@ def jobs_list(
 
 def _base_url_env(name: str) -> str:
     """The environment variable of a backend's base URL (``""`` if it has none)."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate import backends
 
     factory = backends.get(name)
@@ -367,6 +372,7 @@ def _where_to_resume(name: str, stored: str, override: str | None) -> str | None
     """The base URL to finish a job at: ``--base-url``; else the journal's own; else, when
     the journal redacted its credentials, the environment's base URL if it is the same one
     with them. ``None``: the credentials are nowhere to be had."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._redact import redact, was_redacted
 
     if override:
@@ -410,6 +416,7 @@ def jobs_resume(
 ) -> None:
     """Finish every unfinished job where it was sent (keys from the environment). Exit 1 if
     any failed."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import FiboPromptsError
     from fibo_prompts.generate import Client, Generation, JobJournal, PollPolicy
 
@@ -473,6 +480,7 @@ def jobs_cancel(
 ) -> None:
     """Stop a job on its service and mark it cancelled in the journal (key from the
     environment). Only inference.sh can cancel; Bria and Segmind have no cancel endpoint."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate import Client, JobJournal, JobState, backends, rebase_job
 
     with user_errors(), JobJournal(journal) as store:
@@ -542,6 +550,7 @@ def emulator(
                                   failed, unknown, moderation, echo_key; and
                                   slow_s (1), retry_after_s (1) in seconds
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.emulator import Emulator, EmulatorConfig
 
     with user_errors():

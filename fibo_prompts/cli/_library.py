@@ -49,6 +49,7 @@ Mover = Annotated[str | None, typer.Option("--author", help="Who moves it.")]
 def _open(path: Path | None, *, create: bool = False) -> "Iterator[Library]":
     """The library at ``path``; only commands that write a prompt (``create``) make a new
     file, so a mistyped ``--library`` on a read command fails instead of reading nothing."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.library import Library
 
     with user_errors():
@@ -88,6 +89,15 @@ def init(library: LibraryPath = None) -> None:
         _echo(f"library {lib.path} (schema {lib.schema_version()})")
 
 
+def migrate(library: LibraryPath = None) -> None:
+    """Apply the library's missing schema migrations (SQLite or postgresql://...) and list
+    them; a team runs it once per upgrade, with a role that may create tables."""
+    with _open(library) as lib:
+        for name in lib.migrations_applied:
+            _echo(f"applied {name}")
+        _echo(f"library {lib.path} (schema {lib.schema_version()})")
+
+
 def save(
     name: PromptName,
     file: Annotated[str, typer.Argument(help="A prompt file, or - for stdin.")],
@@ -114,6 +124,7 @@ def save(
     output_format: FormatOption = Format.text,
 ) -> None:
     """Save FILE as the next version of NAME (saving identical bytes again changes nothing)."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.library import check_prompt_name
 
     if root and parent:
@@ -283,6 +294,7 @@ def rollback(
     output_format: FormatOption = Format.text,
 ) -> None:
     """Move a label back to its previous version (or to --to)."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import LibraryError
 
     with _open(library) as lib, user_errors():
@@ -409,6 +421,7 @@ def register(app: typer.Typer) -> None:
         "lib", "The versioned prompt library: save, label, log, search, export."
     )
     lib_app.command("init")(init)
+    lib_app.command("migrate")(migrate)
     lib_app.command("save")(save)
     lib_app.command("show")(show)
     lib_app.command("log")(log)

@@ -34,6 +34,7 @@ def write_image(generation: Generation, target: Path) -> None:
         FileAccessError: the image cannot be read or ``target`` written.
         ImageError: the stored image cannot be decoded for conversion.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._files import copy_file, write_file
     from fibo_prompts.provenance import embed_provenance, sidecar_path
 
@@ -60,6 +61,7 @@ def write_image(generation: Generation, target: Path) -> None:
 
 
 def _convert(generation: Generation, media_type: str) -> bytes:
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._images import decoding, open_image
     from fibo_prompts.errors import ImageError
 
@@ -83,6 +85,7 @@ def _convert(generation: Generation, media_type: str) -> bytes:
 
 
 def _summary(generation: Generation) -> str | None:
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate import prompt_facts
 
     return prompt_facts(generation.wire)[1] or generation.text

@@ -55,6 +55,7 @@ def validate(
     Each problem is one line: FILE:LINE:COL: PATH: MESSAGE. Warnings (more than 5 objects,
     over-long text, placeholder text, token length near the cap) never fail a file.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import (
         FiboPromptsError,
         PromptParseError,
@@ -122,6 +123,7 @@ def _issue_json(issue: "PromptIssue") -> dict[str, Any]:
 
 
 def _print_reports(reports: list[dict[str, Any]], output_format: Format) -> None:
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import PromptIssue, PromptParseError
 
     if output_format is Format.json:
@@ -182,6 +184,7 @@ def get(
     """Print the value at PATH: strings as plain text, anything else as JSON.
 
     Plain text is exact when piped; on a terminal its control characters are escaped."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.cli import _arguments
 
     with user_errors():
@@ -208,6 +211,7 @@ def set_(
 
     The result is validated first: with --in-place an invalid result leaves FILE untouched.
     """
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.cli import _arguments
 
     value_label = f"argument VALUE {_arguments.shown(value)}"

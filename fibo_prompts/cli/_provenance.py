@@ -70,6 +70,7 @@ def inspect(
 
     Everything shown comes from the image, so it is untrusted: control characters are escaped
     in the summary and in JSON; --wire is exact when piped, escaped on a terminal."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.errors import ProvenanceMissingError
     from fibo_prompts.provenance import (
         read_contact_sheet,
@@ -180,6 +181,7 @@ def reproduce(
 ) -> None:
     """Generate again from an image's own record: the same wire string, seed and parameters
     (on its backend unless --backend is given)."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate import Client, PollPolicy
     from fibo_prompts.provenance import read_provenance
 

@@ -18,6 +18,7 @@ def schema(
     ] = None,
 ) -> None:
     """Print the structured prompt's JSON Schema (draft 2020-12), or export all of them."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.prompt.schema import schema_text
     from fibo_prompts.schemas import export_schemas
 

@@ -108,6 +108,7 @@ def _checks(items: list[str] | None, option: str) -> list[Check]:
 
 def _check_edits(prompt: "StructuredPrompt | None", checks: list[Check]) -> None:
     """Fail on the first ``--set`` whose path or value the prompt refuses, naming it."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate.variation import PARAMETERS
 
     for label, name, value in checks:
@@ -123,6 +124,7 @@ def _refuse_new_unknown_keys(
 ) -> None:
     """An image's prompt is read leniently, so ``set`` accepts any key: refuse one the edit
     adds that FIBO does not define, as a strict prompt file would."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.prompt import unknown_key_issues
 
     if not edited.lenient:
@@ -134,6 +136,7 @@ def _refuse_new_unknown_keys(
 
 
 def _seeds(text: str) -> list[int]:
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.provenance.record import SEED_RANGE
 
     low, high = SEED_RANGE
@@ -156,6 +159,7 @@ def _client(
     timeout: float,
     limits: dict[str, Any],
 ) -> "Client":
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate import Client, PollPolicy
 
     name, fallback = pick_backend(backend)
@@ -167,6 +171,7 @@ def _client(
 
 
 def _library(stack: ExitStack, path: Path | None, save: str | None) -> "Library | None":
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.library import Library
 
     if save is None:
@@ -183,6 +188,7 @@ def _base_request(
     aspect_ratio: str | None,
     negative: str | None,
 ) -> "GenerationRequest":
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.generate import GenerationRequest
 
     return GenerationRequest(
@@ -201,6 +207,7 @@ def _default_dir(kind: str) -> Path:
 
 def _run(kind: str, total: int, start: Any) -> "VariationRun":
     """Run ``start(on_result)`` with a progress bar on stderr (hidden when not a terminal)."""
+    # imported here, not at the top: fibo --help stays fast
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -265,6 +272,7 @@ def _execute(
     **axes: Any,
 ) -> None:
     """Load the prompt, run ``client.<kind>(...)`` with a progress bar, report the run."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts._files import write_file
 
     no_stdout(settings.out_dir, "--out-dir")
@@ -510,6 +518,7 @@ def refine(
     """Refine an image's prompt (or a prompt file) and generate again with the same seed;
     print the prompt diff. --instruction needs a backend with Bria's structured-prompt
     service; --set/--patch work everywhere."""
+    # imported here, not at the top: fibo --help stays fast
     from fibo_prompts.diff import load_patch, render_text
     from fibo_prompts.provenance import read_provenance
 
