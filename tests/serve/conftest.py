@@ -35,7 +35,7 @@ class Tick:
         return self.now
 
 
-def build_library(path: Path) -> None:
+def build_library(path: Path | str) -> None:
     """bottle@1..3 (golden hour, then a hostile value), a child of @1 (a variation), images
     for @1 and @2, and a hostile prompt name, message, author and tag."""
     base = StructuredPrompt.load(ROOT / "examples" / "product_shot.json")
