@@ -286,3 +286,30 @@ async def test_a_wrong_key_is_an_authentication_error(make_client: Any) -> None:
         with pytest.raises(APIStatusError, match="invalid API key: check FAL_KEY") as info:
             await client.generate(GenerationRequest(text="a cat", seed=2))
     assert SECRET not in str(info.value)
+
+
+@pytest.mark.anyio
+async def test_resume_finishes_a_journaled_fal_job(make_client: Any, tmp_path: Path) -> None:
+    journal = tmp_path / "j.sqlite3"
+    with Emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64)) as emu:
+        first = make_client("fal", **fal(emu), journal=journal)
+        job = await first.submit(GenerationRequest(prompt=COMPACT, seed=8))
+        second = make_client("fal", **fal(emu), journal=journal)
+        [outcome] = await second.resume()
+    assert not isinstance(outcome, Exception)
+    assert outcome.request_id == job.request_id and outcome.wire == COMPACT
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("fault", ["reset_after_submit", "gateway_after_accept"])
+@pytest.mark.parametrize("name", ["fal", "replicate"])
+async def test_an_accepted_submit_whose_answer_is_lost_is_not_resent(
+    make_client: Any, fault: str, name: str
+) -> None:
+    config = EmulatorConfig(duration_s=0.01, seed=3, image_size=64, faults=Faults(**{fault: 1.0}))
+    with Emulator(config) as emu:
+        client = make_client(name, **fal(emu))
+        with pytest.raises(SubmitOutcomeUnknownError):
+            await client.generate(GenerationRequest(text="a cat", seed=5))
+        counts = emu.stats()
+    assert counts["accepted"] == 1 and counts["counts"][f"{name}.submit"] == 1
