@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gc
 import inspect
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -57,11 +58,28 @@ def emulator_config() -> EmulatorConfig:
     return EmulatorConfig(duration_s=0.05, seed=1, image_size=64)
 
 
+#: what ``start_emulator`` gives: ``start_emulator(EmulatorConfig(...))`` (default: the
+#: module's ``emulator_config``), a running emulator
+StartEmulator = Callable[..., Emulator]
+
+
 @pytest.fixture
-def emulator(emulator_config: EmulatorConfig) -> Iterator[Emulator]:
-    """The emulator on 127.0.0.1 and a free port, stopped after the test."""
-    with Emulator(emulator_config) as server:
-        yield server
+def start_emulator(emulator_config: EmulatorConfig) -> Iterator[StartEmulator]:
+    """The one way the generate tests run the emulator: on 127.0.0.1 and a free port, with
+    the config given (default: ``emulator_config``) and ``Emulator``'s other options
+    (``tls=``); every one started is stopped after the test, whatever happened."""
+    with ExitStack() as running:
+
+        def start(config: EmulatorConfig | None = None, **options: Any) -> Emulator:
+            return running.enter_context(Emulator(config or emulator_config, **options))
+
+        yield start
+
+
+@pytest.fixture
+def emulator(start_emulator: StartEmulator) -> Emulator:
+    """The emulator with the module's ``emulator_config``, stopped after the test."""
+    return start_emulator()
 
 
 class Harness:

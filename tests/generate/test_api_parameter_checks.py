@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from fibo_prompts import StructuredPrompt
-from fibo_prompts.emulator import Emulator
 from fibo_prompts.errors import InvalidParameterError
 from fibo_prompts.generate import GenerationRequest
 from fibo_prompts.generate.backends import create
 from fibo_prompts.generate.variation import plan_grid, plan_sweep, plan_vary
+from tests.generate.conftest import StartEmulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROMPT = StructuredPrompt.load(EXAMPLES / "product_shot.json")
@@ -155,44 +155,46 @@ def test_backend_check_refuses_values_copied_past_validation() -> None:
 
 
 @pytest.mark.anyio
-async def test_client_sends_nothing_for_a_bad_seed(make_client: Any, tmp_path: Path) -> None:
-    with Emulator() as emu:
-        client = make_client("bria", api_key="k", base_url=emu.url, image_dir=tmp_path)
-        bad = GenerationRequest(prompt=PROMPT).model_copy(update={"seed": True})
-        calls = [
-            (lambda: client.generate(bad), "bria: seed: expected an integer, got True (bool)"),
-            (
-                lambda: client.vary(PROMPT, {"seed": [3, 1.5]}),
-                f"{REQ}: seed: expected an integer, got 1.5 (float)",
-            ),
-            (
-                lambda: client.vary(PROMPT, {"lighting.conditions": ["x"]}, seed=True),
-                f"{REQ}: seed: expected an integer, got True (bool)",
-            ),
-            (
-                lambda: client.sweep(PROMPT, seeds=[1, 2.5]),
-                f"{REQ}: seed: expected an integer, got 2.5 (float)",
-            ),
-            (
-                lambda: client.grid(PROMPT, {"seed": [1]}, {"steps": [True]}),
-                f"{REQ}: steps: expected an integer, got True (bool)",
-            ),
-            (
-                lambda: client.refine(PROMPT, edits={"lighting.conditions": "x"}, seed=1.5),
-                f"{REQ}: seed: expected an integer, got 1.5 (float)",
-            ),
-            (
-                lambda: client.structured_prompt(text="a red apple", seed=True),
-                "bria: seed: expected an integer, got True (bool)",
-            ),
-            (
-                lambda: client.structured_prompt(text="a red apple", seed=-1),
-                "bria: seed: -1 is outside 0..2147483647",
-            ),
-        ]
-        for call, message in calls:
-            with pytest.raises(InvalidParameterError) as caught:
-                await call()
-            assert str(caught.value) == message
-            assert caught.value.parameter in ("seed", "steps")
-        assert emu.stats()["counts"].get("submits_received", 0) == 0
+async def test_client_sends_nothing_for_a_bad_seed(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator()
+    client = make_client("bria", api_key="k", base_url=emu.url, image_dir=tmp_path)
+    bad = GenerationRequest(prompt=PROMPT).model_copy(update={"seed": True})
+    calls = [
+        (lambda: client.generate(bad), "bria: seed: expected an integer, got True (bool)"),
+        (
+            lambda: client.vary(PROMPT, {"seed": [3, 1.5]}),
+            f"{REQ}: seed: expected an integer, got 1.5 (float)",
+        ),
+        (
+            lambda: client.vary(PROMPT, {"lighting.conditions": ["x"]}, seed=True),
+            f"{REQ}: seed: expected an integer, got True (bool)",
+        ),
+        (
+            lambda: client.sweep(PROMPT, seeds=[1, 2.5]),
+            f"{REQ}: seed: expected an integer, got 2.5 (float)",
+        ),
+        (
+            lambda: client.grid(PROMPT, {"seed": [1]}, {"steps": [True]}),
+            f"{REQ}: steps: expected an integer, got True (bool)",
+        ),
+        (
+            lambda: client.refine(PROMPT, edits={"lighting.conditions": "x"}, seed=1.5),
+            f"{REQ}: seed: expected an integer, got 1.5 (float)",
+        ),
+        (
+            lambda: client.structured_prompt(text="a red apple", seed=True),
+            "bria: seed: expected an integer, got True (bool)",
+        ),
+        (
+            lambda: client.structured_prompt(text="a red apple", seed=-1),
+            "bria: seed: -1 is outside 0..2147483647",
+        ),
+    ]
+    for call, message in calls:
+        with pytest.raises(InvalidParameterError) as caught:
+            await call()
+        assert str(caught.value) == message
+        assert caught.value.parameter in ("seed", "steps")
+    assert emu.stats()["counts"].get("submits_received", 0) == 0

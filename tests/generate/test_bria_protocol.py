@@ -19,6 +19,7 @@ from fibo_prompts.generate._retry import RetryPolicy
 from fibo_prompts.generate._schedule import DurationEstimator
 from fibo_prompts.generate.backends import get
 from tests._support.flows import Script
+from tests.generate.conftest import StartEmulator
 
 
 def test_emulator_answers_404_not_found_for_an_unknown_id(emulator: Emulator) -> None:
@@ -27,12 +28,12 @@ def test_emulator_answers_404_not_found_for_an_unknown_id(emulator: Emulator) ->
     assert reply.json() == {"status": "NOT_FOUND"}
 
 
-def test_emulator_answers_404_for_an_expired_id() -> None:
-    with Emulator(EmulatorConfig(duration_s=0.0, expiry_s=0.0)) as emu:
-        submitted = httpx.post(
-            f"{emu.url}/v2/image/generate", json={"prompt": "x"}, headers={"api_token": "k"}
-        )
-        reply = httpx.get(submitted.json()["status_url"], headers={"api_token": "k"})
+def test_emulator_answers_404_for_an_expired_id(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.0, expiry_s=0.0))
+    submitted = httpx.post(
+        f"{emu.url}/v2/image/generate", json={"prompt": "x"}, headers={"api_token": "k"}
+    )
+    reply = httpx.get(submitted.json()["status_url"], headers={"api_token": "k"})
     assert submitted.status_code == 202
     assert (reply.status_code, reply.json()) == (404, {"status": "NOT_FOUND"})
 
@@ -105,10 +106,11 @@ def test_an_explicit_expected_duration_still_places_the_first_poll_near_it() -> 
     assert est.plan(PollPolicy(expected_duration=10.0)).first_at == pytest.approx(8.5)
 
 
-def test_a_quick_bria_job_is_seen_within_one_interval() -> None:
+def test_a_quick_bria_job_is_seen_within_one_interval(start_emulator: StartEmulator) -> None:
     # the schedule the flow plans, against the emulator, without sleeping: a job done at
     # once is seen at the first poll, one short interval (2 s) after its submit, not 17 s
-    with Emulator(EmulatorConfig(duration_s=0.0)) as emu, httpx.Client() as http:
+    emu = start_emulator(EmulatorConfig(duration_s=0.0))
+    with httpx.Client() as http:
         b = get("bria")(api_key="k", base_url=emu.url)
         request = GenerationRequest(text="x")
         job = b.parse_submit(http.send(b.build_submit(request, 1)), request, 1)
@@ -140,7 +142,9 @@ ODD_FILE = (
 )
 
 
-def test_the_prompt_file_travels_byte_exact_in_every_bria_body(tmp_path: Path) -> None:
+def test_the_prompt_file_travels_byte_exact_in_every_bria_body(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     from fibo_prompts.prompt import StructuredPrompt
 
     path = tmp_path / "odd.json"
@@ -148,20 +152,20 @@ def test_the_prompt_file_travels_byte_exact_in_every_bria_body(tmp_path: Path) -
     prompt = StructuredPrompt.load(path)
     assert prompt.wire == ODD_FILE  # what is read is the file, CRLF and escapes included
     received: list[tuple[str, bytes]] = []
-    with Emulator(EmulatorConfig(duration_s=0.0, image_size=32)) as emu:
-        handle = emu.handle
+    emu = start_emulator(EmulatorConfig(duration_s=0.0, image_size=32))
+    handle = emu.handle
 
-        def record(method: str, path: str, headers: Any, body: bytes, handler: Any) -> Any:
-            if method == "POST":
-                received.append((path, body))
-            return handle(method, path, headers, body, handler)
+    def record(method: str, path: str, headers: Any, body: bytes, handler: Any) -> Any:
+        if method == "POST":
+            received.append((path, body))
+        return handle(method, path, headers, body, handler)
 
-        emu.handle = record  # type: ignore[method-assign]
-        poll = PollPolicy(expected_duration=0.01, min_interval=0.01, timeout=10)
-        with Client("bria", api_key="k", base_url=emu.url, poll=poll) as client:
-            client.generate(GenerationRequest(prompt=prompt, seed=5))
-            refined = client.structured_prompt(prompt=prompt, instruction="make it green", seed=5)
-            client.generate(GenerationRequest(prompt=refined, seed=5))
+    emu.handle = record  # type: ignore[method-assign]
+    poll = PollPolicy(expected_duration=0.01, min_interval=0.01, timeout=10)
+    with Client("bria", api_key="k", base_url=emu.url, poll=poll) as client:
+        client.generate(GenerationRequest(prompt=prompt, seed=5))
+        refined = client.structured_prompt(prompt=prompt, instruction="make it green", seed=5)
+        client.generate(GenerationRequest(prompt=refined, seed=5))
     paths = [p for p, _ in received]
     assert paths == ["/v2/image/generate", "/v2/structured_prompt/generate", "/v2/image/generate"]
     sent = [json.loads(body)["structured_prompt"].encode("utf-8") for _, body in received]

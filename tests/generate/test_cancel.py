@@ -26,6 +26,7 @@ from fibo_prompts.generate import (
 from fibo_prompts.generate._flows import cancel_flow, raise_for_job
 from fibo_prompts.generate.backends import get
 from tests._support.flows import Script
+from tests.generate.conftest import StartEmulator
 
 REQ = GenerationRequest(text="a slow pear", seed=5)
 
@@ -40,15 +41,17 @@ def requests_since(emu: Emulator, before: int) -> int:
 
 
 @pytest.mark.anyio
-async def test_cancel_stops_an_inferencesh_job(make_client: Any, tmp_path: Path) -> None:
+async def test_cancel_stops_an_inferencesh_job(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
-        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=journal)
-        job = await client.submit(REQ)
-        cancelled = await client.cancel(job)
-        # the original job object, polled, now ends cancelled on the service too
-        polled = await client.poll(job)
-        counts = stats(emu)["jobs"][job.request_id]
+    emu = start_emulator(EmulatorConfig(duration_s=30.0, image_size=64))
+    client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=journal)
+    job = await client.submit(REQ)
+    cancelled = await client.cancel(job)
+    # the original job object, polled, now ends cancelled on the service too
+    polled = await client.poll(job)
+    counts = stats(emu)["jobs"][job.request_id]
     assert (cancelled.state, cancelled.status, cancelled.error) == (
         JobState.CANCELLED,
         "CANCELLED",
@@ -70,37 +73,43 @@ async def test_cancel_stops_an_inferencesh_job(make_client: Any, tmp_path: Path)
 
 
 @pytest.mark.anyio
-async def test_cancel_after_the_end_keeps_the_result(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.0, image_size=64)) as emu:
-        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
-        job = await client.submit(REQ)
-        done = await client.cancel(job)  # the service had finished: nothing to stop
-        gen = await client.result(done)
+async def test_cancel_after_the_end_keeps_the_result(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.0, image_size=64))
+    client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
+    job = await client.submit(REQ)
+    done = await client.cancel(job)  # the service had finished: nothing to stop
+    gen = await client.result(done)
     assert done.state is JobState.SUCCEEDED and gen.image_path.is_file()
 
 
 @pytest.mark.anyio
-async def test_terminal_job_is_returned_without_a_request(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.0, image_size=64)) as emu:
-        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
-        job = await client.poll(await client.submit(REQ))
-        before = stats(emu)["counts"]["requests"]
-        assert await client.cancel(job) == job
-        assert requests_since(emu, before) == 0
+async def test_terminal_job_is_returned_without_a_request(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.0, image_size=64))
+    client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
+    job = await client.poll(await client.submit(REQ))
+    before = stats(emu)["counts"]["requests"]
+    assert await client.cancel(job) == job
+    assert requests_since(emu, before) == 0
 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("backend", ["bria", "segmind", "preview"])
 async def test_services_without_cancel_say_so_and_send_nothing(
-    backend: str, make_client: Any
+    backend: str,
+    make_client: Any,
+    start_emulator: StartEmulator,
 ) -> None:
-    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
-        client = make_client(backend, api_key="k", base_url=emu.url, journal=False)
-        job = await client.submit(REQ)
-        before = stats(emu)["counts"]["requests"]
-        with pytest.raises(ConfigurationError) as info:
-            await client.cancel(job)
-        assert requests_since(emu, before) == 0
+    emu = start_emulator(EmulatorConfig(duration_s=30.0, image_size=64))
+    client = make_client(backend, api_key="k", base_url=emu.url, journal=False)
+    job = await client.submit(REQ)
+    before = stats(emu)["counts"]["requests"]
+    with pytest.raises(ConfigurationError) as info:
+        await client.cancel(job)
+    assert requests_since(emu, before) == 0
     assert str(info.value) == (
         f"{backend}: the service has no cancel endpoint (request {job.request_id}); the job "
         "runs to its end and may be billed. Backends that can cancel: inferencesh"
@@ -157,17 +166,19 @@ def app() -> typer.Typer:
     return app
 
 
-def test_cli_cancel(app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_cancel(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
+) -> None:
     from fibo_prompts.generate import Client
 
     monkeypatch.setenv("INFERENCE_API_KEY", "k")
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
-        with Client("inferencesh", base_url=emu.url, journal=journal) as client:
-            job = client.submit(REQ)
-        args = ["jobs", "cancel", job.request_id, "--journal", str(journal)]
-        first = CliRunner().invoke(app, args)
-        again = CliRunner().invoke(app, args)
+    emu = start_emulator(EmulatorConfig(duration_s=30.0, image_size=64))
+    with Client("inferencesh", base_url=emu.url, journal=journal) as client:
+        job = client.submit(REQ)
+    args = ["jobs", "cancel", job.request_id, "--journal", str(journal)]
+    first = CliRunner().invoke(app, args)
+    again = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     assert first.output == f"inferencesh\t{job.request_id}\tcancelled (service status CANCELLED)\n"
     assert again.output == f"inferencesh\t{job.request_id}\talready cancelled: nothing to cancel\n"

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.emulator import EmulatorConfig
 from fibo_prompts.errors import (
     BackendNotFoundError,
     ConfigurationError,
@@ -30,6 +30,7 @@ from fibo_prompts.generate import (
     backends,
 )
 from fibo_prompts.generate.backends.inferencesh import InferenceShBackend
+from tests.generate.conftest import StartEmulator
 
 REQ = GenerationRequest(text="a red apple", seed=11)
 SECRET = "sk-test-SECRET-1234567890"
@@ -84,21 +85,23 @@ def test_inferencesh_input_map_is_overridable() -> None:
 
 
 def test_secrets_never_in_repr_errors_journal_or_logs(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    start_emulator: StartEmulator,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="fibo_prompts")
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.01, api_keys={"bria": "other"})) as emu:
-        with Client(
-            "bria", api_key=SECRET, base_url=emu.url, journal=journal, poll=FAST_POLL
-        ) as client:
-            assert SECRET not in repr(client) and SECRET not in repr(client.backend)
-            with pytest.raises(FiboPromptsError) as info:
-                client.generate(REQ)
-        with Client(
-            "segmind", api_key=SECRET, base_url=emu.url, journal=journal, poll=FAST_POLL
-        ) as client:
-            gen = client.generate(REQ)
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, api_keys={"bria": "other"}))
+    with Client(
+        "bria", api_key=SECRET, base_url=emu.url, journal=journal, poll=FAST_POLL
+    ) as client:
+        assert SECRET not in repr(client) and SECRET not in repr(client.backend)
+        with pytest.raises(FiboPromptsError) as info:
+            client.generate(REQ)
+    with Client(
+        "segmind", api_key=SECRET, base_url=emu.url, journal=journal, poll=FAST_POLL
+    ) as client:
+        gen = client.generate(REQ)
     assert SECRET not in str(info.value) and SECRET not in repr(info.value.__dict__)
     assert SECRET not in repr(gen) and SECRET.encode() not in gen.read_bytes()
     for path in tmp_path.glob("j.sqlite3*"):
@@ -144,37 +147,39 @@ def test_submit_outcome_unknown_is_not_resent(tmp_path: Path) -> None:
 
 
 @pytest.mark.anyio
-async def test_resume_after_crash(make_client: Any, tmp_path: Path) -> None:
+async def test_resume_after_crash(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.3)) as emu:
-        first = make_client("segmind", api_key="k", base_url=emu.url, journal=journal)
-        jobs = [await first.submit(GenerationRequest(text="x", seed=i + 1)) for i in range(3)]
-        await first.close()  # "crash": submitted, never polled
-        second = make_client("segmind", api_key="k", base_url=emu.url, journal=journal)
-        done = await second.resume()
-        assert sorted(g.request_id for g in done) == sorted(j.request_id for j in jobs)
-        assert await second.resume() == []  # nothing left
-        counts = httpx.get(f"{emu.url}/_emulator/stats").json()
+    emu = start_emulator(EmulatorConfig(duration_s=0.3))
+    first = make_client("segmind", api_key="k", base_url=emu.url, journal=journal)
+    jobs = [await first.submit(GenerationRequest(text="x", seed=i + 1)) for i in range(3)]
+    await first.close()  # "crash": submitted, never polled
+    second = make_client("segmind", api_key="k", base_url=emu.url, journal=journal)
+    done = await second.resume()
+    assert sorted(g.request_id for g in done) == sorted(j.request_id for j in jobs)
+    assert await second.resume() == []  # nothing left
+    counts = httpx.get(f"{emu.url}/_emulator/stats").json()
     assert counts["accepted"] == 3
 
 
 @pytest.mark.anyio
-async def test_resume_finishes_structured_prompt_jobs(make_client: Any, tmp_path: Path) -> None:
+async def test_resume_finishes_structured_prompt_jobs(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     from fibo_prompts.generate._drive import drive
     from fibo_prompts.prompt import StructuredPrompt
 
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.05)) as emu:
-        with Client("bria", api_key="k", base_url=emu.url, journal=journal) as first:
-            # "crash" between the journaled submit and the first poll
-            job = drive(first._prompt_flow("a red apple", None, None, 5), first._http)
-            first._record(job)
-        image = await make_client("bria", api_key="k", base_url=emu.url, journal=journal).submit(
-            REQ
-        )
-        second = make_client("bria", api_key="k", base_url=emu.url, journal=journal)
-        prompt, generation = await second.resume()
-        assert await second.resume() == []
+    emu = start_emulator(EmulatorConfig(duration_s=0.05))
+    with Client("bria", api_key="k", base_url=emu.url, journal=journal) as first:
+        # "crash" between the journaled submit and the first poll
+        job = drive(first._prompt_flow("a red apple", None, None, 5), first._http)
+        first._record(job)
+    image = await make_client("bria", api_key="k", base_url=emu.url, journal=journal).submit(REQ)
+    second = make_client("bria", api_key="k", base_url=emu.url, journal=journal)
+    prompt, generation = await second.resume()
+    assert await second.resume() == []
     assert isinstance(prompt, StructuredPrompt) and prompt.wire.startswith("{")
     assert generation.request_id == image.request_id
     with JobJournal(journal) as store:

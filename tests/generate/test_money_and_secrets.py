@@ -31,6 +31,7 @@ from fibo_prompts.generate._flows import submit_flow
 from fibo_prompts.generate.backends import get
 from fibo_prompts.prompt import StructuredPrompt
 from tests._support.flows import Script
+from tests.generate.conftest import StartEmulator
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "minimal.json"
 PROMPT = StructuredPrompt.parse(EXAMPLE.read_text(encoding="utf-8"))
@@ -186,14 +187,17 @@ def gateway_status(counts: dict[str, int]) -> int:
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", HOSTED)
 async def test_gateway_after_accept_bills_one_job_and_journals_it(
-    name: str, make_client: Any, tmp_path: Path
+    name: str,
+    make_client: Any,
+    tmp_path: Path,
+    start_emulator: StartEmulator,
 ) -> None:
     journal = tmp_path / "j.sqlite3"
-    with Emulator(gateway_config()) as emu:
-        client = make_client(name, api_key=SECRET, base_url=emu.url, journal=journal)
-        with pytest.raises(SubmitOutcomeUnknownError) as info:
-            await client.generate(GenerationRequest(prompt=PROMPT, seed=5))
-        counts = stats(emu)
+    emu = start_emulator(gateway_config())
+    client = make_client(name, api_key=SECRET, base_url=emu.url, journal=journal)
+    with pytest.raises(SubmitOutcomeUnknownError) as info:
+        await client.generate(GenerationRequest(prompt=PROMPT, seed=5))
+    counts = stats(emu)
     assert counts["accepted"] == 1 and counts["billed_twice"] == 0
     assert counts["counts"][f"{NAME[name]}.submit"] == 1
     with JobJournal(journal) as store:
@@ -210,18 +214,21 @@ async def test_gateway_after_accept_bills_one_job_and_journals_it(
 
 @pytest.mark.anyio
 async def test_a_journal_that_cannot_write_never_hides_the_unknown_outcome(
-    make_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    make_client: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start_emulator: StartEmulator,
 ) -> None:
     # a busy or full journal must not turn "may be billed: do not resend" into a journal error
     def busy(*args: Any, **kwargs: Any) -> None:
         raise FileAccessError("j.sqlite3: the journal is busy", path="j.sqlite3")
 
     monkeypatch.setattr(JobJournal, "record", busy)
-    with Emulator(gateway_config()) as emu:
-        client = make_client("bria", api_key=SECRET, base_url=emu.url, journal=tmp_path / "j")
-        with pytest.raises(SubmitOutcomeUnknownError) as info:
-            await client.generate(GenerationRequest(prompt=PROMPT, seed=5))
-        counts = stats(emu)
+    emu = start_emulator(gateway_config())
+    client = make_client("bria", api_key=SECRET, base_url=emu.url, journal=tmp_path / "j")
+    with pytest.raises(SubmitOutcomeUnknownError) as info:
+        await client.generate(GenerationRequest(prompt=PROMPT, seed=5))
+    counts = stats(emu)
     assert counts["accepted"] == 1 and counts["billed_twice"] == 0
     assert str(info.value).endswith(f"; {AGAIN}; not journaled (j.sqlite3: the journal is busy)"), (
         str(info.value)
@@ -229,14 +236,16 @@ async def test_a_journal_that_cannot_write_never_hides_the_unknown_outcome(
 
 
 def test_cli_generate_after_a_gateway_page_exits_1_and_lists_the_job(
-    app: typer.Typer, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer,
+    monkeypatch: pytest.MonkeyPatch,
+    start_emulator: StartEmulator,
 ) -> None:
     monkeypatch.setenv("BRIA_API_TOKEN", SECRET)
-    with Emulator(gateway_config()) as emu:
-        result = CliRunner().invoke(
-            app, ["generate", str(EXAMPLE), "-b", "bria", "--base-url", emu.url, "--seed", "4"]
-        )
-        counts = stats(emu)
+    emu = start_emulator(gateway_config())
+    result = CliRunner().invoke(
+        app, ["generate", str(EXAMPLE), "-b", "bria", "--base-url", emu.url, "--seed", "4"]
+    )
+    counts = stats(emu)
     assert counts["accepted"] == 1 and counts["billed_twice"] == 0
     listing = CliRunner().invoke(app, ["jobs", "list"])
     [line] = listing.stdout.splitlines()
@@ -264,15 +273,19 @@ def echo_config() -> EmulatorConfig:
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", ["bria", "segmind", "inferencesh"])
 async def test_a_key_echoed_by_a_failed_job_is_scrubbed_everywhere(
-    name: str, make_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    name: str,
+    make_client: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    start_emulator: StartEmulator,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="fibo_prompts")
     journal = tmp_path / "j.sqlite3"
-    with Emulator(echo_config()) as emu:
-        client = make_client(name, api_key=SECRET, base_url=emu.url, journal=journal)
-        with pytest.raises(GenerationFailedError) as info:
-            await client.generate(GenerationRequest(prompt=PROMPT, seed=5))
-        counts = stats(emu)
+    emu = start_emulator(echo_config())
+    client = make_client(name, api_key=SECRET, base_url=emu.url, journal=journal)
+    with pytest.raises(GenerationFailedError) as info:
+        await client.generate(GenerationRequest(prompt=PROMPT, seed=5))
+    counts = stats(emu)
     assert counts["counts"]["fault.echo_key"] == 1  # the service did quote the key
     error = info.value
     words = {"bria": "Generation", "segmind": "Inference", "inferencesh": "Task"}[name]
@@ -289,14 +302,16 @@ async def test_a_key_echoed_by_a_failed_job_is_scrubbed_everywhere(
     assert entry.job.error == f"{words} failed (emulated); the request was made with key [REDACTED]"
 
 
-def test_cli_never_prints_an_echoed_key(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_never_prints_an_echoed_key(
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
+) -> None:
     monkeypatch.setenv("SEGMIND_API_KEY", SECRET)
-    with Emulator(echo_config()) as emu:
-        result = CliRunner().invoke(
-            app,
-            ["generate", str(EXAMPLE), "-b", "segmind", "--base-url", emu.url, "--seed", "4"]
-            + ["--expected-duration", "0.05"],
-        )
+    emu = start_emulator(echo_config())
+    result = CliRunner().invoke(
+        app,
+        ["generate", str(EXAMPLE), "-b", "segmind", "--base-url", emu.url, "--seed", "4"]
+        + ["--expected-duration", "0.05"],
+    )
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert line.startswith("error: segmind request ") and line.endswith(
@@ -338,16 +353,19 @@ def test_every_backends_key_from_the_environment_is_scrubbed(
 
 @pytest.mark.anyio
 async def test_base_url_and_webhook_credentials_are_stored_redacted(
-    make_client: Any, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    make_client: Any,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    start_emulator: StartEmulator,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="fibo_prompts")
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.01, image_size=64)) as emu:
-        host = emu.url.split("://", 1)[1]
-        base = f"http://proxyuser:{PASSWORD}@{host}"
-        client = make_client("bria", api_key=SECRET, base_url=base, journal=journal)
-        request = GenerationRequest(prompt=PROMPT, seed=5, webhook_url=WEBHOOK)
-        generation = await client.generate(request)
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, image_size=64))
+    host = emu.url.split("://", 1)[1]
+    base = f"http://proxyuser:{PASSWORD}@{host}"
+    client = make_client("bria", api_key=SECRET, base_url=base, journal=journal)
+    request = GenerationRequest(prompt=PROMPT, seed=5, webhook_url=WEBHOOK)
+    generation = await client.generate(request)
     redacted_hook = "https://REDACTED@hooks.example/cb?token=[REDACTED]&x=1"
     with JobJournal(journal) as store:
         [entry] = store.entries()
@@ -441,73 +459,85 @@ def done_line(result: Any, job: Job) -> None:
 
 
 def test_jobs_resume_polls_where_the_job_was_sent(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start_emulator: StartEmulator,
 ) -> None:
     monkeypatch.setenv("BRIA_API_TOKEN", SECRET)
     journal = tmp_path / "j.sqlite3"
     config = EmulatorConfig(duration_s=0.05, image_size=64, api_keys={"bria": SECRET})
-    with Emulator(config) as emu:
-        job = crashed_submit(emu.url, journal, 3)
-        result = resume(app, journal)
-        counts = stats(emu)
+    emu = start_emulator(config)
+    job = crashed_submit(emu.url, journal, 3)
+    result = resume(app, journal)
+    counts = stats(emu)
     assert result.exit_code == 0, result.output
     done_line(result, job)
     assert counts["accepted"] == 1 and counts["jobs"][job.request_id]["polls"] >= 1
 
 
 def test_jobs_resume_takes_credentials_from_the_option_or_the_environment(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start_emulator: StartEmulator,
 ) -> None:
     monkeypatch.setenv("BRIA_API_TOKEN", SECRET)
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.05, image_size=64)) as emu:
-        host = emu.url.split("://", 1)[1]
-        base = f"http://proxyuser:{PASSWORD}@{host}"
-        first = crashed_submit(base, journal, 3)
-        refused = resume(app, journal)
-        assert refused.exit_code == 1 and refused.stdout == ""
-        assert refused.stderr == (
-            f"error: bria: cannot resume 1 job sent to http://REDACTED@{host}: the journal "
-            "keeps no credentials; pass them with --base-url (or set "
-            "FIBO_PROMPTS_BRIA_BASE_URL)\n"
-        )
-        with_option = resume(app, journal, "--base-url", base)
-        assert with_option.exit_code == 0, with_option.output
-        done_line(with_option, first)
-        second = crashed_submit(base, journal, 4)
-        monkeypatch.setenv("FIBO_PROMPTS_BRIA_BASE_URL", base)
-        from_env = resume(app, journal)
-        assert from_env.exit_code == 0, from_env.output
-        done_line(from_env, second)
-        counts = stats(emu)
+    emu = start_emulator(EmulatorConfig(duration_s=0.05, image_size=64))
+    host = emu.url.split("://", 1)[1]
+    base = f"http://proxyuser:{PASSWORD}@{host}"
+    first = crashed_submit(base, journal, 3)
+    refused = resume(app, journal)
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr == (
+        f"error: bria: cannot resume 1 job sent to http://REDACTED@{host}: the journal "
+        "keeps no credentials; pass them with --base-url (or set "
+        "FIBO_PROMPTS_BRIA_BASE_URL)\n"
+    )
+    with_option = resume(app, journal, "--base-url", base)
+    assert with_option.exit_code == 0, with_option.output
+    done_line(with_option, first)
+    second = crashed_submit(base, journal, 4)
+    monkeypatch.setenv("FIBO_PROMPTS_BRIA_BASE_URL", base)
+    from_env = resume(app, journal)
+    assert from_env.exit_code == 0, from_env.output
+    done_line(from_env, second)
+    counts = stats(emu)
     assert counts["accepted"] == 2
     assert PASSWORD.encode() not in stored_bytes(tmp_path)
 
 
 def test_jobs_resume_base_url_moves_jobs_to_another_address(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start_emulator: StartEmulator,
 ) -> None:
     monkeypatch.setenv("BRIA_API_TOKEN", SECRET)
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.05, image_size=64)) as emu:
-        host, port = emu.url.split("://", 1)[1].split(":")
-        job = crashed_submit(f"http://{host}:{port}", journal, 3)
-        # the same service under another name for its host: the job's URLs follow the option
-        result = resume(app, journal, "--base-url", f"http://localhost:{port}")
+    emu = start_emulator(EmulatorConfig(duration_s=0.05, image_size=64))
+    host, port = emu.url.split("://", 1)[1].split(":")
+    job = crashed_submit(f"http://{host}:{port}", journal, 3)
+    # the same service under another name for its host: the job's URLs follow the option
+    result = resume(app, journal, "--base-url", f"http://localhost:{port}")
     assert result.exit_code == 0, result.output
     done_line(result, job)
 
 
 def test_an_old_journals_pending_job_resumes_after_migration(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    start_emulator: StartEmulator,
 ) -> None:
     monkeypatch.setenv("BRIA_API_TOKEN", SECRET)
     path = tmp_path / "old.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.05, image_size=64)) as emu:
-        with Client("bria", base_url=emu.url, journal=False) as client:
-            job = client.submit(GenerationRequest(prompt=PROMPT, seed=3))
-        old_journal(path, emu.url, job)
-        result = resume(app, path)
+    emu = start_emulator(EmulatorConfig(duration_s=0.05, image_size=64))
+    with Client("bria", base_url=emu.url, journal=False) as client:
+        job = client.submit(GenerationRequest(prompt=PROMPT, seed=3))
+    old_journal(path, emu.url, job)
+    result = resume(app, path)
     assert result.exit_code == 0, result.output
     done_line(result, job)
 

@@ -17,6 +17,7 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.generate import GenerationRequest, JobState
 from fibo_prompts.prompt import StructuredPrompt
+from tests.generate.conftest import StartEmulator
 
 pytestmark = pytest.mark.anyio
 
@@ -75,12 +76,14 @@ async def test_structured_prompt_service(
     assert refined.context == "Still life."
 
 
-async def test_bad_key_is_authentication_error(make_client: Any) -> None:
+async def test_bad_key_is_authentication_error(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
     config = EmulatorConfig(api_keys={"bria": "right"})
-    with Emulator(config) as emu:
-        client = make_client("bria", api_key="wrong", base_url=emu.url)
-        with pytest.raises(AuthenticationError) as info:
-            await client.generate(GenerationRequest(prompt=PROMPT, seed=1))
+    emu = start_emulator(config)
+    client = make_client("bria", api_key="wrong", base_url=emu.url)
+    with pytest.raises(AuthenticationError) as info:
+        await client.generate(GenerationRequest(prompt=PROMPT, seed=1))
     assert info.value.status_code == 401 and "BRIA_API_TOKEN" in str(info.value)
     assert "wrong" not in str(info.value)
 
@@ -96,11 +99,13 @@ async def test_bad_key_is_authentication_error(make_client: Any) -> None:
         ("inferencesh", "failed", GenerationFailedError),
     ],
 )
-async def test_failed_outcomes(backend: str, fault: str, error: type, make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.02, faults=Faults(**{fault: 1.0}))) as emu:
-        client = make_client(backend, api_key="k", base_url=emu.url)
-        with pytest.raises(error) as info:
-            await client.generate(GenerationRequest(prompt=PROMPT, seed=1))
+async def test_failed_outcomes(
+    backend: str, fault: str, error: type, make_client: Any, start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.02, faults=Faults(**{fault: 1.0})))
+    client = make_client(backend, api_key="k", base_url=emu.url)
+    with pytest.raises(error) as info:
+        await client.generate(GenerationRequest(prompt=PROMPT, seed=1))
     assert info.value.request_id is not None
     assert info.value.backend == backend
 
@@ -115,14 +120,14 @@ async def test_segmind_invalid_body_fails_the_job(emulator: Emulator) -> None:
     assert status.status_code == 422 and status.json()["status"] == "FAILED"
 
 
-async def test_expired_job(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.2, expiry_s=0.05)) as emu:
-        client = make_client("segmind", api_key="k", base_url=emu.url)
-        job = await client.submit(GenerationRequest(prompt=PROMPT, seed=1))
-        job = await client.poll(job)
-        assert job.state is JobState.EXPIRED
-        with pytest.raises(JobExpiredError):
-            await client.result(job)
+async def test_expired_job(make_client: Any, start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.2, expiry_s=0.05))
+    client = make_client("segmind", api_key="k", base_url=emu.url)
+    job = await client.submit(GenerationRequest(prompt=PROMPT, seed=1))
+    job = await client.poll(job)
+    assert job.state is JobState.EXPIRED
+    with pytest.raises(JobExpiredError):
+        await client.result(job)
 
 
 async def test_out_of_range_parameters_send_nothing(emulator: Emulator, make_client: Any) -> None:
@@ -135,15 +140,17 @@ async def test_out_of_range_parameters_send_nothing(emulator: Emulator, make_cli
     assert stats(emulator)["counts"].get("segmind.submit", 0) == 0
 
 
-async def test_faults_are_survived_without_double_billing(make_client: Any) -> None:
+async def test_faults_are_survived_without_double_billing(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
     faults = Faults(
         rate_limit=0.2, server_error=0.1, reset_poll=0.1, truncate=0.1, retry_after_s=0.01
     )
-    with Emulator(EmulatorConfig(duration_s=0.02, seed=7, faults=faults)) as emu:
-        client = make_client("segmind", api_key="k", base_url=emu.url)
-        requests = [GenerationRequest(prompt=PROMPT, seed=i + 1) for i in range(12)]
-        results = await client.generate_many(requests, concurrency=6)
-        counts = stats(emu)
+    emu = start_emulator(EmulatorConfig(duration_s=0.02, seed=7, faults=faults))
+    client = make_client("segmind", api_key="k", base_url=emu.url)
+    requests = [GenerationRequest(prompt=PROMPT, seed=i + 1) for i in range(12)]
+    results = await client.generate_many(requests, concurrency=6)
+    counts = stats(emu)
     assert len(results) == 12
     done = [r for r in results if not isinstance(r, Exception)]
     assert [r.seed for r in done] == sorted(r.seed for r in done)  # input order kept

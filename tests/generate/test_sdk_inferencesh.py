@@ -6,13 +6,13 @@ task and the documented errors, asserting on what the SDK parsed (issue 14 item 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
+from tests.generate.conftest import StartEmulator
 
 inf = pytest.importorskip("inferencesh", reason="inferencesh 0.36.0 is not installed")
 from inferencesh import APIError, TaskStatus, parse_status  # noqa: E402
@@ -30,11 +30,10 @@ PENDING = set(range(10))  # SDK 0.36.0: 0..9 are not terminal (9 is UPLOADING)
 
 
 @pytest.fixture
-def slow() -> Iterator[Emulator]:
+def slow(start_emulator: StartEmulator) -> Emulator:
     """Jobs that take long enough to be seen pending, cancelled or streamed step by step."""
     config = EmulatorConfig(duration_s=0.4, seed=1, image_size=64, stream_heartbeat_s=0.05)
-    with Emulator(config) as server:
-        yield server
+    return start_emulator(config)
 
 
 def client(emulator: Emulator) -> Any:
@@ -103,9 +102,10 @@ def test_cancel_stops_the_task(slow: Emulator) -> None:
         sdk.wait_for_completion(created["id"], timeout=5)
 
 
-def test_failed_task_raises_with_its_error() -> None:
+def test_failed_task_raises_with_its_error(start_emulator: StartEmulator) -> None:
     config = EmulatorConfig(duration_s=0.01, seed=1, image_size=64, faults=Faults(failed=1.0))
-    with Emulator(config) as emulator, pytest.raises(RuntimeError) as info:
+    emulator = start_emulator(config)
+    with pytest.raises(RuntimeError) as info:
         client(emulator).run({"app": APP, "input": {"prompt": TEXT}})
     assert str(info.value) == "Task failed (emulated)"
 

@@ -23,7 +23,7 @@ from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.generate import Client, GenerationRequest, PollPolicy
 from fibo_prompts.generate.backends.segmind import SegmindBackend
 from fibo_prompts.prompt import StructuredPrompt
-from tests.generate.conftest import FAST_POLL, FAST_RETRY
+from tests.generate.conftest import FAST_POLL, FAST_RETRY, StartEmulator
 
 PROMPT = StructuredPrompt.parse(
     '{"short_description": "An apple.", "background_setting": "White wall.",'
@@ -225,15 +225,15 @@ def test_client_follows_whatever_poll_url_it_gets() -> None:
         ("json_base64", b"\x89PNG"),
     ],
 )
-def test_v1_answer_types(answer: str, magic: bytes) -> None:
+def test_v1_answer_types(answer: str, magic: bytes, start_emulator: StartEmulator) -> None:
     config = EmulatorConfig(duration_s=0.0, image_size=64, segmind_v1_response=answer)
-    with Emulator(config) as emu:
-        raw = httpx.post(
-            f"{emu.url}/v1/bria-fibo-generate", json={"prompt": "x", "seed": 2}, headers=KEY
-        )
-        client = Client("segmind-v1", api_key="k", base_url=emu.url, poll=FAST_POLL)
-        with client:
-            gen = client.generate(GenerationRequest(prompt=PROMPT, seed=9, aspect_ratio="16:9"))
+    emu = start_emulator(config)
+    raw = httpx.post(
+        f"{emu.url}/v1/bria-fibo-generate", json={"prompt": "x", "seed": 2}, headers=KEY
+    )
+    client = Client("segmind-v1", api_key="k", base_url=emu.url, poll=FAST_POLL)
+    with client:
+        gen = client.generate(GenerationRequest(prompt=PROMPT, seed=9, aspect_ratio="16:9"))
     if answer.startswith("json"):
         assert raw.headers["content-type"] == "application/json"
         value = raw.json()["image"]

@@ -17,6 +17,7 @@ from fibo_prompts.generate._schedule import DurationEstimator
 from fibo_prompts.generate._stream import watch_flow
 from fibo_prompts.generate.backends import get
 from tests._support.flows import Script
+from tests.generate.conftest import StartEmulator
 
 URL = "http://svc.test/_emulator/files/t1.png"
 DONE = {"id": "t1", "status": 10, "output": {"image": {"uri": URL}, "seed": 5}}
@@ -164,23 +165,27 @@ def _job_stats(emulator: Emulator, request_id: str) -> dict[str, Any]:
 
 
 @pytest.mark.anyio
-async def test_client_streams_inferencesh_jobs(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.3, seed=1, image_size=64)) as emu:
-        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
-        gen = await client.generate(GenerationRequest(text="a pear", seed=5))
-        counts = _job_stats(emu, gen.request_id)
+async def test_client_streams_inferencesh_jobs(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.3, seed=1, image_size=64))
+    client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
+    gen = await client.generate(GenerationRequest(text="a pear", seed=5))
+    counts = _job_stats(emu, gen.request_id)
     assert gen.seed == 5 and gen.image_path.is_file()
     assert counts["streams"] == 1 and "polls" not in counts
 
 
 @pytest.mark.anyio
-async def test_client_falls_back_to_polling_when_the_stream_breaks(make_client: Any) -> None:
+async def test_client_falls_back_to_polling_when_the_stream_breaks(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
     config = EmulatorConfig(duration_s=0.3, seed=1, image_size=64, faults=Faults(stream_break=1))
-    with Emulator(config) as emu:
-        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
-        gen = await client.generate(GenerationRequest(text="a pear", seed=5))
-        counts = _job_stats(emu, gen.request_id)
-        stats = httpx.get(f"{emu.url}/_emulator/stats").json()
+    emu = start_emulator(config)
+    client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False)
+    gen = await client.generate(GenerationRequest(text="a pear", seed=5))
+    counts = _job_stats(emu, gen.request_id)
+    stats = httpx.get(f"{emu.url}/_emulator/stats").json()
     assert gen.image_path.is_file()
     assert counts["streams"] == 1 and counts["polls"] >= 1
     assert stats["counts"]["fault.stream_break"] == 1
@@ -188,9 +193,11 @@ async def test_client_falls_back_to_polling_when_the_stream_breaks(make_client: 
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("setting", [{"poll": NO_STREAM}, {"max_streams": 0}])
-async def test_streams_can_be_turned_off(make_client: Any, setting: dict[str, Any]) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64)) as emu:
-        client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False, **setting)
-        gen = await client.generate(GenerationRequest(text="a pear", seed=5))
-        counts = _job_stats(emu, gen.request_id)
+async def test_streams_can_be_turned_off(
+    make_client: Any, setting: dict[str, Any], start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64))
+    client = make_client("inferencesh", api_key="k", base_url=emu.url, journal=False, **setting)
+    gen = await client.generate(GenerationRequest(text="a pear", seed=5))
+    counts = _job_stats(emu, gen.request_id)
     assert "streams" not in counts and counts["polls"] >= 1
