@@ -76,6 +76,13 @@ class PgCursor(Cursor):
         """The query with psycopg's ``%s`` placeholders."""
         return _to_driver(text)
 
+    def iterate(self, sql: str, params: Any = ()) -> Iterator[Any]:
+        """The rows of a query through a server-side cursor: stopping early reads no more."""
+        with self._cursor.connection.cursor(name="fibo_iterate") as named:
+            named.itersize = 256
+            named.execute(self.sql(sql), params)
+            yield from named
+
     def one(self, sql: str, params: Any = ()) -> Any:
         """The first row of a query, or ``None`` (nothing to drain on PostgreSQL)."""
         self._cursor.execute(self.sql(sql), params)
@@ -110,7 +117,7 @@ class PostgresBackend:
             max_size=_POOL_SIZE,
             kwargs={"connect_timeout": CONNECT_TIMEOUT, "autocommit": True},
             check=psycopg_pool.ConnectionPool.check_connection,
-            timeout=max(timeout, CONNECT_TIMEOUT),
+            timeout=timeout,  # waiting for a connection: a server down fails within it
             open=False,
             name="fibo-library",
         )
@@ -155,17 +162,26 @@ class PostgresBackend:
     @contextlib.contextmanager
     def write(self) -> Iterator[Cursor]:
         """A write transaction under the library's write lock; commits, or rolls back."""
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{int(self.timeout * 1000)}ms'")
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-            yield PgCursor(cursor)
+        with self._connection() as conn:
+            # psycopg spells these into its BEGIN: no extra round trip
+            conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+            conn.read_only = False
+            with conn.transaction(), conn.cursor() as cursor:
+                # the lock's wait bounded by the timeout, and the lock, in one round trip
+                cursor.execute(
+                    "SELECT set_config('lock_timeout', %s, true), pg_advisory_xact_lock(%s)",
+                    (f"{int(self.timeout * 1000)}ms", WRITE_LOCK),
+                )
+                yield PgCursor(cursor)
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Cursor]:
         """A read-only transaction on one snapshot."""
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cursor:
-            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield PgCursor(cursor)
+        with self._connection() as conn:
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            with conn.transaction(), conn.cursor() as cursor:
+                yield PgCursor(cursor)
 
     def table_names(self) -> set[str]:
         """The names of the tables in the connection's schema."""

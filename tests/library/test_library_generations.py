@@ -16,6 +16,12 @@ from fibo_prompts.prompt import StructuredPrompt
 from tests.library.helpers import PRODUCT
 
 
+@pytest.fixture
+def lib(any_lib: Library) -> Library:
+    """Every test here runs on SQLite and on PostgreSQL."""
+    return any_lib
+
+
 def _generation(tmp_path: Path, wire: str, seed: int = 7) -> Generation:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 3), (200, 10, 10)).save(buffer, format="PNG")
@@ -51,7 +57,7 @@ def test_record_by_name_saves_the_wire_and_stores_the_image(lib: Library, tmp_pa
     )
     assert lib.get("bottle").message == "generated with preview"
     digest = gen.image_sha256
-    assert entry.image_path == lib.path.parent / "images" / digest[:2] / f"{digest}.png"
+    assert entry.image_path == lib.images_dir / digest[:2] / f"{digest}.png"
     assert entry.image_path.read_bytes() == gen.image_path.read_bytes()
     assert (entry.queue_s, entry.inference_s, entry.total_s, entry.cost) == (0.5, 2.0, 2.75, 0.04)
     assert entry.parameters == {"aspect_ratio": "4:3", "custom": "x", "seed": 7, "steps": 30}
@@ -60,7 +66,7 @@ def test_record_by_name_saves_the_wire_and_stores_the_image(lib: Library, tmp_pa
     again = lib.record_generation(_generation(tmp_path, PRODUCT, seed=8), "bottle")
     assert again.ref == "bottle@1"
     assert [e.seed for e in lib.generations("bottle")] == [8, 7]
-    assert len(list((lib.path.parent / "images").rglob("*.png"))) == 1
+    assert len(list(lib.images_dir.rglob("*.png"))) == 1
 
 
 def test_reproduce_from_a_record(lib: Library, tmp_path: Path) -> None:
