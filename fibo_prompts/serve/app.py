@@ -53,7 +53,7 @@ def create_app(library: Library, *, token: str | None = None) -> Starlette:
         >>> from fibo_prompts.library import Library, LibraryError
         >>> from fibo_prompts.serve import create_app
         >>> with Library(":memory:") as lib:
-        ...     TestClient(create_app(lib)).get("/").status_code
+        ...     TestClient(create_app(lib), base_url="http://127.0.0.1").get("/").status_code
         200
     """
     guard = AccessGuard(token)

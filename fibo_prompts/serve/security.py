@@ -2,7 +2,8 @@
 
 A library's text comes from anyone who could save a prompt, so the pages escape all of it
 (Jinja autoescape) and the Content-Security-Policy allows no inline script at all. Reading is
-open on 127.0.0.1; any other bind needs a token, and then every request carries it (a cookie
+open on 127.0.0.1 (to requests that name a loopback host: a rebound DNS name is refused);
+any other bind needs a token, and then every request carries it (a cookie
 set by ``/?token=...``, or ``Authorization: Bearer ...``). Every state-changing request is a
 POST that carries the session's CSRF token twice (cookie and form field) and comes from this
 origin (``Origin`` / ``Sec-Fetch-Site``).
@@ -137,6 +138,14 @@ class AccessGuard:
 
     async def _check(self, request: Request, call_next: Endpoint) -> Response:
         if self._token is None:
+            # without a token only this machine may ask; a page on another site whose name
+            # resolves to 127.0.0.1 (DNS rebinding) still sends its own name as Host
+            if not is_loopback(request.url.hostname or ""):
+                return PlainTextResponse(
+                    "421 Misdirected Request: without a token this fibo serve answers only "
+                    "to 127.0.0.1, ::1 or localhost\n",
+                    status_code=421,
+                )
             return await call_next(request)
         offered = request.query_params.get("token")
         if offered is not None and request.method == "GET":

@@ -18,6 +18,8 @@ from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.serve import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
+#: the address the test client uses (without a token the app answers only to loopback names)
+LOCAL = "http://127.0.0.1"
 #: what an attacker writes into every free-text field
 EVIL = "<script>alert('x')</script>"
 #: a prompt name as hostile as names may be (no <, >, /, " are allowed in names)
@@ -96,7 +98,7 @@ def lib(library_path: Path) -> Iterator[Library]:
 @pytest.fixture
 def client(lib: Library) -> Iterator[TestClient]:
     """A test client of the app without a token (loopback use)."""
-    with TestClient(create_app(lib), follow_redirects=False) as test_client:
+    with TestClient(create_app(lib), base_url=LOCAL, follow_redirects=False) as test_client:
         yield test_client
 
 

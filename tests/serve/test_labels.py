@@ -10,7 +10,7 @@ from starlette.testclient import TestClient
 
 from fibo_prompts.library import Library, VersionConflictError
 from fibo_prompts.serve import create_app
-from tests.serve.conftest import EVIL, alert_text, csrf_of, esc
+from tests.serve.conftest import EVIL, LOCAL, alert_text, csrf_of, esc
 
 
 def _move(client: TestClient, number: int, label: str, expected: str, note: str, **extra: str):
@@ -151,7 +151,10 @@ def test_two_servers_on_one_library_racing_get_one_winner(library_path: Path) ->
     """Two apps, each with its own connection to the file (as two `fibo serve` processes
     would have): the library's write transaction decides, not a lock in the server."""
     with Library(library_path) as one, Library(library_path) as two:
-        clients = [TestClient(create_app(lib), follow_redirects=False) for lib in (one, two)]
+        clients = [
+            TestClient(create_app(lib), base_url=LOCAL, follow_redirects=False)
+            for lib in (one, two)
+        ]
         for client in clients:
             client.get("/p/bottle/v/2")
         barrier = threading.Barrier(2)

@@ -14,7 +14,7 @@ from fibo_prompts.diff import render_html
 from fibo_prompts.library import Library
 from fibo_prompts.prompt import Lighting
 from fibo_prompts.serve import create_app
-from tests.serve.conftest import EVIL, EVIL_NAME, ROOT, alert_text, esc
+from tests.serve.conftest import EVIL, EVIL_NAME, LOCAL, ROOT, alert_text, esc
 
 ESCAPED = esc(EVIL)
 
@@ -199,7 +199,7 @@ def test_timeline_pages_past_200_versions() -> None:
         for i in range(205):
             base["context"] = f"take {i}"
             lib.save(base, "long")
-        with TestClient(create_app(lib)) as c:
+        with TestClient(create_app(lib), base_url=LOCAL) as c:
             first = c.get("/p/long").text
             assert first.count('<tr id="v') == 200
             assert 'id="v205"' in first and 'id="v6"' in first and 'id="v5"' not in first
@@ -213,6 +213,6 @@ def test_timeline_pages_past_200_versions() -> None:
 def test_an_in_memory_library_has_no_images_but_serves_pages() -> None:
     with Library(":memory:") as lib:
         lib.save((ROOT / "examples" / "product_shot.json").read_text(), "bottle")
-        with TestClient(create_app(lib)) as memory:
+        with TestClient(create_app(lib), base_url=LOCAL) as memory:
             assert memory.get("/p/bottle/v/1").status_code == 200
             assert memory.get("/images/" + "a" * 64).status_code == 404

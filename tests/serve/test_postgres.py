@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 from fibo_prompts.library import Library
 from fibo_prompts.serve import create_app
 from tests.library.pg_server import TempPostgres, find_binaries
-from tests.serve.conftest import alert_text, build_library, csrf_of
+from tests.serve.conftest import LOCAL, alert_text, build_library, csrf_of
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,7 @@ def pg_library() -> Iterator[str]:
 @pytest.fixture
 def pg_client(pg_library: str) -> Iterator[tuple[TestClient, Library]]:
     with Library(pg_library, author="server") as lib:
-        with TestClient(create_app(lib), follow_redirects=False) as client:
+        with TestClient(create_app(lib), base_url=LOCAL, follow_redirects=False) as client:
             yield client, lib
 
 

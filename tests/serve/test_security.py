@@ -8,7 +8,7 @@ from starlette.testclient import TestClient
 from fibo_prompts.errors import ConfigurationError
 from fibo_prompts.library import Library
 from fibo_prompts.serve import check_bind, create_app, is_loopback
-from tests.serve.conftest import alert_text, csrf_of
+from tests.serve.conftest import LOCAL, alert_text, csrf_of
 
 TOKEN = "t0ps3cret-t0ps3cret-t0ps3cret"
 
@@ -64,7 +64,7 @@ def test_post_with_a_wrong_csrf_token_is_refused(client: TestClient, lib: Librar
 
 
 def test_post_without_the_csrf_cookie_is_refused(lib: Library) -> None:
-    with TestClient(create_app(lib), follow_redirects=False) as fresh:
+    with TestClient(create_app(lib), base_url=LOCAL, follow_redirects=False) as fresh:
         response = fresh.post("/p/bottle/v/2/label", data=_form("y" * 43))
     assert response.status_code == 403
     assert "approved" not in lib.labels("bottle")
@@ -96,7 +96,7 @@ def test_same_origin_post_with_the_token_moves_the_label(client: TestClient, lib
     response = client.post(
         "/p/bottle/v/2/label",
         data=_form(csrf_of(client)),
-        headers={"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+        headers={"Origin": LOCAL, "Sec-Fetch-Site": "same-origin"},
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/p/bottle/v/2"
@@ -115,6 +115,28 @@ def test_a_form_that_is_not_urlencoded_is_400(client: TestClient) -> None:
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
+
+
+# ------------------------------------------------------------------ DNS rebinding
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8765", "192.168.1.5"])
+def test_without_a_token_only_loopback_host_names_are_answered(lib: Library, host: str) -> None:
+    with TestClient(create_app(lib), base_url="http://" + host) as rebound:
+        response = rebound.get("/p/bottle")
+    assert response.status_code == 421
+    assert "bottle@1" not in response.text
+
+
+@pytest.mark.parametrize("base", ["http://127.0.0.1:8765", "http://localhost", "http://[::1]:80"])
+def test_loopback_host_names_are_answered(lib: Library, base: str) -> None:
+    with TestClient(create_app(lib), base_url=base) as local:
+        assert local.get("/p/bottle").status_code == 200
+
+
+def test_with_a_token_any_host_name_is_answered(lib: Library) -> None:
+    with TestClient(create_app(lib, token=TOKEN), base_url="http://fibo.lan:8765") as lan:
+        assert lan.get("/p/bottle", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
 
 
 # ------------------------------------------------------------------ token
