@@ -18,17 +18,8 @@ prompt's content hash and short description.
 """
 
 from fibo_prompts.generate import backends
-from fibo_prompts.generate._base import Progress, prompt_facts, rebase_job
+from fibo_prompts.generate._base import JobProgress, prompt_facts, rebase_job
 from fibo_prompts.generate._flows import raise_for_job
-from fibo_prompts.generate._layout import (
-    Box,
-    Layout,
-    Lighting,
-    PlacedObject,
-    PlacedText,
-    plan_layout,
-)
-from fibo_prompts.generate._render import PREVIEW_SIZE, render_layout, render_layout_bytes
 from fibo_prompts.generate._retry import PollPolicy, RetryPolicy
 from fibo_prompts.generate.backends import Backend, ParameterRanges, register
 from fibo_prompts.generate.backends.diffusers import DiffusersBackend, PromptTruncationWarning
@@ -38,6 +29,17 @@ from fibo_prompts.generate.client import AsyncClient, Client
 from fibo_prompts.generate.journal import JobJournal, JournalEntry
 from fibo_prompts.generate.webhooks import verify_webhook
 from fibo_prompts.jobs import Generation, GenerationRequest, Job, JobState, Timings
+from fibo_prompts.preview import (
+    PREVIEW_SIZE,
+    Box,
+    Layout,
+    LightPlan,
+    PlacedObject,
+    PlacedText,
+    plan_layout,
+    render_layout,
+    render_layout_bytes,
+)
 
 __all__ = [
     "PREVIEW_SIZE",
@@ -50,15 +52,15 @@ __all__ = [
     "GenerationRequest",
     "Job",
     "JobJournal",
+    "JobProgress",
     "JobState",
     "JournalEntry",
     "Layout",
-    "Lighting",
+    "LightPlan",
     "ParameterRanges",
     "PlacedObject",
     "PlacedText",
     "PollPolicy",
-    "Progress",
     "PromptTruncationWarning",
     "RetryPolicy",
     "StructuredPromptAsTextWarning",

@@ -59,7 +59,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseClient",
-    "Progress",
+    "JobProgress",
     "RequestLike",
     "check_library_target",
     "prompt_facts",
@@ -70,7 +70,7 @@ __all__ = [
 
 RequestLike = GenerationRequest | StructuredPrompt
 #: a progress hook: called with the job as it moves (``generate(on_progress=...)``)
-Progress = Callable[[Job], None]
+JobProgress = Callable[[Job], None]
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, pool=60.0)
 
 
@@ -239,19 +239,34 @@ class BaseClient:
         return self._journal_unknown(flow, unknown)
 
     def _prompt_flow(
-        self, text: str | None, wire: str | None, instruction: str | None, seed: int
+        self,
+        text: str | None,
+        wire: str | None,
+        instruction: str | None,
+        seed: int,
+        images: tuple[str, ...] = (),
     ) -> Flow[Job]:
         self.backend.check_seed(seed)
+
+        def build() -> httpx.Request:
+            if images:  # image → structured prompt
+                return self.backend.build_describe(images, instruction or text, seed)
+            return self.backend.build_prompt_submit(text, wire, instruction, seed)
+
         flow = submit_flow(
             self.backend,
-            lambda: self.backend.build_prompt_submit(text, wire, instruction, seed),
+            build,
             lambda response: self.backend.parse_prompt_submit(response, seed),
             retry=self.retry_policy,
             rng=self._rng,
             budget=self._budget,
             clock=self._clock,
         )
-        words = {k: v for k, v in (("text", text), ("instruction", instruction)) if v}
+        words: dict[str, Any] = {
+            k: v for k, v in (("text", text), ("instruction", instruction)) if v
+        }
+        if images:
+            words["images"] = list(images)
         unknown = Job(
             backend=self.backend.name,
             request_id="",
@@ -305,7 +320,9 @@ class BaseClient:
             if streamed:
                 self._streams.give()
 
-    def _wait_flow(self, job: Job, *, stream: bool, on_update: Progress | None = None) -> Flow[Job]:
+    def _wait_flow(
+        self, job: Job, *, stream: bool, on_update: JobProgress | None = None
+    ) -> Flow[Job]:
         """Follow the job's task stream (``stream``) or poll it, until it ends."""
         return watch_flow(
             self.backend,

@@ -30,7 +30,7 @@ from fibo_prompts.errors import ConfigurationError, FiboPromptsError
 from fibo_prompts.generate._base import (
     DEFAULT_TIMEOUT,
     BaseClient,
-    Progress,
+    JobProgress,
     RequestLike,
     check_library_target,
     coerce_wire,
@@ -169,7 +169,7 @@ class Client(VariationMethods, BaseClient):
         self._record(job)
         return job
 
-    def poll(self, job: Job, *, on_progress: Progress | None = None) -> Job:
+    def poll(self, job: Job, *, on_progress: JobProgress | None = None) -> Job:
         """Wait until the job is terminal (within the poll deadline) and return it.
 
         Where the service streams task updates (inference.sh) the job's stream is followed
@@ -214,7 +214,7 @@ class Client(VariationMethods, BaseClient):
         *,
         library: Library | None = None,
         name: str | None = None,
-        on_progress: Progress | None = None,
+        on_progress: JobProgress | None = None,
     ) -> Generation:
         """Submit, poll and download: the image of one request.
 
@@ -273,16 +273,19 @@ class Client(VariationMethods, BaseClient):
         prompt: StructuredPrompt | str | None = None,
         instruction: str | None = None,
         seed: int | None = None,
+        images: Sequence[str] = (),
     ) -> StructuredPrompt:
-        """Text → structured prompt, or refine ``prompt`` with ``instruction`` (Bria's VLM).
+        """Text → structured prompt, or refine ``prompt`` with ``instruction`` (Bria's VLM);
+        with ``images`` (one image, URL or base64), describe it as a structured prompt.
 
         The returned prompt is parsed leniently and keeps the service's exact string.
         """
         wire = coerce_wire(prompt)
-        if text is None and wire is None:
-            raise ConfigurationError("give text=, or prompt= with instruction=")
+        if text is None and wire is None and not images:
+            raise ConfigurationError("give text=, images=, or prompt= with instruction=")
         seed = seed if seed is not None else self._draw_seed()
-        job = self._drive(self._prompt_flow(text, wire, instruction, seed))
+        flow = self._prompt_flow(text, wire, instruction, seed, tuple(images))
+        job = self._drive(flow)
         self._record(job)
         return self._collect_prompt(self.poll(job))
 
@@ -419,7 +422,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         self._record(job)
         return job
 
-    async def poll(self, job: Job, *, on_progress: Progress | None = None) -> Job:
+    async def poll(self, job: Job, *, on_progress: JobProgress | None = None) -> Job:
         """Wait until the job is terminal (within the poll deadline) and return it.
 
         Follows the job's task stream where the service has one; ``on_progress`` as in
@@ -450,7 +453,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         *,
         library: Library | None = None,
         name: str | None = None,
-        on_progress: Progress | None = None,
+        on_progress: JobProgress | None = None,
     ) -> Generation:
         """Submit, poll and download: the image of one request (as :meth:`Client.generate`,
         ``on_progress`` included: a plain function, called in the event loop)."""
@@ -505,13 +508,16 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
         prompt: StructuredPrompt | str | None = None,
         instruction: str | None = None,
         seed: int | None = None,
+        images: Sequence[str] = (),
     ) -> StructuredPrompt:
-        """Text → structured prompt, or refine ``prompt`` with ``instruction`` (Bria's VLM)."""
+        """Text → structured prompt, or refine ``prompt`` with ``instruction`` (Bria's VLM);
+        with ``images``, describe the image as a structured prompt."""
         wire = coerce_wire(prompt)
-        if text is None and wire is None:
-            raise ConfigurationError("give text=, or prompt= with instruction=")
+        if text is None and wire is None and not images:
+            raise ConfigurationError("give text=, images=, or prompt= with instruction=")
         seed = seed if seed is not None else self._draw_seed()
-        job = await self._adrive(self._prompt_flow(text, wire, instruction, seed))
+        flow = self._prompt_flow(text, wire, instruction, seed, tuple(images))
+        job = await self._adrive(flow)
         self._record(job)
         return await self._collect_prompt(await self.poll(job))
 
