@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
 
-from fibo_prompts.generate._render import (  # noqa: E402
+from fibo_prompts.preview import (  # noqa: E402
     PNG_COMPRESS_LEVEL,
     encode_image,
     render_layout,
@@ -131,7 +131,7 @@ def grid() -> bool:
 
     from fibo_prompts import StructuredPrompt
     from fibo_prompts.generate import Client
-    from fibo_prompts.generate._render import render_preview
+    from fibo_prompts.preview import render_preview
 
     prompt = StructuredPrompt.load(ROOT / "examples" / "product_shot.json")
     wires = [prompt.set("lighting.conditions", light).wire for light in LIGHTS]

@@ -95,11 +95,8 @@ if TYPE_CHECKING:
         AsyncClient,
         Client,
         JobJournal,
-        Layout,
         PollPolicy,
         RetryPolicy,
-        plan_layout,
-        render_layout,
     )
     from fibo_prompts.generate.variation import (
         Refinement,
@@ -119,6 +116,7 @@ if TYPE_CHECKING:
     from fibo_prompts.notebook import (
         PromptEditor,
     )
+    from fibo_prompts.preview import Layout, plan_layout, render_layout
     from fibo_prompts.prompt import (
         DEFAULT_STYLE,
         Aesthetics,
@@ -175,7 +173,7 @@ _LAZY: dict[str, str] = {
     "JobJournal": "fibo_prompts.generate",
     "JobState": "fibo_prompts.jobs",
     "LabelEvent": "fibo_prompts.library",
-    "Layout": "fibo_prompts.generate",
+    "Layout": "fibo_prompts.preview",
     "Library": "fibo_prompts.library",
     "LibraryCorruptError": "fibo_prompts.errors",
     "LibraryError": "fibo_prompts.errors",
@@ -236,9 +234,9 @@ _LAZY: dict[str, str] = {
     "lint": "fibo_prompts.brand",
     "list_templates": "fibo_prompts.brand",
     "load_template": "fibo_prompts.brand",
-    "plan_layout": "fibo_prompts.generate",
+    "plan_layout": "fibo_prompts.preview",
     "read_provenance": "fibo_prompts.provenance",
-    "render_layout": "fibo_prompts.generate",
+    "render_layout": "fibo_prompts.preview",
 }
 
 __all__ = [

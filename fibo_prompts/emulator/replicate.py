@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from fibo_prompts.emulator._http import EmuJob, Reply, Route, json_reply
-from fibo_prompts.generate._render import ASPECT_RATIOS
+from fibo_prompts.jobs import ASPECT_RATIOS
 
 if TYPE_CHECKING:
     from fibo_prompts.emulator.server import Emulator

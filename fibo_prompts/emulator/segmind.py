@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from fibo_prompts.emulator._http import EmuJob, Reply, Route, json_reply
-from fibo_prompts.generate._render import render_preview
+from fibo_prompts.preview import render_preview
 
 if TYPE_CHECKING:
     from fibo_prompts.emulator.server import Emulator

@@ -28,7 +28,7 @@ real service would bill (``accepted``), and the submit bodies accepted more than
 (``billed_twice``: the same request paid for again).
 
 Structured-prompt routes derive their answer with the rule documented in
-:mod:`fibo_prompts.generate._derive` (no language model). Jobs complete lazily: a job's state
+:mod:`fibo_prompts.preview.derive` (no language model). Jobs complete lazily: a job's state
 is computed from its submit time and drawn duration, so no thread runs per job.
 """
 
@@ -62,8 +62,8 @@ from fibo_prompts.emulator.bria import BriaService
 from fibo_prompts.emulator.config import EmulatorConfig
 from fibo_prompts.emulator.inferencesh import InferenceShService
 from fibo_prompts.emulator.segmind import SegmindService
-from fibo_prompts.generate._derive import derive_structured_prompt
-from fibo_prompts.generate._render import ASPECT_RATIOS, render_preview
+from fibo_prompts.jobs import ASPECT_RATIOS
+from fibo_prompts.preview import derive_structured_prompt, render_preview
 
 # EmuJob and Reply are re-exported: the service modules' historical import path
 __all__ = ["Emulator", "EmuJob", "Reply"]

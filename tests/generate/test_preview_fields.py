@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 from PIL import Image, ImageChops
 
-from fibo_prompts.generate._layout import plan_layout
-from fibo_prompts.generate._render import draw_layout, render_layout
+from fibo_prompts.preview import draw_layout, plan_layout, render_layout
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE: dict[str, Any] = json.loads((ROOT / "examples" / "product_shot.json").read_text())

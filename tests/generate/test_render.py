@@ -19,23 +19,21 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from fibo_prompts.errors import InvalidParameterError
-from fibo_prompts.generate._layout import (
-    ASPECT_RATIOS,
+from fibo_prompts.jobs import ASPECT_RATIOS
+from fibo_prompts.preview import (
     BANNER,
     JITTER,
     NO_OBJECTS,
     Layout,
     colour_words,
     dimensions,
+    draw_layout,
     listed_colours,
     plan_layout,
-    scheme_colours,
-)
-from fibo_prompts.generate._render import (
-    draw_layout,
     render_layout,
     render_layout_bytes,
     render_preview,
+    scheme_colours,
 )
 from fibo_prompts.prompt import StructuredPrompt
 from tests.conftest import PROJECT_EXAMPLES, ROOT
@@ -581,7 +579,7 @@ def test_bytes_do_not_depend_on_the_process() -> None:
     here = hashlib.sha256(render_preview(wire, None, 5, "4:5", longest=200)).hexdigest()
     code = (
         "import hashlib, pathlib, sys\n"
-        "from fibo_prompts.generate._render import render_preview\n"
+        "from fibo_prompts.preview import render_preview\n"
         "wire = pathlib.Path(sys.argv[1]).read_text(encoding='utf-8')\n"
         "print(hashlib.sha256(render_preview(wire, None, 5, '4:5', longest=200)).hexdigest())\n"
     )

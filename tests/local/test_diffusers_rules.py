@@ -18,7 +18,6 @@ from fibo_prompts.errors import (
     ModelNotFoundError,
 )
 from fibo_prompts.generate import GenerationRequest, backends
-from fibo_prompts.generate._render import ASPECT_RATIOS
 from fibo_prompts.generate.backends import _diffusers_runtime as runtime
 from fibo_prompts.generate.backends._diffusers_rules import (
     PHOTO_NEGATIVE_PROMPT,
@@ -29,6 +28,7 @@ from fibo_prompts.generate.backends._diffusers_rules import (
     plan,
 )
 from fibo_prompts.generate.backends.diffusers import DiffusersBackend
+from fibo_prompts.jobs import ASPECT_RATIOS
 
 ROOT = Path(__file__).resolve().parents[2]
 

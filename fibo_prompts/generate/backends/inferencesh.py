@@ -60,7 +60,6 @@ from typing import Any, Final
 import httpx
 
 from fibo_prompts.errors import ConfigurationError, InvalidParameterError, ResponseFormatError
-from fibo_prompts.generate._render import ASPECT_RATIOS
 from fibo_prompts.generate.backends._base import (
     Backend,
     ParameterRanges,
@@ -69,7 +68,7 @@ from fibo_prompts.generate.backends._base import (
     json_body,
     json_object,
 )
-from fibo_prompts.jobs import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import ASPECT_RATIOS, GenerationRequest, Job, JobState
 
 __all__ = [
     "APP_INPUT_MAPS",

@@ -4,7 +4,7 @@ It speaks a tiny in-process protocol through :class:`httpx.MockTransport`, so it
 exactly the same flows, journal and image checks as the hosted backends:
 ``POST http://preview.local/generate`` returns the PNG at once (like Segmind v1), with the
 seed in ``x-seed-value``; ``POST http://preview.local/structured_prompt`` returns
-``{"structured_prompt": ...}`` derived by the rule in :mod:`fibo_prompts.generate._derive`.
+``{"structured_prompt": ...}`` derived by the rule in :mod:`fibo_prompts.preview.derive`.
 Every image is labelled PREVIEW: it is not a FIBO render.
 """
 
@@ -17,10 +17,9 @@ from typing import Any
 
 import httpx
 
-from fibo_prompts.generate._derive import derive_structured_prompt
-from fibo_prompts.generate._render import ASPECT_RATIOS, PREVIEW_SIZE, render_preview
 from fibo_prompts.generate.backends._base import Backend, ParameterRanges, json_body
-from fibo_prompts.jobs import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import ASPECT_RATIOS, GenerationRequest, Job, JobState
+from fibo_prompts.preview import PREVIEW_SIZE, derive_structured_prompt, render_preview
 
 __all__ = ["PreviewBackend"]
 
