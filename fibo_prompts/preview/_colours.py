@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from fibo_prompts._colorwords import css_colours, css_name_at, vocabulary
+
 __all__ = [
     "BASIC_COLOURS",
     "BLACK",
@@ -147,24 +149,6 @@ _WEAK_PALETTE: Final[dict[str, tuple[RGB, ...]]] = {
 _MONOCHROME: Final = frozenset({"monochrome", "monochromatic", "tonal"})
 
 
-@lru_cache(maxsize=1)
-def _css() -> dict[str, RGB]:
-    # coloraide's CSS table, the one the brand lint reads; every name counts here, "linen" and
-    # "snow" included: in a picture a linen napkin is linen-coloured
-    from coloraide.css import color_names
-
-    return {
-        name: (round(v[0]), round(v[1]), round(v[2]))
-        for name, v in color_names.name2val_map.items()
-        if name != "transparent"
-    }
-
-
-@lru_cache(maxsize=1)
-def _prefixes() -> frozenset[str]:
-    return frozenset(n[:i] for n in _css() for i in range(1, len(n) + 1))
-
-
 def mix(a: RGB, b: RGB, amount: float) -> RGB:
     """``a`` moved ``amount`` (0-1) of the way towards ``b``."""
     return (
@@ -207,12 +191,12 @@ def _base_colour(word: str) -> RGB | None:
     if word.startswith("#"):
         digits = word[1:] if len(word) == 7 else "".join(c * 2 for c in word[1:])
         return (int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16))
-    return BASIC_COLOURS.get(word) or _css().get(word) or EXTRA_COLOURS.get(word)
+    return BASIC_COLOURS.get(word) or css_colours().get(word) or EXTRA_COLOURS.get(word)
 
 
 def _single(word: str) -> RGB | None:
     """The colour of one word ("blue", "teal", "copper"), or ``None``."""
-    return BASIC_COLOURS.get(word) or _css().get(word) or EXTRA_COLOURS.get(word)
+    return BASIC_COLOURS.get(word) or css_colours().get(word) or EXTRA_COLOURS.get(word)
 
 
 def distinct(colours: Iterable[RGB]) -> tuple[RGB, ...]:
@@ -282,7 +266,9 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], tuple[str, ...]]:
     """Colours named in ``text`` and the weak scheme words seen (used when none is named)."""
     lowered = text.lower()
     tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(lowered)]
-    css, prefixes = _css(), _prefixes()
+    words = [token[0] for token in tokens]
+    # every CSS name counts here, "linen" and "snow" included: a linen napkin is linen-coloured
+    css, prefixes = css_colours(), vocabulary()[1]
     colours: list[_Found] = []
     weak: list[str] = []
     pending: list[str] = []
@@ -297,17 +283,9 @@ def _scan(text: str) -> tuple[tuple[_Found, ...], tuple[str, ...]]:
         size = 1
         if word[0] != "#" and word in prefixes:
             # CSS names over up to three words: "light blue", "dark slate gray"
-            name, best = word, ""
-            for extra in range(3):
-                if extra:
-                    if index + extra >= count or not joined_to(index + extra):
-                        break
-                    name += tokens[index + extra][0]
-                if name in css:
-                    best, size = name, extra + 1
-                elif name not in prefixes:
-                    break
+            best, length = css_name_at(words, index, joined_to, css, prefixes)
             if best:
+                size = length
                 color = BASIC_COLOURS.get(best) or css[best]
         if color is None and (word[0] == "#" or word in EXTRA_COLOURS):
             color = _base_colour(word)
