@@ -3,13 +3,8 @@ and the commands built on them (issue 15, item 8)."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
-from typer.testing import CliRunner
 
-from fibo_prompts.cli import app
 from fibo_prompts.errors import PromptPathError
 from fibo_prompts.prompt import StructuredPrompt, format_path, parse_path
 from tests.conftest import ROOT
@@ -67,35 +62,3 @@ def test_an_ambiguous_label_names_the_numbered_ones() -> None:
         "objects[mug].location: objects has 2 items labelled 'mug': use objects[mug#1] "
         "or objects[mug#2] (or an index)"
     )
-
-
-def test_cli_get_set_and_vary_take_labels(tmp_path: Path) -> None:
-    runner = CliRunner()
-    got = runner.invoke(app, ["get", str(PRODUCT), "objects[mug].orientation"])
-    assert (got.exit_code, got.stdout) == (0, "upright, handle facing right\n")
-    out = tmp_path / "p.json"
-    done = runner.invoke(
-        app, ["set", str(PRODUCT), "objects[mug].location", "left", "-o", str(out)]
-    )
-    assert done.exit_code == 0
-    assert json.loads(out.read_text())["objects"][0]["location"] == "left"
-    varied = runner.invoke(
-        app,
-        [
-            "vary",
-            str(PRODUCT),
-            "--set",
-            "objects[mug].location=left",
-            "--set",
-            "objects[mug].location=right",
-            "--seed",
-            "3",
-            "-o",
-            str(tmp_path / "run"),
-        ],
-    )
-    assert varied.exit_code == 0, varied.stderr
-    bad = runner.invoke(app, ["get", str(PRODUCT), "objects[bag]"])
-    assert (bad.exit_code, bad.stdout) == (1, "")
-    assert bad.stderr.startswith("error: ")
-    assert "objects has no item labelled 'bag'" in bad.stderr
