@@ -544,6 +544,12 @@ def test_unknown_key_in_the_output(tmp_path: Path) -> None:
             "YAML read this as a date; quote it to make it text",
         ),
         (
+            "number_key",
+            "short_description: a\nphotographic_characteristics:\n  1: x\n" + VALID_REST,
+            8,
+            "a key must be text, not a number; quote it",
+        ),
+        (
             "not_a_mapping",
             "- a\n- b\n",
             6,
