@@ -98,6 +98,10 @@ class EmulatorConfig:
             (its pages disagree: ``docs/protocols.md``): ``"jpeg"`` or ``"png"`` (the image
             bytes), ``"json_url"`` (``{"image": "<URL>"}``) or ``"json_base64"``
             (``{"image": "<base64>"}``).
+        bria_lite: serve Bria's lite routes (``/v2/image/generate/lite``,
+            ``/v2/structured_prompt/generate/lite``), which Bria's docs announce as "coming
+            soon"; off (the default), they answer 404 like a route not yet live (an
+            assumption about how the live service answers).
         faults: see :class:`Faults`.
     """
 
@@ -110,6 +114,7 @@ class EmulatorConfig:
     seed: int | None = None
     stream_heartbeat_s: float = 10.0
     segmind_v1_response: str = "jpeg"
+    bria_lite: bool = False
     faults: Faults = field(default_factory=Faults)
 
     @classmethod

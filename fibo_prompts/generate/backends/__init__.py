@@ -99,6 +99,9 @@ def _register_builtins() -> None:
     from fibo_prompts.generate.backends.segmind import SegmindBackend
 
     register("bria", BriaBackend, aliases=("bria-v2",))
+    register("bria-edit", partial(BriaBackend, route="edit"))
+    # announced "coming soon": constructing it says so unless allow_unreleased=True
+    register("bria-lite", partial(BriaBackend, route="lite"))
     register("segmind", SegmindBackend, aliases=("segmind-v2",))
     register("segmind-v1", partial(SegmindBackend, mode="sync"), aliases=("segmind-sync",))
     register("inferencesh", InferenceShBackend, aliases=("inference.sh", "inference-sh"))

@@ -1,7 +1,7 @@
 """The backend contract: how one service's wire protocol maps onto our flows.
 
 A backend builds :class:`httpx.Request` objects and parses :class:`httpx.Response` objects;
-it never performs I/O. The flows in :mod:`fibo_prompts.generate._poll` decide what to send,
+it never performs I/O. The flows in :mod:`fibo_prompts.generate._flows` decide what to send,
 when, and what to retry. Each backend declares its :class:`ParameterRanges`, which are checked
 before anything is sent.
 """
@@ -370,6 +370,13 @@ class Backend:
         """The POST that starts a text → structured prompt (or refine) job."""
         del text, wire, instruction, seed
         raise ConfigurationError(f"{self.name}: this backend has no structured-prompt service")
+
+    def build_describe(self, images: tuple[str, ...], text: str | None, seed: int) -> httpx.Request:
+        """The POST that starts an image → structured prompt job ("describe this reference
+        as a prompt"; backends with the ``describe`` capability). Its answer is parsed by
+        :meth:`parse_prompt_submit` like any structured-prompt job."""
+        del images, text, seed
+        raise ConfigurationError(f"{self.name}: this backend cannot describe an image")
 
     def parse_prompt_submit(self, response: httpx.Response, seed: int) -> Job:
         """The job from a successful structured-prompt submit."""

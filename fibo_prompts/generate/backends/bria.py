@@ -6,17 +6,26 @@ status", https://docs.bria.ai/status/endpoints/get_status.md; ``docs/protocols.m
 travels in the literal ``api_token`` header. ``sync=True``
 sends ``"sync": true`` and waits in the POST (with a long read timeout, since FIBO takes 20 s
 or more); polling is the default. The base URL is the origin, without ``/v2``.
+
+Routes (``route=``): ``generate`` (the default), ``edit`` (FIBO-Edit: ``POST /v2/image/edit``
+with the request's one image, its text as the ``instruction`` or its structured prompt as the
+``structured_instruction``; its structured-prompt service is ``POST
+/v2/structured_instruction/generate``) and ``lite`` (``/v2/image/generate/lite`` and
+``/v2/structured_prompt/generate/lite``, announced "coming soon" by Bria's docs: refused
+unless ``allow_unreleased=True``). Image → structured prompt ("describe") is
+``/v2/structured_prompt/generate`` with ``images``. ``resolution`` (``1MP``/``4MP``) and
+``model_version`` are sent on every image submit and recorded in the job's parameters.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from typing import Any
+from typing import Any, Final
 
 import httpx
 
-from fibo_prompts.errors import ResponseFormatError
-from fibo_prompts.generate._render import ASPECT_RATIOS
+from fibo_prompts.errors import ConfigurationError, InvalidParameterError, ResponseFormatError
 from fibo_prompts.generate.backends._base import (
     BLOCKING_TIMEOUT,
     Backend,
@@ -26,9 +35,22 @@ from fibo_prompts.generate.backends._base import (
     json_body,
     json_object,
 )
-from fibo_prompts.jobs import GenerationRequest, Job, JobState
+from fibo_prompts.jobs import ASPECT_RATIOS, GenerationRequest, Job, JobState
 
-__all__ = ["BriaBackend"]
+__all__ = ["BRIA_RESOLUTIONS", "BRIA_ROUTES", "BriaBackend"]
+
+#: ``resolution`` values: "1MP" (the service's default) or "4MP", "sync: true + 4MP is
+#: rejected" (bria-skill ``references/api-endpoints.md``; ``reference/hosted-apis.md`` §2.2)
+BRIA_RESOLUTIONS: Final = ("1MP", "4MP")
+#: route → (image submit path, structured-prompt submit path)
+BRIA_ROUTES: Final[dict[str, tuple[str, str]]] = {
+    "generate": ("/v2/image/generate", "/v2/structured_prompt/generate"),
+    "edit": ("/v2/image/edit", "/v2/structured_instruction/generate"),
+    "lite": ("/v2/image/generate/lite", "/v2/structured_prompt/generate/lite"),
+}
+#: routes Bria's docs announce but do not serve yet ("coming soon", docs.bria.ai v2 image
+#: generation overview): the backend refuses them unless told ``allow_unreleased=True``
+UNRELEASED_ROUTES: Final = frozenset({"lite"})
 
 _STATES = {
     "IN_PROGRESS": JobState.PENDING,
@@ -56,7 +78,15 @@ class BriaBackend(Backend):
 
     Args:
         sync: wait in the POST instead of polling (not with 4MP).
+        route: ``generate``, ``edit`` (FIBO-Edit) or ``lite`` (announced, not live).
+        resolution: ``1MP`` or ``4MP`` (``None``: the service's default, 1MP).
+        model_version: sent as ``model_version`` (e.g. ``"FIBO"``); ``None``: not sent.
+        allow_unreleased: use a route Bria announces as "coming soon" (``lite``).
         **kwargs: see :class:`Backend`.
+
+    Raises:
+        ConfigurationError: an unknown route or resolution, ``sync`` with 4MP, or an
+            unreleased route without ``allow_unreleased``.
     """
 
     name = "bria"
@@ -72,12 +102,51 @@ class BriaBackend(Backend):
         webhook=True,
     )
     expected_duration = 20.0
-    capabilities = frozenset({"text_to_image", "json_to_image", "refine", "webhooks"})
+    capabilities = frozenset(
+        {"text_to_image", "json_to_image", "refine", "edit", "describe", "webhooks"}
+    )
 
-    def __init__(self, *, sync: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        sync: bool = False,
+        route: str = "generate",
+        resolution: str | None = None,
+        model_version: str | None = None,
+        allow_unreleased: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        if route not in BRIA_ROUTES:
+            raise ConfigurationError(
+                f"bria: route must be one of {', '.join(BRIA_ROUTES)}, not {route!r}"
+            )
+        if route in UNRELEASED_ROUTES and not allow_unreleased:
+            image_path, prompt_path = BRIA_ROUTES[route]
+            raise ConfigurationError(
+                f"bria: the {route} routes ({image_path}, {prompt_path}) are announced as "
+                "'coming soon' in Bria's docs and may not answer yet; opt in with "
+                "allow_unreleased=True (fibo generate --allow-unreleased) to try them"
+            )
+        if resolution is not None and resolution not in BRIA_RESOLUTIONS:
+            raise ConfigurationError(
+                f"bria: resolution must be one of {', '.join(BRIA_RESOLUTIONS)}, not {resolution!r}"
+            )
+        if sync and resolution == "4MP":
+            raise ConfigurationError(
+                "bria: sync is refused with resolution 4MP by the service; poll instead"
+            )
+        if route == "edit" and resolution is not None:
+            raise ConfigurationError(
+                "bria: the edit route keeps the image's size; it takes no resolution"
+            )
+        if model_version is not None and not model_version.strip():
+            raise ConfigurationError("bria: model_version must not be empty")
         super().__init__(**kwargs)
         self.sync = sync
         self.mode = "blocking" if sync else "queue"
+        self.route = route
+        self.resolution = resolution
+        self.model_version = model_version
 
     def auth_headers(self) -> dict[str, str]:
         """Bria's literal ``api_token`` header."""
@@ -97,30 +166,55 @@ class BriaBackend(Backend):
     def check(self, request: GenerationRequest, seed: int) -> None:
         """Ranges, plus Bria's "exactly one input combination" rule."""
         super().check(request, seed)
-        if request.prompt is not None and request.images:
-            from fibo_prompts.errors import InvalidParameterError
-
+        if self.route == "edit":
+            self._check_edit(request)
+        elif request.prompt is not None and request.images:
             raise InvalidParameterError(
                 "a structured prompt cannot be combined with reference images on Bria",
                 backend=self.name,
                 parameter="images",
             )
 
+    def _check_edit(self, request: GenerationRequest) -> None:
+        """FIBO-Edit: exactly one image, and an instruction or a structured instruction."""
+
+        def bad(parameter: str, message: str) -> InvalidParameterError:
+            return InvalidParameterError(message, backend=self.name, parameter=parameter)
+
+        if len(request.images) != 1:
+            raise bad("images", "the edit route edits one image: give exactly one")
+        if (request.text is None) == (request.prompt is None):
+            raise bad(
+                "text",
+                "the edit route takes an instruction (text) or a structured instruction "
+                "(prompt), exactly one of them",
+            )
+        if request.aspect_ratio is not None:
+            raise bad("aspect_ratio", "the edit route keeps the image's shape")
+
+    def _options(self) -> dict[str, Any]:
+        """The backend's own options, as sent and as recorded in a job's parameters."""
+        options = {"resolution": self.resolution, "model_version": self.model_version}
+        return {k: v for k, v in options.items() if v is not None}
+
     def build_submit(self, request: GenerationRequest, seed: int) -> httpx.Request:
-        """``POST /v2/image/generate`` with the structured prompt as its exact string."""
+        """``POST`` the route's image submit with the structured prompt as its exact string
+        (on ``edit``: the image, and the instruction or the structured instruction)."""
         body: dict[str, Any] = {}
+        edit = self.route == "edit"
         if request.prompt is not None:
-            body["structured_prompt"] = request.prompt.wire
+            body["structured_instruction" if edit else "structured_prompt"] = request.prompt.wire
         if request.text:
-            body["prompt"] = request.text
+            body["instruction" if edit else "prompt"] = request.text
         if request.images:
             body["images"] = list(request.images)
         body["seed"] = seed
         optional = {
             "steps_num": request.steps,
             "guidance_scale": request.guidance,
-            # always explicit, 1:1 by default: services differ (docs/protocols.md, Segmind)
-            "aspect_ratio": request.aspect_ratio or "1:1",
+            # always explicit, 1:1 by default: services differ (docs/protocols.md, Segmind);
+            # an edit keeps the image's shape
+            "aspect_ratio": None if edit else request.aspect_ratio or "1:1",
             "negative_prompt": request.negative_prompt,
             "ip_signal": request.ip_signal,
             "prompt_content_moderation": request.prompt_content_moderation,
@@ -129,10 +223,11 @@ class BriaBackend(Backend):
             "webhook_url": request.webhook_url,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
+        body.update(self._options())
         if self.sync:
             body["sync"] = True
         ext = {"timeout": BLOCKING_TIMEOUT} if self.sync else None
-        return self.request("POST", "/v2/image/generate", body=body, extensions=ext)
+        return self.request("POST", BRIA_ROUTES[self.route][0], body=body, extensions=ext)
 
     def _job_from_accept(
         self,
@@ -165,19 +260,50 @@ class BriaBackend(Backend):
 
     def parse_submit(self, response: httpx.Response, request: GenerationRequest, seed: int) -> Job:
         """A 202 ``{request_id, status_url}`` (or, with ``sync``, a 200 with the result)."""
-        return self._job_from_accept(response, seed, "image", request.wire, request.parameters())
+        parameters = {**request.parameters(), **self._options()}
+        if self.route != "generate":
+            parameters["route"] = self.route
+        return self._job_from_accept(response, seed, "image", request.wire, parameters)
 
     def build_prompt_submit(
         self, text: str | None, wire: str | None, instruction: str | None, seed: int
     ) -> httpx.Request:
         """``POST /v2/structured_prompt/generate``: text → JSON, or JSON + text → refined."""
+        if self.route == "edit":
+            raise ConfigurationError(
+                "bria: the edit route's structured instruction needs the image: "
+                "use structured_prompt(images=[image], instruction=...)"
+            )
         body: dict[str, Any] = {"seed": seed}
         if wire is not None:
             body["structured_prompt"] = wire
         words = instruction or text
         if words:
             body["prompt"] = words
-        return self.request("POST", "/v2/structured_prompt/generate", body=body)
+        return self.request("POST", BRIA_ROUTES[self.route][1], body=body)
+
+    def build_describe(self, images: tuple[str, ...], text: str | None, seed: int) -> httpx.Request:
+        """``POST /v2/structured_prompt/generate`` with ``images`` (one image, optional text):
+        the image described as a structured prompt. On the ``edit`` route: ``POST
+        /v2/structured_instruction/generate`` (the image + the instruction, required → a
+        structured instruction)."""
+        if len(images) != 1:
+            raise InvalidParameterError(
+                "Bria reads exactly one image", backend=self.name, parameter="images"
+            )
+        body: dict[str, Any] = {"images": list(images), "seed": seed}
+        if self.route == "edit":
+            if not text:
+                raise InvalidParameterError(
+                    "a structured instruction needs the instruction (text)",
+                    backend=self.name,
+                    parameter="instruction",
+                )
+            body["instruction"] = text
+            return self.request("POST", BRIA_ROUTES["edit"][1], body=body)
+        if text:
+            body["prompt"] = text
+        return self.request("POST", BRIA_ROUTES[self.route][1], body=body)
 
     def parse_prompt_submit(self, response: httpx.Response, seed: int) -> Job:
         """The structured-prompt job."""
@@ -233,12 +359,12 @@ class BriaBackend(Backend):
                         "result has no image_url", backend=self.name, request_id=job.request_id
                     )
                 updates["image_url"] = url
-            sp = result.get("structured_prompt")
+            # a structured instruction (the edit route's prompt service) is returned like a
+            # structured prompt: its exact string is kept
+            sp = result.get("structured_prompt", result.get("structured_instruction"))
             if isinstance(sp, str):
                 updates["returned_prompt"] = sp
             elif isinstance(sp, dict):
-                import json
-
                 updates["returned_prompt"] = json.dumps(sp, ensure_ascii=False)
             if isinstance(result.get("seed"), int):
                 updates["seed"] = result["seed"]
