@@ -22,11 +22,9 @@ from fibo_prompts.prompt.paths import format_path
 
 __all__ = [
     "DEEP_MESSAGE",
-    "DEFAULT_MAX_BYTES",
     "MAX_DEPTH",
     "check_text",
     "decode",
-    "line_col",
     "loads",
 ]
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from fibo_prompts._jsoncst import Doc, WireStyle, render_value
 from fibo_prompts._jsontree import DETAILED, problem
+from fibo_prompts._limits import DEFAULT_MAX_BYTES
 from fibo_prompts.errors import (
     FileAccessError,
     PromptError,
@@ -46,7 +47,7 @@ def parse_prompt(
     source_name: str | None = None,
 ) -> StructuredPrompt:
     """Parse JSON text, UTF-8 bytes or a dict into a validated prompt (see StructuredPrompt)."""
-    limit = _jsonload.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     if type(source) is str:
         # the hot path (a few microseconds matter here): inline the cheap checks
         if len(source) * 4 > limit or source.startswith("\ufeff"):
@@ -210,7 +211,7 @@ def load_prompt(
     path: str | os.PathLike[str], *, lenient: bool = False, max_bytes: int | None = None
 ) -> StructuredPrompt:
     """Read a prompt file without reading more than the size limit."""
-    limit = _jsonload.DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
+    limit = DEFAULT_MAX_BYTES if max_bytes is None else max_bytes
     name = os.fspath(path)
     raw = read_limited(name, limit)
     return parse_prompt(raw, lenient=lenient, max_bytes=limit, source_name=name)
