@@ -155,11 +155,13 @@ class Walker:
         a_parts: tuple[PathPart, ...] | None,
         b_parts: tuple[PathPart, ...] | None,
     ) -> None:
+        """Record one change."""
         self.changes.append(Change(path, kind, old, new, group, a_parts, b_parts))
 
     # ------------------------------------------------------------------ equality
 
     def same_scalar(self, x: Any, y: Any) -> bool:
+        """Whether two scalars count as equal under the options (case, whitespace)."""
         if type(x) is str and type(y) is str:
             if x == y:
                 return True
@@ -169,6 +171,7 @@ class Walker:
         return bool(x == y)
 
     def norm(self, text: str) -> str:
+        """Text as the options compare it (whitespace collapsed, case folded)."""
         if self.options.ignore_whitespace:
             text = " ".join(text.split())
         if self.options.ignore_case:
@@ -178,6 +181,7 @@ class Walker:
     # ------------------------------------------------------------------ walk
 
     def top(self, a: dict[str, Any], b: dict[str, Any]) -> None:
+        """Walk two prompts' top-level fields."""
         for key in _union(a, b):
             va = a.get(key, _MISSING)
             vb = b.get(key, _MISSING)
