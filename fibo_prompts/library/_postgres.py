@@ -37,6 +37,8 @@ WRITE_LOCK: Final = 0x6669626F
 #: seconds to wait for the server to accept a connection
 CONNECT_TIMEOUT: Final = 10
 _POOL_SIZE: Final = 8
+#: seconds to wait for a pooled connection before opening one of our own
+_POOL_WAIT: Final = 1.0
 _SECRET_PARAMS: Final = frozenset({"password", "passfile", "sslpassword"})
 
 
@@ -104,7 +106,7 @@ class PostgresBackend:
         self.timeout = timeout
         self._host = urlsplit(url).hostname or "localhost"
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] | None = None
-        conninfo = url
+        self._conninfo = conninfo = url
         try:
             # one direct connection first: a server that is down or refuses us gets a clear
             # reason (the pool would only say it timed out)
@@ -117,7 +119,7 @@ class PostgresBackend:
             max_size=_POOL_SIZE,
             kwargs={"connect_timeout": CONNECT_TIMEOUT, "autocommit": True},
             check=psycopg_pool.ConnectionPool.check_connection,
-            timeout=timeout,  # waiting for a connection: a server down fails within it
+            timeout=_POOL_WAIT,
             open=False,
             name="fibo-library",
         )
@@ -151,13 +153,29 @@ class PostgresBackend:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[psycopg.Connection[Any]]:
-        if self._pool is None:
+        pool = self._pool
+        if pool is None:
             raise LibraryError("the library is closed", path=self.path)
         try:
-            with self._pool.connection() as conn:
+            conn: psycopg.Connection[Any] | None = pool.getconn(timeout=_POOL_WAIT)
+        except psycopg_pool.PoolTimeout:
+            # every pooled connection busy, or the pool still waiting out its reconnect
+            # back-off after the server went away: one connection of our own, at once (a
+            # server that is back is used now; one that is down says so now)
+            conn = None
+        try:
+            if conn is None:
+                with psycopg.connect(
+                    self._conninfo, connect_timeout=CONNECT_TIMEOUT, autocommit=True
+                ) as own:
+                    yield own
+            else:
                 yield conn
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             raise self._translate(exc) from None
+        finally:
+            if conn is not None:
+                pool.putconn(conn)
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Cursor]:

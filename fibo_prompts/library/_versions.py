@@ -127,48 +127,84 @@ def summarize(
 
 def save_version(
     cur: Cursor, new: NewVersion, parents: Sequence[str | VersionInfo] | None, where: str
-) -> tuple[int, bool]:
-    """Save ``new`` inside the caller's write transaction: (version id, created).
+) -> tuple[int, PromptVersion | None]:
+    """Save ``new`` inside the caller's write transaction: (version id, the new version).
 
     ``parents`` ``None`` means the latest version of the name. Saving bytes already saved
-    under the name returns that version with ``created`` false.
+    under the name returns that version's id and ``None`` (nothing was written). The new
+    version is built from what was written, not read back: a save is a few round trips to
+    a database server, not a dozen.
     """
-    prompt_row = find_prompt(cur, new.name)
-    if prompt_row is not None:
-        prompt_id, stored_name, archived = prompt_row
+    # the prompt, an existing version with these bytes and the latest version, in one query
+    row = cur.one(
+        "SELECT p.id, p.name, p.archived_at, e.id, l.id, l.number, l.wire, l.content_hash "
+        "FROM prompts p LEFT JOIN versions e ON e.prompt_id = p.id AND e.version_hash = ? "
+        "LEFT JOIN versions l ON l.prompt_id = p.id AND l.number = p.version_count "
+        "WHERE p.name_key = ?",
+        (new.version_hash, name_key(new.name)),
+    )
+    latest: tuple[int, str, str, str] | None = None
+    if row is not None:
+        prompt_id, stored_name = int(row[0]), str(row[1])
         if stored_name != new.name:
             raise VersionConflictError(
                 f"a prompt named {stored_name!r} exists; names differ only in case "
                 f"(they would collide in an export): save to {stored_name!r}",
                 name=new.name,
             )
-        if archived:
+        if row[2] is not None:
             raise PromptArchivedError(new.name)
-        existing = cur.one(
-            "SELECT id FROM versions WHERE prompt_id = ? AND version_hash = ?",
-            (prompt_id, new.version_hash),
-        )
-        if existing is not None:
-            return int(existing[0]), False
+        if row[3] is not None:
+            return int(row[3]), None
+        if row[4] is not None:
+            latest = (int(row[4]), f"{stored_name}@{row[5]}", str(row[6]), str(row[7]))
     if parents is None:
-        parent_ids = _default_parent(cur, prompt_row)
+        parent_list = [] if latest is None else [(latest[0], latest[1])]
     else:
-        parent_ids = [resolve(cur, item, where)[0] for item in parents]
-    summary = _summary(cur, new.parsed, new.content_hash, parent_ids)
-    if prompt_row is None:
+        resolved = [resolve(cur, item, where) for item in parents]
+        parent_list = [(vid, f"{name}@{number}") for vid, name, number in resolved]
+    parent_ids = [vid for vid, _ in parent_list]
+    if not parent_ids:
+        summary = "initial version"
+    elif latest is not None and parent_ids[0] == latest[0]:
+        summary = summarize(latest[2], latest[3], new.parsed, new.content_hash)
+    else:
+        summary = _summary(cur, new.parsed, new.content_hash, parent_ids)
+    if row is None:
         prompt_id = _create_prompt(cur, new.name, new.now)
-    row = cur.one(
+    counted = cur.one(
         "UPDATE prompts SET version_count = version_count + 1 WHERE id = ? RETURNING version_count",
         (prompt_id,),
     )
-    assert row is not None  # the row was read under the same write lock
-    number = int(row[0])
+    assert counted is not None  # the row was read under the same write lock
+    number = int(counted[0])
     values = (
         prompt_id, number, new.version_hash, new.content_hash, new.wire, new.canonical,
         new.message, new.author, new.now, new.kit_name, new.kit_version, new.template_name,
         new.variables_json, summary,
     )  # fmt: skip
-    return insert_version(cur, values, parent_ids, new.tags, new.body), True
+    version_id = insert_version(cur, values, parent_ids, new.tags, new.body)
+    version = PromptVersion(
+        name=new.name,
+        number=number,
+        version_hash=new.version_hash,
+        content_hash=new.content_hash,
+        parents=tuple(ref for _, ref in parent_list),
+        message=new.message,
+        author=new.author,
+        created_at=parse_time(new.now),
+        summary=summary,
+        tags=tuple(new.tags),
+        labels=(),
+        wire=new.wire,
+        canonical=new.canonical,
+        kit_name=new.kit_name,
+        kit_version=new.kit_version,
+        template_name=new.template_name,
+        template_variables=None if new.variables_json is None else json.loads(new.variables_json),
+        created=True,
+    )
+    return version_id, version
 
 
 def find_prompt(cur: Cursor, name: str) -> PromptRow | None:
@@ -218,17 +254,6 @@ def insert_version(
         )
     cur.execute("INSERT INTO version_text (version_id, body) VALUES (?, ?)", (version_id, body))
     return version_id
-
-
-def _default_parent(cur: Cursor, prompt_row: PromptRow | None) -> list[int]:
-    if prompt_row is None:
-        return []
-    row = cur.one(
-        "SELECT v.id FROM versions v JOIN prompts p ON p.id = v.prompt_id "
-        "WHERE p.id = ? AND v.number = p.version_count",
-        (prompt_row[0],),
-    )
-    return [] if row is None else [int(row[0])]
 
 
 def _summary(

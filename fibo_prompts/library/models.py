@@ -10,11 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from fibo_prompts.jobs import GenerationRequest
-    from fibo_prompts.prompt import StructuredPrompt
+from fibo_prompts.jobs import GenerationRequest
+from fibo_prompts.prompt import StructuredPrompt
 
 __all__ = [
     "GenerationEntry",
@@ -137,8 +136,6 @@ class PromptVersion(VersionInfo):
     @property
     def prompt(self) -> StructuredPrompt:
         """The version as a :class:`StructuredPrompt` (its ``wire`` is the stored string)."""
-        from fibo_prompts.prompt import StructuredPrompt
-
         # lenient: a version may have been saved from a lenient parse with unknown keys
         return StructuredPrompt.parse(self.wire, lenient=True)
 
@@ -257,9 +254,6 @@ class GenerationEntry:
 
         Parameters the request model does not know (a backend's extras) are left out.
         """
-        from fibo_prompts.jobs import GenerationRequest
-        from fibo_prompts.prompt import StructuredPrompt
-
         known = set(GenerationRequest.model_fields)
         params = {k: v for k, v in self.parameters.items() if k in known}
         params.pop("prompt", None)

@@ -22,7 +22,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
@@ -372,9 +371,10 @@ class Library:
         else:
             parent_refs = [parents] if isinstance(parents, str | VersionInfo) else list(parents)
         with self._backend.write() as cur:
-            version_id, created = _versions.save_version(cur, new, parent_refs, self._where)
-            version = _versions.load_version(cur, version_id)
-        return replace(version, created=True) if created else version
+            version_id, built = _versions.save_version(cur, new, parent_refs, self._where)
+            if built is None:
+                return _versions.load_version(cur, version_id)
+        return built
 
     def branch(
         self,
