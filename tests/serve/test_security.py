@@ -75,6 +75,8 @@ def test_post_without_the_csrf_cookie_is_refused(lib: Library) -> None:
     [
         ("Origin", "https://evil.example", "the request comes from another origin"),
         ("Origin", "null", "the request comes from another origin"),
+        ("Origin", "http://127.0.0.1.evil.example", "the request comes from another origin"),
+        ("Origin", "http://127.0.0.1:8080", "the request comes from another origin"),
         ("Sec-Fetch-Site", "cross-site", "a cross-site request cannot change the library"),
         ("Sec-Fetch-Site", "same-site", "a same-site request cannot change the library"),
     ],
@@ -100,6 +102,17 @@ def test_same_origin_post_with_the_token_moves_the_label(client: TestClient, lib
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/p/bottle/v/2"
+    assert lib.labels("bottle")["approved"] == 2
+
+
+def test_an_https_origin_of_the_same_host_is_accepted_behind_a_tls_proxy(
+    client: TestClient, lib: Library
+) -> None:
+    client.get("/p/bottle/v/2")
+    response = client.post(
+        "/p/bottle/v/2/label", data=_form(csrf_of(client)), headers={"Origin": "https://127.0.0.1"}
+    )
+    assert response.status_code == 303
     assert lib.labels("bottle")["approved"] == 2
 
 
