@@ -43,6 +43,20 @@ out["generate"] = handle.get(interval=0.02)
 out["prompt"] = client.subscribe(
     "bria/fibo/generate/structured_prompt", {"prompt": "a red apple", "seed": 3}, interval=0.02
 )
+out["refine"] = client.subscribe(
+    "bria/fibo/generate/structured_prompt",
+    {"structured_prompt": sp, "prompt": "make it night", "seed": 3},
+    interval=0.02,
+)
+out["describe"] = client.subscribe(
+    "bria/fibo/generate/structured_prompt",
+    {"image_url": "https://example.invalid/a.png", "seed": 3},
+    interval=0.02,
+)
+hooked = client.submit(
+    "bria/fibo/generate", {"prompt": "a hooked cat"}, webhook_url="https://hooks.example/done"
+)
+out["webhook"] = hooked.get(interval=0.02)["seed"]
 out["lite"] = client.subscribe("bria/fibo-lite/generate", {"prompt": "a cat"}, interval=0.02)
 out["edit"] = client.subscribe(
     "bria/fibo-edit/edit",
@@ -132,12 +146,17 @@ def test_generate_reads_the_object_as_fibo_would(scenarios: Any) -> None:
     assert result["image"] == result["images"][0]
     assert result["structured_prompt"] == json.loads(WIRE)
     assert json.dumps(result["structured_prompt"]) == effective_wire(WIRE)
-    assert stats["counts"]["fal.submit"] == 6 and stats["billed_twice"] == 0
+    assert stats["counts"]["fal.submit"] == 9 and stats["billed_twice"] == 0
 
 
 def test_structured_prompt_lite_and_edit_apps(scenarios: Any) -> None:
     out, _, _ = scenarios
     assert out["prompt"]["structured_prompt"]["short_description"] == "a red apple"
+    refined = out["refine"]["structured_prompt"]["short_description"]
+    assert refined.endswith("Refinement: make it night.")
+    described = out["describe"]["structured_prompt"]["short_description"]
+    assert described.startswith("the scene of reference image ")
+    assert out["webhook"] == 5555  # fal's documented default seed; ?fal_webhook= accepted
     assert out["lite"]["images"][0]["content_type"] == "image/png"
     assert out["edit"]["seed"] == 2
 

@@ -50,9 +50,16 @@ def test_create_get_and_wait(emulator: Emulator, sdk: Any) -> None:
 def test_prefer_wait_and_run(emulator: Emulator, sdk: Any) -> None:
     prediction = sdk.models.predictions.create(model="bria/fibo", input={"prompt": "a cat"}, wait=5)
     assert prediction.status == "succeeded"
+    hooked = sdk.models.predictions.create(
+        model="bria/fibo",
+        input={"prompt": "a bird"},
+        webhook="https://hooks.example/done",
+        webhook_events_filter=["completed"],
+    )
+    assert hooked.status == "starting"
     output = sdk.run("bria/fibo", input={"prompt": "a dog", "seed": 1})
     assert str(output).startswith(f"{emulator.url}/_emulator/files/")
-    assert emulator.stats()["accepted"] == 2
+    assert emulator.stats()["accepted"] == 3
 
 
 def test_validation_error_is_a_replicate_error(emulator: Emulator, sdk: Any) -> None:
