@@ -2,8 +2,8 @@
 
 "Same seed, one field changed, image changed 18%" is the question after every refinement.
 :func:`diff_generations` answers it for two generations: :class:`GenerationRecord` (prompt,
-parameters, image path) or the ``generate`` package's ``Generation`` (read by attribute, so this
-module does not import that package).
+parameters, image path) or a :class:`~fibo_prompts.jobs.Generation` (from :mod:`fibo_prompts.jobs`,
+low in the package: this module does not import the generate package).
 
 Image figures use Pillow alone (its C routines; no numpy):
 
@@ -31,6 +31,7 @@ from fibo_prompts._images import decoding, open_image
 from fibo_prompts.diff.engine import diff
 from fibo_prompts.diff.model import PromptDiff
 from fibo_prompts.errors import ImageError
+from fibo_prompts.jobs import Generation
 from fibo_prompts.prompt import StructuredPrompt
 
 if TYPE_CHECKING:
@@ -270,28 +271,30 @@ def _parameters(raw: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _read(generation: object) -> tuple[StructuredPrompt | dict[str, Any], dict[str, Any], Any]:
+def _read(
+    generation: GenerationRecord | Generation,
+) -> tuple[
+    StructuredPrompt | dict[str, Any], dict[str, Any], str | os.PathLike[str] | bytes | None
+]:
     """(prompt, parameters, image) of a :class:`GenerationRecord` or a
-    ``fibo_prompts.generate.Generation`` (``wire``, ``seed``, ``backend``, ``image_path``)."""
-    prompt: StructuredPrompt | dict[str, Any] | None = getattr(generation, "prompt", None)
-    parameters = dict(getattr(generation, "parameters", None) or {})
-    image = getattr(generation, "image", None)
-    if prompt is None:
-        wire = getattr(generation, "wire", None) or getattr(generation, "returned_prompt", None)
-        # a text-only generation has no structured prompt: compare its parameters and image
-        prompt = StructuredPrompt.parse(wire, lenient=True) if wire else {}
-    for name in ("seed", "backend"):
-        value = getattr(generation, name, None)
-        if value is not None:
-            parameters.setdefault(name, value)
-    if image is None:
-        image = getattr(generation, "image_path", None)
-    return prompt, _parameters(parameters), image
+    :class:`~fibo_prompts.jobs.Generation` (its ``wire``, ``seed``, ``backend``,
+    ``image_path``)."""
+    if isinstance(generation, GenerationRecord):
+        return generation.prompt, _parameters(generation.parameters), generation.image
+    wire = generation.wire or generation.returned_prompt
+    # a text-only generation has no structured prompt: compare its parameters and image
+    prompt: StructuredPrompt | dict[str, Any] = (
+        StructuredPrompt.parse(wire, lenient=True) if wire else {}
+    )
+    parameters = dict(generation.parameters)
+    parameters.setdefault("seed", generation.seed)
+    parameters.setdefault("backend", generation.backend)
+    return prompt, _parameters(parameters), generation.image_path
 
 
 def diff_generations(
-    a: object,
-    b: object,
+    a: GenerationRecord | Generation,
+    b: GenerationRecord | Generation,
     *,
     ignore_nulls: bool = False,
     ignore_scores: bool = False,
@@ -301,7 +304,7 @@ def diff_generations(
     """Compare two generations: prompt diff, parameter changes, image difference.
 
     A generation is a :class:`GenerationRecord` (``prompt``, ``parameters``, ``image``) or a
-    ``fibo_prompts.generate.Generation`` (its ``wire``, ``seed``, ``backend``, ``parameters``
+    :class:`~fibo_prompts.jobs.Generation` (its ``wire``, ``seed``, ``backend``, ``parameters``
     and ``image_path`` are read). The options are those of :func:`~fibo_prompts.diff.diff`.
     Parameter names from diffusers (``num_inference_steps``, ``guidance_scale``) are read as
     ``steps`` and ``guidance``. The image figures are computed when both have an image.

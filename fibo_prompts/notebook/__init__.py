@@ -1,7 +1,7 @@
 """Jupyter displays and the prompt editor.
 
 The models display themselves: a :class:`~fibo_prompts.prompt.StructuredPrompt`, a
-:class:`~fibo_prompts.diff.PromptDiff`, a :class:`~fibo_prompts.generate.Generation`, brand
+:class:`~fibo_prompts.diff.PromptDiff`, a :class:`~fibo_prompts.jobs.Generation`, brand
 lint findings and a library log each have a ``_repr_mimebundle_`` that calls into this
 package, so the last expression of a cell shows as rich HTML with no setup::
 

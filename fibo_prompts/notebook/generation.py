@@ -1,4 +1,4 @@
-"""The notebook display of a :class:`~fibo_prompts.generate.Generation`.
+"""The notebook display of a :class:`~fibo_prompts.jobs.Generation`.
 
 A downscaled thumbnail (``data:`` URI in the HTML, and ``image/png`` in the bundle) beside
 what reproduces the image: backend, seed, parameters, request id, image hash and path, the
@@ -13,9 +13,10 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from fibo_prompts.errors import FiboPromptsError, ImageError
+from fibo_prompts.jobs import Generation
 from fibo_prompts.notebook._html import (
     GOOD,
     MONO,
@@ -29,9 +30,6 @@ from fibo_prompts.notebook._html import (
     kv_table,
 )
 from fibo_prompts.notebook._image import Thumbnail, thumbnail
-
-if TYPE_CHECKING:
-    from fibo_prompts.generate import Generation
 
 __all__ = ["THUMBNAIL_SIZE", "generation_bundle", "generation_html", "generation_text"]
 

@@ -39,7 +39,7 @@ from fibo_prompts.notebook._image import Thumbnail, thumbnail
 
 if TYPE_CHECKING:
     from fibo_prompts.diff import PromptDiff
-    from fibo_prompts.generate import Generation
+    from fibo_prompts.jobs import Generation
 
 __all__ = [
     "SHEET_SIZE",

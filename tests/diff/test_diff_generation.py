@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -20,6 +20,7 @@ from fibo_prompts.diff import (
     image_difference,
 )
 from fibo_prompts.errors import ImageError
+from fibo_prompts.jobs import Generation
 from tests.conftest import MINIMAL
 
 
@@ -156,28 +157,43 @@ def test_images_pillow_cannot_convert_raise_image_error() -> None:
         dhash(Image.new("La", (4, 4)))
 
 
-def test_generation_objects_of_the_generate_package_are_read(tmp_path: Path) -> None:
-    # the shape of fibo_prompts.generate.Generation: wire, seed, backend, image_path
+def _generation(image: Path, **fields: Any) -> Generation:
+    return Generation(
+        request_id="r1",
+        image_path=image,
+        image_sha256="0" * 64,
+        media_type="image/png",
+        width=32,
+        height=24,
+        **fields,
+    )
+
+
+def test_generations_are_read_by_their_fields(tmp_path: Path) -> None:
+    # a Generation: its wire, seed, backend, parameters and image_path
     prompt = StructuredPrompt.parse(MINIMAL)
-    first = SimpleNamespace(
+    first = _generation(
+        _flat(tmp_path / "a.png", 0),
         wire=prompt.wire,
         seed=3,
         backend="preview",
         parameters={"seed": 3, "steps": 30},
-        image_path=_flat(tmp_path / "a.png", 0),
     )
-    second = SimpleNamespace(
+    second = _generation(
+        _flat(tmp_path / "b.png", 0),
         wire=prompt.set("context", "Zoo.").wire,
         seed=3,
         backend="bria",
         parameters={"steps": 30},
-        image_path=_flat(tmp_path / "b.png", 0),
     )
     result = diff_generations(first, second)
     assert result.summary() == (
         "same seed, backend preview -> bria, 1 field changed (context), image identical"
     )
-    text_only = SimpleNamespace(wire=None, seed=1, parameters={"text": "an apple"})
-    assert diff_generations(text_only, text_only).summary() == (
-        "same seed, prompt unchanged, no image to compare"
+    text_only = _generation(
+        tmp_path / "a.png", wire=None, seed=1, backend="bria", parameters={"text": "an apple"}
     )
+    assert diff_generations(text_only, text_only).summary() == (
+        "same seed, prompt unchanged, image identical"
+    )
+    assert diff_generations(text_only, first).parameters[0].name == "seed"
