@@ -1,7 +1,8 @@
 """The versioned prompt library: immutable versions, labels, lineage, generation records.
 
-One SQLite file (WAL: several processes on one machine may use it at once), migrated on
-open; portable SQL behind a small storage layer, so a PostgreSQL backend can follow::
+One SQLite file (WAL: several processes on one machine may use it at once), or a database
+on a PostgreSQL server for a team (``Library("postgresql://…")``, the extra
+``fibo-prompts[postgresql]``); migrated on open, the same portable SQL on both::
 
     from fibo_prompts.library import Library
 

@@ -9,9 +9,10 @@ bytes under the same name again is a no-op that returns the existing version. Sa
 content in another style makes a new version whose log summary says ``same content, wire style
 changed``; ``Library.search(content_hash=...)`` finds such siblings.
 
-Every write is one transaction (``BEGIN IMMEDIATE``): the next number is taken under the write
-lock, so concurrent savers never collide, and a process killed mid-save leaves either the
-whole version or nothing.
+Every write is one transaction that takes the library's write lock first (SQLite's
+``BEGIN IMMEDIATE``, a PostgreSQL advisory lock): the next number is taken under it, so
+concurrent savers never collide, and a process killed (or a server lost) mid-save leaves
+either the whole version or nothing.
 """
 
 from __future__ import annotations
@@ -117,17 +118,21 @@ def _utc_now() -> datetime:
 
 
 class Library:
-    """A versioned prompt library in one SQLite file (WAL; safe for several processes).
+    """A versioned prompt library in one SQLite file (WAL; safe for several processes), or
+    on a PostgreSQL server (safe for a team on many machines).
 
     Every version is immutable, numbered per name and identified by the hash of its exact
     wire bytes. Labels (``production``) are movable pointers with an append-only history;
     generations are recorded against the exact version they were made from, with their image
-    stored content-addressed beside the database (``images/ab/abcdef….png``).
+    stored content-addressed beside the database (``images/ab/abcdef….png``), or in the
+    database on PostgreSQL (see :attr:`images_dir`).
 
     Args:
         path: the database file (created, with its folder, if missing); a folder means
             ``library.sqlite`` inside it; ``None`` means :func:`default_library_path`;
-            ``":memory:"`` is a throwaway library (tests).
+            ``":memory:"`` is a throwaway library (tests); ``postgresql://user:password@host/db``
+            a library on a PostgreSQL server (``path`` is then that URL without its
+            password).
         timeout: seconds to wait for another process's write lock before
             :class:`LibraryLockedError`.
         author: recorded with saves and label moves (default ``$FIBO_PROMPTS_AUTHOR`` or the

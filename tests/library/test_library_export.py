@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -47,12 +48,15 @@ def _populate(lib: Library) -> None:
     lib.archive("face")
 
 
-def test_export_import_export_is_byte_identical(tmp_path: Path) -> None:
-    with Library(tmp_path / "a.sqlite", author="ada", clock=fixed_clock()) as lib:
+def test_export_import_export_is_byte_identical(
+    tmp_path: Path, make_location: Callable[[str], str]
+) -> None:
+    """On each engine."""
+    with Library(make_location("a"), author="ada", clock=fixed_clock()) as lib:
         _populate(lib)
         lib.export(tmp_path / "one")
         lib.export(tmp_path / "one-again")
-    with Library(tmp_path / "b.sqlite", author="zed") as other:
+    with Library(make_location("b"), author="zed") as other:
         assert other.import_(tmp_path / "one") == 5
         other.export(tmp_path / "two")
         assert other.integrity_check() == ["ok"]
@@ -96,24 +100,28 @@ def test_export_import_export_is_byte_identical(tmp_path: Path) -> None:
     assert one["manifest.json"].endswith(b"}\n")
 
 
-def test_import_refuses_existing_prompts_and_writes_nothing(tmp_path: Path) -> None:
-    with Library(tmp_path / "a.sqlite") as lib:
+def test_import_refuses_existing_prompts_and_writes_nothing(
+    tmp_path: Path, make_location: Callable[[str], str]
+) -> None:
+    """On each engine."""
+    with Library(make_location("a")) as lib:
         _populate(lib)
         lib.export(tmp_path / "out")
-    with Library(tmp_path / "b.sqlite") as other:
+    with Library(make_location("b")) as other:
         other.save(PORTRAIT, "Face")
         with pytest.raises(VersionConflictError, match="these prompts already exist .*: face"):
             other.import_(tmp_path / "out")
         assert [p.name for p in other.prompts()] == ["Face"]
 
 
-def test_import_verifies_the_files(tmp_path: Path) -> None:
-    with Library(tmp_path / "a.sqlite") as lib:
+def test_import_verifies_the_files(tmp_path: Path, make_location: Callable[[str], str]) -> None:
+    """On each engine."""
+    with Library(make_location("a")) as lib:
         _populate(lib)
         lib.export(tmp_path / "out")
     target = tmp_path / "out" / "prompts" / "bottle" / "0002.json"
     target.write_text(target.read_text().replace("golden", "silver"))
-    with Library(tmp_path / "b.sqlite") as other:
+    with Library(make_location("b")) as other:
         with pytest.raises(LibraryError, match="bottle@2: .* does not match its version_hash"):
             other.import_(tmp_path / "out")
         assert other.prompts() == []

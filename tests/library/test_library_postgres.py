@@ -218,3 +218,27 @@ def test_sixteen_processes_at_once_lose_nothing(
         assert all(e.image_path is not None and e.image_path.exists() for e in lib.generations())
         assert sum(len(lib.search(tag=f"w{w}")) for w in range(WORKERS)) == WORKERS * ROUNDS
     assert os.getpid()  # the pool is closed: no worker left
+
+
+def test_a_role_with_only_table_rights_works_once_migrated(
+    pg_url: str, pg_server: TempPostgres, tmp_path: Path
+) -> None:
+    with Library(pg_url) as lib:  # the owner migrates (fibo lib migrate)
+        lib.save(PRODUCT, "bottle")
+    schema = pg_url.rsplit("search_path%3D", 1)[1].split(",")[0]
+    pg_server.sql("CREATE ROLE writer LOGIN")
+    pg_server.sql(f"GRANT USAGE ON SCHEMA {schema} TO writer")
+    pg_server.sql(
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO writer"
+    )
+    url = pg_url.replace("//fibo@", "//writer@", 1)
+    path, digest = _png(tmp_path, 3)
+    with Library(url, author="writer") as lib:
+        assert lib.migrations_applied == []
+        version = lib.save(StructuredPrompt.parse(PRODUCT).set("context", "Writer."), "bottle")
+        lib.set_label(version, "production")
+        lib.record_generation(_generation(path, digest, version.wire, 3), version.ref)
+        assert [e.ref for e in lib.generations()] == ["bottle@2"]
+    pg_server.sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM writer")
+    with pytest.raises(LibraryError, match="the database refused this role"):
+        Library(url)
