@@ -80,7 +80,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def itxt(keyword: str, text: str) -> bytes:
+def itxt_chunk(keyword: str, text: str) -> bytes:
     """An uncompressed iTXt chunk (UTF-8 text): keeps the JSON greppable in the file."""
     data = keyword.encode("latin-1") + b"\0\0\0\0\0" + text.encode("utf-8")
     return _chunk(b"iTXt", data)
@@ -91,7 +91,7 @@ def text_chunk(keyword: str, text: str) -> bytes:
     try:
         data = keyword.encode("latin-1") + b"\0" + text.encode("latin-1")
     except UnicodeEncodeError:
-        return itxt(keyword, text)
+        return itxt_chunk(keyword, text)
     return _chunk(b"tEXt", data)
 
 
@@ -151,7 +151,7 @@ def _inflate(data: bytes) -> bytes:
     return out
 
 
-def texts(
+def read_text_chunks(
     content: bytes,
     path: str | None = None,
     *,
@@ -202,7 +202,9 @@ def _too_much_text(limit: int, path: str | None) -> ImageError:
     )
 
 
-def replace_texts(content: bytes, entries: Mapping[str, bytes], remove: frozenset[str]) -> bytes:
+def replace_text_chunks(
+    content: bytes, entries: Mapping[str, bytes], remove: frozenset[str]
+) -> bytes:
     """The PNG with text chunks whose keyword is in ``remove`` dropped and ``entries`` (ready
     chunks, keyed by keyword) inserted before the first IDAT, in the given order.
 

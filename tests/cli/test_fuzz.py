@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from fibo_prompts.cli import app
-from fibo_prompts.provenance import KEY_GENERATION, KEY_PROMPT, _png
+from fibo_prompts.provenance import KEY_GENERATION, KEY_PROMPT, itxt_chunk
 from tests.conftest import MINIMAL, ROOT
 
 EXAMPLES = int(os.environ.get("FIBO_FUZZ_EXAMPLES", "100"))
@@ -270,8 +270,8 @@ def _png_with(chunks: list[bytes]) -> bytes:
 def test_provenance_records(
     workdir: Path, record: str, wire: str, extra: list[str], mode: list[str]
 ) -> None:
-    chunks = [_png.itxt(KEY_GENERATION, record), _png.itxt(KEY_PROMPT, wire)]
-    chunks += [_png.itxt(key, "\x1b[2J{}") for key in extra]
+    chunks = [itxt_chunk(KEY_GENERATION, record), itxt_chunk(KEY_PROMPT, wire)]
+    chunks += [itxt_chunk(key, "\x1b[2J{}") for key in extra]
     image = workdir / "image.png"
     image.write_bytes(_png_with(chunks))
     result = invoke("inspect", *mode, "--", str(image))

@@ -28,8 +28,8 @@ from fibo_prompts.provenance import (
     KEY_PROMPT,
     MAX_METADATA_BYTES,
     _jpeg,
-    _png,
     embed_provenance,
+    itxt_chunk,
     read_image,
     read_provenance,
 )
@@ -67,9 +67,9 @@ def _with_chunks(chunks: list[bytes], base: bytes | None = None) -> bytes:
 
 
 def _record_png(record_text: str, wire: str | None = WIRE) -> bytes:
-    chunks = [_png.itxt(KEY_GENERATION, record_text)]
+    chunks = [itxt_chunk(KEY_GENERATION, record_text)]
     if wire is not None:
-        chunks.append(_png.itxt(KEY_PROMPT, wire))
+        chunks.append(itxt_chunk(KEY_PROMPT, wire))
     return _with_chunks(chunks)
 
 
@@ -99,7 +99,7 @@ def _one_error_line(stderr: str) -> str:
 def test_other_text_chunks_are_never_decompressed() -> None:
     # 200 zTXt chunks of 1 MiB of zeros each: 200 MiB if decompressed, a few KB on disk
     bomb = [_ztxt(f"junk{i}", bytes(1024 * 1024)) for i in range(200)]
-    content = _with_chunks([*bomb, _png.itxt(KEY_GENERATION, json.dumps(RECORD))])
+    content = _with_chunks([*bomb, itxt_chunk(KEY_GENERATION, json.dumps(RECORD))])
     assert len(content) < 300_000
     tracemalloc.start()
     try:
@@ -114,7 +114,7 @@ def test_other_text_chunks_are_never_decompressed() -> None:
 def test_fibo_text_chunks_are_capped_all_together() -> None:
     # each chunk is under the 1 MiB per-chunk cap; nine of them are over the total
     params = [_ztxt("parameters", b"p" * (1024 * 1024 - 1)) for _ in range(9)]
-    content = _with_chunks([*params, _png.itxt(KEY_GENERATION, json.dumps(RECORD))])
+    content = _with_chunks([*params, itxt_chunk(KEY_GENERATION, json.dumps(RECORD))])
     with pytest.raises(ImageError) as info:
         read_provenance(content)
     assert str(info.value) == (
@@ -125,14 +125,14 @@ def test_fibo_text_chunks_are_capped_all_together() -> None:
     bigger = read_provenance(content, max_metadata_bytes=10 * 1024 * 1024)
     assert bigger.parameters_text == "p" * (1024 * 1024 - 1)
     # an uncompressed chunk counts as much as a compressed one
-    huge = _with_chunks([_png.itxt(KEY_GENERATION, json.dumps({**RECORD, "x": "y" * 9_000_000}))])
+    huge = _with_chunks([itxt_chunk(KEY_GENERATION, json.dumps({**RECORD, "x": "y" * 9_000_000}))])
     with pytest.raises(ImageError, match="more than 8,388,608 bytes once decompressed"):
         read_provenance(huge)
 
 
 def test_a_repeated_fibo_chunk_is_refused() -> None:
     content = _with_chunks(
-        [_png.itxt(KEY_GENERATION, json.dumps(RECORD)), _png.itxt(KEY_GENERATION, "{}")]
+        [itxt_chunk(KEY_GENERATION, json.dumps(RECORD)), itxt_chunk(KEY_GENERATION, "{}")]
     )
     with pytest.raises(ImageError) as info:
         read_provenance(content)

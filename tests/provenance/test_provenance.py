@@ -12,8 +12,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fibo_prompts import StructuredPrompt
-from fibo_prompts.emulator import Emulator
 from fibo_prompts.errors import (
     ConfigurationError,
     FileAccessError,
@@ -21,20 +19,19 @@ from fibo_prompts.errors import (
     ProvenanceMissingError,
     ProvenanceVersionError,
 )
-from fibo_prompts.generate import Client, GenerationRequest
 from fibo_prompts.provenance import (
     FORMAT_VERSION,
     KEY_GENERATION,
     KEY_PROMPT,
     _jpeg,
-    _png,
     embed_provenance,
     infotext,
+    itxt_chunk,
     read_provenance,
+    replace_text_chunks,
     sidecar_path,
     strip_provenance,
 )
-from tests.generate.conftest import FAST_POLL, FAST_RETRY, SECRET
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # an unusual but valid wire string: pretty-printed, non-ASCII, a trailing newline
@@ -187,8 +184,8 @@ def test_a_truncated_jpeg_is_reported(tmp_path: Path) -> None:
 
 
 def test_a_garbage_record_is_reported() -> None:
-    png = _png.replace_texts(
-        _png_bytes(), {KEY_GENERATION: _png.itxt(KEY_GENERATION, "{not json")}, frozenset()
+    png = replace_text_chunks(
+        _png_bytes(), {KEY_GENERATION: itxt_chunk(KEY_GENERATION, "{not json")}, frozenset()
     )
     with pytest.raises(ImageError, match="record is not JSON"):
         read_provenance(png)
@@ -211,7 +208,7 @@ def test_compressed_itxt_written_by_pillow_is_read() -> None:
 
 
 def test_chunk_crc_matches_zlib() -> None:
-    chunk = _png.itxt("k", "v")
+    chunk = itxt_chunk("k", "v")
     length, kind = struct.unpack(">I4s", chunk[:8])
     assert (length, kind) == (len(chunk) - 12, b"iTXt")
     assert struct.unpack(">I", chunk[-4:])[0] == zlib.crc32(chunk[4:-4])
@@ -224,99 +221,8 @@ def test_user_comment_segment_refuses_oversize() -> None:
 # ---------------------------------------------------------------------- through the client
 
 
-def test_preview_twice_gives_identical_bytes_with_provenance(tmp_path: Path) -> None:
-    prompt = StructuredPrompt.parse(WIRE)
-    request = GenerationRequest(prompt=prompt, seed=11, aspect_ratio="16:9")
-    with (
-        Client("preview", image_dir=tmp_path / "a") as one,
-        Client("preview", image_dir=tmp_path / "b") as two,
-    ):
-        first, second = one.generate(request), two.generate(request)
-    assert first.read_bytes() == second.read_bytes()
-    info = read_provenance(first.image_path)
-    assert info.wire == WIRE
-    assert info.record["aspect_ratio"] == "16:9"
-    assert info.record["prompt"]["content_hash"] == prompt.content_hash()
-    assert info.record["created_at"] is None  # no wall clock in a preview's bytes
-    assert info.preview and first.record == dict(info.record)
-
-
-def test_hosted_generation_records_request_id_and_never_the_key(
-    emulator: Emulator, tmp_path: Path
-) -> None:
-    with Client(
-        "bria",
-        api_key=SECRET,
-        base_url=emulator.url,
-        image_dir=tmp_path,
-        poll=FAST_POLL,
-        retry=FAST_RETRY,
-        backend_options={},
-    ) as client:
-        gen = client.generate(
-            GenerationRequest(
-                prompt=WIRE,
-                seed=5,
-                steps=30,
-                webhook_url="https://hooks.example/cb?token=abc123",
-            )
-        )
-    content = gen.read_bytes()
-    assert SECRET.encode() not in content and b"abc123" not in content
-    info = read_provenance(gen.image_path)
-    assert (info.backend, info.request_id, info.seed, info.wire) == (
-        "bria",
-        gen.request_id,
-        5,
-        WIRE,
-    )
-    assert info.record["steps"] == 30
-    assert info.record["parameters"]["webhook_url"] == "https://hooks.example/cb"
-    assert info.record["created_at"].endswith("Z")
-    assert (
-        info.record["received_sha256"]
-        == "sha256:" + __import__("hashlib").sha256(strip_provenance(content)).hexdigest()
-    )
-
-
-def test_jpeg_service_images_carry_exif(emulator: Emulator, tmp_path: Path) -> None:
-    with Client(
-        "segmind-v1",
-        api_key=SECRET,
-        base_url=emulator.url,
-        image_dir=tmp_path,
-        poll=FAST_POLL,
-        retry=FAST_RETRY,
-    ) as client:
-        gen = client.generate(GenerationRequest(prompt=WIRE, seed=3))
-    info = read_provenance(gen.image_path)
-    assert info.wire == WIRE and info.seed == 3
-    assert info.source == ("exif" if gen.media_type == "image/jpeg" else "png")
-
-
-def test_to_request_regenerates_the_same_preview(tmp_path: Path) -> None:
-    with Client("preview", image_dir=tmp_path) as client:
-        gen = client.generate(GenerationRequest(prompt=WIRE, seed=4, negative_prompt="blur"))
-        info = read_provenance(gen.image_path)
-        again = client.generate(info.to_request())
-    assert again.read_bytes() == gen.read_bytes()
-    assert info.to_request().negative_prompt == "blur"
-
-
 def test_to_request_refuses_reference_images() -> None:
     record = {**RECORD, "parameters": {"images": ["https://x/y.png"]}}
     embedded, _ = embed_provenance(_png_bytes(), record=record, wire=WIRE)
     with pytest.raises(ConfigurationError, match="reference images"):
         read_provenance(embedded).to_request()
-
-
-def test_library_reference_is_embedded_once_saved(tmp_path: Path) -> None:
-    from fibo_prompts.library import Library
-
-    with Library(tmp_path / "lib.sqlite") as lib, Client("preview", image_dir=tmp_path) as client:
-        gen = client.generate(GenerationRequest(prompt=WIRE, seed=9), library=lib, name="mug")
-        entry = lib.generations("mug")[0]
-    info = read_provenance(gen.image_path)
-    version = "sha256:" + __import__("hashlib").sha256(WIRE.encode()).hexdigest()
-    assert info.library == {"name": "mug", "version": version}
-    assert entry.image_sha256 == gen.image_sha256
