@@ -503,6 +503,17 @@ class BaseClient:
             write_text_atomic(sidecar_path(path), sidecar)
         return path, digest
 
+    def record_in_library(self, generation: Generation, library: Library, name: str) -> Generation:
+        """Record a finished generation in ``library`` under the prompt ``name`` (or a version
+        reference such as ``"bottle@production"``) and return it, its image re-written with
+        the library reference in its provenance.
+
+        ``generate(..., library=, name=)`` does this itself; this is for a caller that must
+        keep the paid-for generation in hand if the library fails (``fibo generate --save``
+        still writes the image to ``-o`` then).
+        """
+        return self._record_in_library(generation, library, name)
+
     def _record_in_library(
         self, generation: Generation, library: Library | None, name: str | None
     ) -> Generation:
