@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from fibo_prompts.diff import render_html
 from fibo_prompts.library import Library
-from fibo_prompts.prompt import Lighting
+from fibo_prompts.prompt import Lighting, PromptObject
 from fibo_prompts.serve import create_app
 from tests.serve.conftest import EVIL, EVIL_NAME, LOCAL, ROOT, alert_text, esc
 
@@ -216,3 +216,26 @@ def test_an_in_memory_library_has_no_images_but_serves_pages() -> None:
         with TestClient(create_app(lib), base_url=LOCAL) as memory:
             assert memory.get("/p/bottle/v/1").status_code == 200
             assert memory.get("/images/" + "a" * 64).status_code == 404
+
+
+def test_the_tree_marks_unknown_fields_and_explains_object_fields(lib: Library) -> None:
+    data = json.loads((ROOT / "examples" / "product_shot.json").read_text())
+    data["camera_rig"] = {"model": "<b>X</b>"}
+    lib.save(json.dumps(data, indent=2), "odd", lenient=True)
+    with TestClient(create_app(lib), base_url=LOCAL) as odd:
+        text = odd.get("/p/odd/v/1").text
+    assert '<span class="key">camera_rig</span>' in text
+    assert '<span class="unknown" title="not a FIBO field">unknown field</span>' in text
+    assert '<span class="value">&lt;b&gt;X&lt;/b&gt;</span>' in text
+    location = PromptObject.model_fields["location"].description
+    assert location
+    assert f'<span class="key" title="{esc(location)}">location</span>' in text
+
+
+def test_only_the_two_static_files_exist(client: TestClient) -> None:
+    css = client.get("/static/serve.css")
+    assert (css.status_code, css.headers["content-type"]) == (200, "text/css; charset=utf-8")
+    icon = client.get("/static/favicon.svg")
+    assert (icon.status_code, icon.headers["content-type"]) == (200, "image/svg+xml")
+    for name in ("../app.py", "..%2Fapp.py", "serve.CSS", "templates"):
+        assert client.get(f"/static/{name}").status_code == 404, name
