@@ -237,10 +237,10 @@ def generate(
             name, base_url=base_url, poll=poll, backend_options=options, **limits
         ) as client:
             generation = _run(client, request, err)
-            if lib is not None:
+            if lib is not None and save is not None:  # a library is opened for --save only
                 try:
                     # the image is rewritten with its library reference, then recorded
-                    generation = client._record_in_library(generation, lib, save)
+                    generation = client.record_in_library(generation, lib, save)
                     entry = lib.generations(save, limit=1)[0]
                 except FiboPromptsError as exc:
                     # the image is paid for: it reaches -o whatever happened to the library
@@ -543,6 +543,8 @@ def emulator(
       seed                        seed of faults and durations (random)
       stream_heartbeat_s          inference.sh stream heartbeat seconds (10)
       segmind_v1_response         jpeg, png, json_url or json_base64 (jpeg)
+      bria_lite                   serve Bria's lite routes, announced as "coming
+                                  soon" (false: they answer 404)
       faults                      {"rate_limit": 0.1, ...}: probabilities 0..1 of
                                   rate_limit, server_error, reset_before_submit,
                                   reset_after_submit, gateway_after_accept,

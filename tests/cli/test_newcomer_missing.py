@@ -74,8 +74,8 @@ def test_a_bad_emulator_config_key_lists_the_valid_ones(tmp_path: Path) -> None:
     code, out, err = run("emulator", "--config", str(config), "--port", "0")
     assert (code, out) == (1, "")
     assert err == (
-        "error: emulator config: unknown key 'duration'; valid keys: api_keys, duration_s, "
-        "duration_sigma, expiry_s, faults, image_size, rate_limits, seed, "
+        "error: emulator config: unknown key 'duration'; valid keys: api_keys, bria_lite, "
+        "duration_s, duration_sigma, expiry_s, faults, image_size, rate_limits, seed, "
         "segmind_v1_response, stream_heartbeat_s\n"
     )
     config.write_text('{"faults": {"ratelimit": 0.1}}')
@@ -201,11 +201,9 @@ def test_generate_save_keeps_the_image_when_the_library_fails(
         monkeypatch.delenv(name, raising=False)
 
     def locked(self: Client, generation: object, library: object, name: object) -> object:
-        if library is None:  # Client.generate records nothing without a library
-            return generation
         raise LibraryError(f"{tmp_path / 'lib.sqlite'}: locked by another process")
 
-    monkeypatch.setattr(Client, "_record_in_library", locked)
+    monkeypatch.setattr(Client, "record_in_library", locked)
     target = tmp_path / "shot.png"
     library = tmp_path / "lib.sqlite"
     code, out, err = run(
