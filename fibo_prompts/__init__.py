@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         diff,
         diff_generations,
     )
+    from fibo_prompts.editor import PromptEditor
     from fibo_prompts.errors import (
         AmbiguousReferenceError,
         APIConnectionError,
@@ -112,9 +113,6 @@ if TYPE_CHECKING:
         PromptVersion,
         VersionInfo,
         VersionLog,
-    )
-    from fibo_prompts.notebook import (
-        PromptEditor,
     )
     from fibo_prompts.preview import Layout, plan_layout, render_layout
     from fibo_prompts.prompt import (
@@ -193,7 +191,7 @@ _LAZY: dict[str, str] = {
     "PollTimeoutError": "fibo_prompts.errors",
     "PromptArchivedError": "fibo_prompts.errors",
     "PromptDiff": "fibo_prompts.diff",
-    "PromptEditor": "fibo_prompts.notebook",
+    "PromptEditor": "fibo_prompts.editor",
     "PromptError": "fibo_prompts.errors",
     "PromptInfo": "fibo_prompts.library",
     "PromptIssue": "fibo_prompts.errors",

@@ -19,6 +19,7 @@ PUBLIC_MODULES = [
     "fibo_prompts",
     "fibo_prompts.brand",
     "fibo_prompts.diff",
+    "fibo_prompts.editor",
     "fibo_prompts.emulator",
     "fibo_prompts.errors",
     "fibo_prompts.generate",

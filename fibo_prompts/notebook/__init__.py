@@ -12,15 +12,16 @@ package, so the last expression of a cell shows as rich HTML with no setup::
 Every display is ``text/plain`` plus a self-contained ``text/html`` fragment (inline styles,
 ``<details>`` for folding, no scripts, readable on light and dark themes, every user string
 escaped), with ``image/png`` for images and ``application/json`` on request. Nothing here
-imports IPython; :class:`PromptEditor` (``pip install 'fibo-prompts[notebook]'``) is the only
-part that needs ipywidgets, and is imported on first use.
+imports IPython. :class:`PromptEditor` (``pip install 'fibo-prompts[notebook]'``), the one
+part that needs ipywidgets and drives a client, lives in :mod:`fibo_prompts.editor`; it is
+re-exported here and imported on first use.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fibo_prompts.notebook._html import escape
+from fibo_prompts.notebook._html import MONO, SEVERITY, escape
 from fibo_prompts.notebook._image import Thumbnail, thumbnail
 from fibo_prompts.notebook.diff import diff_bundle, diff_html
 from fibo_prompts.notebook.findings import findings_bundle, findings_html
@@ -35,9 +36,11 @@ from fibo_prompts.notebook.variation import (
 )
 
 if TYPE_CHECKING:
-    from fibo_prompts.notebook.widget import PromptEditor
+    from fibo_prompts.editor import PromptEditor
 
 __all__ = [
+    "MONO",
+    "SEVERITY",
     "PromptEditor",
     "Thumbnail",
     "VariationCellLike",
@@ -60,9 +63,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # the editor needs ipywidgets (an optional extra): import it only when asked for
+    # the editor (fibo_prompts.editor) needs ipywidgets, an optional extra, and imports this
+    # package: import it only when asked for
     if name == "PromptEditor":
-        from fibo_prompts.notebook.widget import PromptEditor
+        from fibo_prompts.editor import PromptEditor
 
         return PromptEditor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

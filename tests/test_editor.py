@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from fibo_prompts import StructuredPrompt
+from fibo_prompts.editor import PromptEditor
 from fibo_prompts.errors import APIConnectionError
 from fibo_prompts.generate import Client
-from fibo_prompts.notebook import PromptEditor
+from tests.conftest import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = (ROOT / "examples" / "product_shot.json").read_text(encoding="utf-8")
 MINIMAL = (ROOT / "examples" / "minimal.json").read_text(encoding="utf-8")
 RED = "2px solid #d1242f"

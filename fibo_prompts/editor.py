@@ -1,5 +1,8 @@
 """:class:`PromptEditor`: an ipywidgets form for a structured prompt, with a generate button.
 
+It drives a :class:`~fibo_prompts.generate.Client`, so it sits above both the generate package
+and the passive displays of :mod:`fibo_prompts.notebook` (which re-exports it).
+
 The form is the source of truth and the prompt follows it through
 :meth:`~fibo_prompts.prompt.StructuredPrompt.set`, one changed field at a time, so the wire
 string keeps every token except the edited values. After every edit the form is validated:
@@ -33,15 +36,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, get_args
 
+from fibo_prompts.diff import diff, diff_generations
 from fibo_prompts.errors import (
     DependencyMissingError,
     FiboPromptsError,
     PromptPathError,
     PromptValidationError,
 )
-from fibo_prompts.notebook._html import MONO, SEVERITY, escape
-from fibo_prompts.notebook._image import thumbnail
-from fibo_prompts.notebook.diff import diff_html
+from fibo_prompts.generate import Client
+from fibo_prompts.jobs import Generation, GenerationRequest
+from fibo_prompts.notebook import MONO, SEVERITY, diff_html, escape, thumbnail
+from fibo_prompts.prompt import StructuredPrompt, models
 
 try:
     import ipywidgets as widgets  # type: ignore[import-untyped, unused-ignore]
@@ -56,8 +61,6 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from fibo_prompts.diff import PromptDiff
-    from fibo_prompts.generate import Client, Generation
-    from fibo_prompts.prompt import StructuredPrompt
 
 __all__ = ["PromptEditor"]
 
@@ -100,8 +103,6 @@ class _Field:
 
 
 def _fields() -> list[_Field]:
-    from fibo_prompts.prompt import models
-
     nested: dict[str, type[BaseModel]] = {
         "lighting": models.Lighting,
         "aesthetics": models.Aesthetics,
@@ -121,8 +122,6 @@ def _fields() -> list[_Field]:
 
 def _meaning(path: str) -> tuple[str, str]:
     """(description, first example) of a leaf field, for tooltips and placeholders."""
-    from fibo_prompts.prompt import models
-
     group, _, key = path.rpartition(".")
     models_by_group: dict[str, type[BaseModel]] = {
         "": models.StructuredPrompt,
@@ -177,8 +176,6 @@ class PromptEditor:
         seed: int = 0,
         lock_seed: bool = True,
     ) -> None:
-        from fibo_prompts.prompt import StructuredPrompt
-
         self._prompt = (
             prompt if isinstance(prompt, StructuredPrompt) else StructuredPrompt.parse(prompt)
         )
@@ -445,8 +442,6 @@ class PromptEditor:
 
     def _get_client(self) -> Client:
         if self._client is None:
-            from fibo_prompts.generate import Client
-
             self._client = Client(self._backend, image_dir=self._image_dir)
         return self._client
 
@@ -458,8 +453,6 @@ class PromptEditor:
             The generation, or ``None`` when the form has errors or the service failed (the
             status line says why; nothing is raised, since a button has no caller to catch).
         """
-        from fibo_prompts.generate import GenerationRequest
-
         if self._errors:
             count = sum(len(m) for m in self._errors.values())
             self.status.value = self._status(
@@ -493,8 +486,6 @@ class PromptEditor:
     def _compare(
         self, previous: tuple[StructuredPrompt, Generation] | None, current: Generation
     ) -> str:
-        from fibo_prompts.diff import diff, diff_generations
-
         if previous is None:
             self._last_diff = None
             return '<span style="opacity:.7">first generation: nothing to compare yet</span>'
