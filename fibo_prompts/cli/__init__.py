@@ -19,6 +19,7 @@ from fibo_prompts import __version__
 from fibo_prompts.cli import (
     _brand,
     _diff,
+    _edit,
     _generate,
     _library,
     _prompt,
@@ -123,6 +124,7 @@ _prompt.register(app)
 _brand.register(app)
 _diff.register(app)
 _generate.register(app)
+_edit.register(app)
 _variation.register(app)
 _provenance.register(app)
 _library.register(app)

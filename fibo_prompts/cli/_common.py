@@ -69,8 +69,8 @@ Backend = Annotated[
     typer.Option(
         "--backend",
         "-b",
-        help="bria, segmind, segmind-v1, inferencesh, fal, fal-lite, fal-edit, replicate, "
-        "preview or diffusers.",
+        help="bria, bria-edit, bria-lite, segmind, segmind-v1, inferencesh, fal, fal-lite, "
+        "fal-edit, replicate, preview or diffusers.",
     ),
 ]
 BaseUrl = Annotated[str | None, typer.Option("--base-url", help="Override the service URL.")]

@@ -194,6 +194,26 @@ def generate(
     sync: Annotated[
         bool, typer.Option("--sync", help="Bria only: wait in the submit instead of polling.")
     ] = False,
+    num_results: Annotated[
+        int,
+        typer.Option(
+            "--num-results",
+            "-n",
+            help="Images to make, 1-4, each its own job and seed (--seed S: S, S+1, ...); "
+            "-o out.png writes out.png, out-2.png, ...",
+        ),
+    ] = 1,
+    resolution: Annotated[
+        str | None,
+        typer.Option("--resolution", metavar="1MP|4MP", help="Bria only: the image size."),
+    ] = None,
+    allow_unreleased: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unreleased",
+            help="Bria only: use a route Bria announces as coming soon (--backend bria-lite).",
+        ),
+    ] = False,
 ) -> None:
     """Generate an image from a structured prompt, with a progress display.
 
@@ -210,6 +230,19 @@ def generate(
     name, fallback = pick_backend(backend)
     if sync and name != "bria":
         fail("--sync is Bria's blocking mode: use it with --backend bria", code=2)
+    if not 1 <= num_results <= 4:
+        fail(f"--num-results must be 1 to 4, got {num_results}", code=2)
+    options: dict[str, Any] = {"sync": True} if sync else {}
+    if resolution is not None:
+        if resolution not in ("1MP", "4MP"):
+            fail(f"--resolution must be 1MP or 4MP, got {printable(resolution)}", code=2)
+        if name not in ("bria", "bria-lite"):
+            fail("--resolution is Bria's: use it with --backend bria", code=2)
+        options["resolution"] = resolution
+    if allow_unreleased:
+        if not name.startswith("bria"):
+            fail("--allow-unreleased is for Bria's announced routes (--backend bria-lite)", 2)
+        options["allow_unreleased"] = True
     err = Console(stderr=True, highlight=False)
     saved: str | None = None
     with user_errors(), ExitStack() as stack:
@@ -232,42 +265,67 @@ def generate(
         )
         poll = PollPolicy(timeout=timeout, expected_duration=expected)
         require_key(name)
-        options = {"sync": True} if sync else None
+        written: list[dict[str, Any]] = []
         with Client(
-            name, base_url=base_url, poll=poll, backend_options=options, **limits
+            name, base_url=base_url, poll=poll, backend_options=options or None, **limits
         ) as client:
-            generation = _run(client, request, err)
-            if lib is not None and save is not None:  # a library is opened for --save only
-                try:
-                    # the image is rewritten with its library reference, then recorded
-                    generation = client.record_in_library(generation, lib, save)
-                    entry = lib.generations(save, limit=1)[0]
-                except FiboPromptsError as exc:
-                    # the image is paid for: it reaches -o whatever happened to the library
-                    kept = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
-                    write_image(generation, kept)
-                    fail(f"{exc}; the image was written to {kept} without its library record")
-                saved = f"{entry.name}@{entry.number}"
-        # once the input has passed every check: a bad file or value is the news, not the key
-        if fallback:
-            typer.echo(f"note: {PREVIEW_NOTE}", err=True)
-        for warning in generation.warnings:  # the service's text: escaped, one line each
-            line = printable(warning).replace("\n", "\\n")
-            typer.echo(f"warning: {line}", err=True)
-        target = output or Path(f"fibo-{generation.seed}{generation.image_path.suffix}")
-        write_image(generation, target)  # in the format target's extension names
+            # one job per result, each with its own seed; each image is written as soon as
+            # it is made, so a later failure does not lose those already paid for
+            for index in range(num_results):
+                one = request if seed is None else request.replace(seed=seed + index)
+                generation = _run(client, one, err)
+                target = _numbered(output, index) or Path(
+                    f"fibo-{generation.seed}{generation.image_path.suffix}"
+                )
+                saved = None
+                if lib is not None and save is not None:  # a library is opened for --save only
+                    try:
+                        # the image is rewritten with its library reference, then recorded
+                        generation = client.record_in_library(generation, lib, save)
+                        entry = lib.generations(save, limit=1)[0]
+                    except FiboPromptsError as exc:
+                        # the image is paid for: it reaches -o whatever happened to the library
+                        write_image(generation, target)
+                        fail(f"{exc}; the image was written to {target} without its library record")
+                    saved = f"{entry.name}@{entry.number}"
+                # once the input passed every check: a bad file or value is the news, not
+                # the key
+                if fallback and index == 0:
+                    typer.echo(f"note: {PREVIEW_NOTE}", err=True)
+                for warning in generation.warnings:  # the service's text: escaped, one line
+                    line = printable(warning).replace("\n", "\\n")
+                    typer.echo(f"warning: {line}", err=True)
+                write_image(generation, target)  # in the format target's extension names
+                written.append(_summary(generation, target, saved))
+                if output_format is not Format.json:
+                    _say(generation, target, saved)
     if output_format is Format.json:
-        data = {
-            "image": str(target),
-            "seed": generation.seed,
-            "backend": generation.backend,
-            "request_id": generation.request_id,
-            "preview": generation.preview,
-            "warnings": list(generation.warnings),
-            "library": saved,
-        }
-        sys.stdout.write(json_text(data) + "\n")
-        return
+        # one object for one image (as before --num-results), a list for several
+        sys.stdout.write(json_text(written[0] if num_results == 1 else written) + "\n")
+
+
+def _numbered(output: Path | None, index: int) -> Path | None:
+    """``-o out.png`` for the first result, ``out-2.png``, ``out-3.png``... for the others."""
+    if output is None or index == 0:
+        return output
+    return output.with_name(f"{output.stem}-{index + 1}{output.suffix}")
+
+
+def _summary(generation: "Generation", target: Path, saved: str | None) -> dict[str, Any]:
+    """One result of ``fibo generate --format json``."""
+    return {
+        "image": str(target),
+        "seed": generation.seed,
+        "backend": generation.backend,
+        "request_id": generation.request_id,
+        "preview": generation.preview,
+        "warnings": list(generation.warnings),
+        "library": saved,
+    }
+
+
+def _say(generation: "Generation", target: Path, saved: str | None) -> None:
+    """One result of ``fibo generate`` for people."""
     kind = "PREVIEW (not a FIBO render)" if generation.preview else "image"
     typer.echo(
         f"{kind} written to {target} (backend {generation.backend}, seed {generation.seed}, "
