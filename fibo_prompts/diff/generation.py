@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Final
 from fibo_prompts._images import decoding, open_image
 from fibo_prompts.diff.engine import diff
 from fibo_prompts.diff.model import PromptDiff
+from fibo_prompts.diff.render import mimebundle
 from fibo_prompts.errors import ImageError
 from fibo_prompts.jobs import Generation
 from fibo_prompts.prompt import StructuredPrompt
@@ -251,8 +252,6 @@ class GenerationDiff:
         self, include: Iterable[str] | None = None, exclude: Iterable[str] | None = None
     ) -> dict[str, str]:
         """Jupyter display: ``text/plain`` and ``text/html``."""
-        from fibo_prompts.diff.render import mimebundle
-
         return mimebundle(self.to_text, self.to_html, include=include, exclude=exclude)
 
 

@@ -30,6 +30,7 @@ from fibo_prompts.notebook._html import (
     escape,
     filter_bundle,
 )
+from fibo_prompts.prompt import models
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -94,8 +95,6 @@ def prompt_text(prompt: StructuredPrompt) -> str:
 
 
 def _models() -> tuple[type[BaseModel], dict[str, type[BaseModel]]]:
-    from fibo_prompts.prompt import models
-
     return models.StructuredPrompt, {
         "objects": models.PromptObject,
         "text_render": models.TextRender,

@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
@@ -35,8 +36,6 @@ _TOP_LEVEL: Final = ("steps", "guidance", "aspect_ratio", "negative_prompt")
 @functools.cache
 def _tool() -> str:
     # looked up once: importlib.metadata costs about 1 ms, on every generation otherwise
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return f"fibo-prompts {version('fibo-prompts')}"
     except PackageNotFoundError:  # running from a source tree that is not installed
