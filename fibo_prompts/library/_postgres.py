@@ -78,13 +78,6 @@ class PgCursor(Cursor):
         """The query with psycopg's ``%s`` placeholders."""
         return _to_driver(text)
 
-    def iterate(self, sql: str, params: Any = ()) -> Iterator[Any]:
-        """The rows of a query through a server-side cursor: stopping early reads no more."""
-        with self._cursor.connection.cursor(name="fibo_iterate") as named:
-            named.itersize = 256
-            named.execute(self.sql(sql), params)
-            yield from named
-
     def one(self, sql: str, params: Any = ()) -> Any:
         """The first row of a query, or ``None`` (nothing to drain on PostgreSQL)."""
         self._cursor.execute(self.sql(sql), params)

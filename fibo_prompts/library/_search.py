@@ -103,7 +103,8 @@ class SearchQuery:
     """One :meth:`Library.search <fibo_prompts.library.Library.search>` as SQL and params.
 
     Wildcard fields (``exact``) are re-checked in Python (LIKE's ``%`` spans lines), so with
-    them the limit is applied while reading: the scan stops once enough rows pass the check.
+    them the limit is applied while reading, page by page: the scan stops once enough rows
+    pass the check.
     """
 
     def __init__(
@@ -149,10 +150,27 @@ class SearchQuery:
         self.exact = [f for f in fields if f.wildcard]
         self.limit = limit
 
-    def sql(self, columns: str) -> tuple[str, list[Any]]:
-        """The query selecting ``columns`` (plus the body when re-checked), and its params."""
-        where_sql = " AND ".join(self.conditions) or "1 = 1"
-        limit_sql = "" if self.limit is None or self.exact else f" LIMIT {int(self.limit)}"
+    def sql(
+        self, columns: str, *, before: int | None = None, page: int | None = None
+    ) -> tuple[str, list[Any]]:
+        """The query selecting ``columns`` (plus the body when re-checked), and its params.
+
+        ``before`` and ``page`` read one page of a re-checked search: versions older than
+        ``before``, at most ``page`` of them (each page is a short query that can stop
+        early on any engine, where one query without a limit would be sorted whole first).
+        """
+        conditions = list(self.conditions)
+        params = list(self.params)
+        if before is not None:
+            conditions.append("t.version_id < ?")
+            params.append(before)
+        where_sql = " AND ".join(conditions) or "1 = 1"
+        if page is not None:
+            limit_sql = f" LIMIT {int(page)}"
+        elif self.limit is None or self.exact:
+            limit_sql = ""
+        else:
+            limit_sql = f" LIMIT {int(self.limit)}"
         body_col = ", t.body" if self.exact else ""
         sql = (
             f"SELECT {columns}{body_col} FROM versions v "
@@ -162,4 +180,4 @@ class SearchQuery:
             # touches a version row only when its text matches
             f"WHERE {where_sql} ORDER BY t.version_id DESC{limit_sql}"
         )
-        return sql, list(self.params)
+        return sql, params

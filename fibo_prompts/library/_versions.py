@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from fibo_prompts.library._search import SearchQuery
 
 _CHUNK: Final = 500  # ids per IN (...) list: far below every database's parameter limit
+_SEARCH_PAGE: Final = 200  # candidate rows per page of a re-checked (wildcard) search
 META_COLS: Final = (
     "v.id, p.name, v.number, v.version_hash, v.content_hash, v.message, v.author, "
     "v.created_at, v.summary"
@@ -476,13 +477,19 @@ def log_rows(
 
 def search_rows(cur: Cursor, query: SearchQuery) -> list[Row]:
     """The rows matching a search, newest first (wildcard fields re-checked exactly)."""
-    sql, params = query.sql(META_COLS)
     if not query.exact:
+        sql, params = query.sql(META_COLS)
         return cur.all(sql, params)
-    rows = []
-    for row in cur.iterate(sql, params):
-        if all(f.matches(row[-1]) for f in query.exact):
-            rows.append(row)
-            if query.limit is not None and len(rows) >= query.limit:
-                break
-    return rows
+    rows: list[Row] = []
+    before: int | None = None
+    while True:
+        sql, params = query.sql(META_COLS, before=before, page=_SEARCH_PAGE)
+        batch = cur.all(sql, params)
+        for row in batch:
+            if all(f.matches(row[-1]) for f in query.exact):
+                rows.append(row)
+                if query.limit is not None and len(rows) >= query.limit:
+                    return rows
+        if len(batch) < _SEARCH_PAGE:
+            return rows
+        before = int(batch[-1][0])  # the version id: the page's oldest

@@ -16,6 +16,7 @@ from fibo_prompts.library import (
     PromptArchivedError,
     PromptNotFoundError,
     VersionConflictError,
+    _versions,
 )
 from fibo_prompts.prompt import StructuredPrompt
 from tests.library.helpers import PORTRAIT, PRODUCT
@@ -326,6 +327,26 @@ def test_search_with_an_index_wildcard(lib: Library) -> None:
     lib.save(prompt, "bottle")
     assert [v.ref for v in lib.search(where=[("objects[*].location", first)])] == ["bottle@1"]
     assert [v.ref for v in lib.search(where=[("objects[*].location", "nowhere")])] == []
+
+
+def test_a_wildcard_search_reads_page_by_page(
+    lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_versions, "_SEARCH_PAGE", 2)
+    prompt = StructuredPrompt.parse(PRODUCT)
+    for i in range(7):  # versions 1, 4, 7 have the object at "far left"
+        where = "far left" if i % 3 == 0 else f"spot {i}"
+        changed = prompt.set("objects[0].location", where).set("context", f"Take {i}.")
+        lib.save(changed, "bottle", message=str(i))
+    query = [("objects[*].location", "far left")]
+    assert [v.ref for v in lib.search(where=query, limit=None)] == [
+        "bottle@7",
+        "bottle@4",
+        "bottle@1",
+    ]
+    assert [v.ref for v in lib.search(where=query, limit=2)] == ["bottle@7", "bottle@4"]
+    # LIKE's % spans lines: "far left" elsewhere in a candidate is re-checked away
+    assert lib.search(where=[("objects[*].location", "spot")]) == []
 
 
 def test_archived_prompts_are_readable_but_hidden_and_closed(lib: Library) -> None:
