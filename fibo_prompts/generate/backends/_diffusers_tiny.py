@@ -54,9 +54,15 @@ def _tokenizer(corpus: Sequence[str], vocab_size: int) -> Any:
 
 
 def build_tiny_pipeline(
-    corpus: Sequence[str] = DEFAULT_CORPUS, *, vocab_size: int = 512, seed: int = 0
+    corpus: Sequence[str] = DEFAULT_CORPUS,
+    *,
+    vocab_size: int = 512,
+    seed: int = 0,
+    edit: bool = False,
 ) -> Any:
-    """A tiny ``BriaFiboPipeline`` with random weights (the same weights for the same seed).
+    """A tiny ``BriaFiboPipeline`` with random weights (the same weights for the same seed);
+    with ``edit=True`` a tiny ``BriaFiboEditPipeline`` (FIBO-Edit: it also encodes the input
+    image, so its VAE's encoder takes the 12 channels of a 2x2-patched RGB image).
 
     The sizes obey the pipeline's constraints (local-fibo.md §4): ``joint_attention_dim`` is
     twice the text encoder's width, the transformer's ``in_channels`` is the VAE's ``z_dim``,
@@ -66,7 +72,8 @@ def build_tiny_pipeline(
     torch = _import("torch")
     with _quiet():  # diffusers imports its classes lazily, and importing them logs notes
         diffusers = _import("diffusers")
-        wan_vae, pipeline_class = diffusers.AutoencoderKLWan, diffusers.BriaFiboPipeline
+        wan_vae = diffusers.AutoencoderKLWan
+        pipeline_class = diffusers.BriaFiboEditPipeline if edit else diffusers.BriaFiboPipeline
         scheduler = diffusers.FlowMatchEulerDiscreteScheduler()
         fibo_transformer = _import("diffusers.models.transformers.transformer_bria_fibo")
         smollm3 = _import("transformers.models.smollm3.modeling_smollm3")
@@ -87,6 +94,8 @@ def build_tiny_pipeline(
         base_dim=8,
         decoder_base_dim=8,
         num_res_blocks=1,
+        # the default (3) for generation keeps its weights as they were; an edit encodes
+        **({"in_channels": 12} if edit else {}),
         out_channels=12,
         patch_size=2,
         scale_factor_spatial=16,
