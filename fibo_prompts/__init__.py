@@ -24,10 +24,12 @@ if TYPE_CHECKING:
         LintReport,
         Template,
         apply_brand,
-        lint,
         list_templates,
         load_template,
     )
+
+    # from the module: mypy takes 'lint' from the package for the submodule brand.lint
+    from fibo_prompts.brand.lint import lint
     from fibo_prompts.diff import (
         Change,
         DiffOptions,
