@@ -231,7 +231,7 @@ _LAZY: dict[str, str] = {
     "apply_brand": "fibo_prompts.brand",
     "diff": "fibo_prompts.diff",
     "diff_generations": "fibo_prompts.diff",
-    "lint": "fibo_prompts.brand",
+    "lint": "fibo_prompts.brand.lint",
     "list_templates": "fibo_prompts.brand",
     "load_template": "fibo_prompts.brand",
     "plan_layout": "fibo_prompts.preview",
