@@ -132,7 +132,13 @@ class SearchQuery:
             self.conditions.append("t.body LIKE ? ESCAPE '\\'")
             self.params.append(text_pattern(text))
         for field in fields:
-            self.conditions.append("t.body LIKE ? ESCAPE '\\'")
+            if field.wildcard:
+                # deliberately not indexable: a [*] pattern's trigrams are in nearly every
+                # version, and an index would read all of them before the first page; the
+                # scan in version order stops as soon as a page is full
+                self.conditions.append("(t.body || '') LIKE ? ESCAPE '\\'")
+            else:
+                self.conditions.append("t.body LIKE ? ESCAPE '\\'")
             self.params.append(field.pattern)
         if tag is not None:
             self.conditions.append(
