@@ -83,6 +83,8 @@ def image_input(value: str) -> str:
 
 #: ``fibo edit --backend``: a hosted backend's name → its edit route's registry name
 EDIT_BACKENDS = {
+    "diffusers": "diffusers-edit",
+    "diffusers-edit": "diffusers-edit",
     "bria": "bria-edit",
     "bria-edit": "bria-edit",
     "fal": "fal-edit",
@@ -128,7 +130,7 @@ def edit(
         ),
     ] = None,
     backend: Annotated[
-        str, typer.Option("--backend", "-b", help="bria-edit or fal-edit.")
+        str, typer.Option("--backend", "-b", help="bria-edit, fal-edit or diffusers-edit.")
     ] = "bria-edit",
     seed: Seed = None,
     steps: Steps = None,
@@ -156,7 +158,11 @@ def edit(
         fail("--instruction is empty: say what to change", code=2)
     limits = http_limits(max_image_bytes, request_timeout)
     if backend not in EDIT_BACKENDS:
-        fail(f"--backend {printable(backend)} cannot edit images; use bria-edit or fal-edit", 2)
+        fail(
+            f"--backend {printable(backend)} cannot edit images; use bria-edit, fal-edit or "
+            "diffusers-edit",
+            2,
+        )
     backend = EDIT_BACKENDS[backend]
     with user_errors():
         prompt = None

@@ -65,7 +65,7 @@ def test_describe_writes_the_services_exact_string(
     [
         (["edit", "nope.png", "-i", "x"], 1, "error: nope.png: no such file (give an image file or a URL)"),
         (["edit", "{photo}"], 2, "error: give --instruction TEXT or --structured-instruction FILE (one of them)"),
-        (["edit", "{photo}", "-i", "x", "-b", "segmind"], 2, "error: --backend segmind cannot edit images; use bria-edit or fal-edit"),
+        (["edit", "{photo}", "-i", "x", "-b", "segmind"], 2, "error: --backend segmind cannot edit images; use bria-edit, fal-edit or diffusers-edit"),
         (["edit", "{notimage}", "-i", "x"], 1, "error: {notimage}: not an image Pillow can read (PNG, JPEG or WebP)"),
         (["describe", "{photo}", "-b", "segmind"], 2, "error: --backend segmind cannot describe images; use one of: bria, bria-edit, bria-lite, fal, fal-edit, fal-lite"),
         (["generate", EXAMPLE, "--num-results", "5"], 2, "error: --num-results must be 1 to 4, got 5"),

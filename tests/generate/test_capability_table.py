@@ -34,6 +34,7 @@ ROWS = ("bria", "segmind", "inferencesh", "fal", "replicate", "preview", "diffus
 #: (found by name anywhere under tests/, so a test file may move)
 LOCAL_EVIDENCE = {
     ("diffusers", "json_to_image"): "test_generate_returns_a_recorded_generation",
+    ("diffusers", "edit"): "test_the_diffusers_edit_backend_edits_an_image",
 }
 #: the emulator test of each capability (in this module, parametrised over the backends that
 #: declare it)

@@ -107,6 +107,7 @@ def _register_builtins() -> None:
     register("inferencesh", InferenceShBackend, aliases=("inference.sh", "inference-sh"))
     register("preview", PreviewBackend)
     register("diffusers", DiffusersBackend)
+    register("diffusers-edit", partial(DiffusersBackend, edit=True))
     register("fal", FalBackend, aliases=("fal.ai",))
     register("fal-lite", partial(FalBackend, app="bria/fibo-lite/generate"))
     register("fal-edit", partial(FalBackend, app="bria/fibo-edit/edit"))

@@ -84,10 +84,12 @@ class Plan:
     aspect_ratio: str
     width: int
     height: int
+    #: the image to edit (FIBO-Edit), base64; ``None``: generate
+    image: str | None = None
 
-    def batch_key(self) -> tuple[int, float, int, int]:
+    def batch_key(self) -> tuple[int, float, int, int, str | None]:
         """Plans with the same key can share one pipeline call (prompts and seeds may differ)."""
-        return (self.steps, self.guidance, self.width, self.height)
+        return (self.steps, self.guidance, self.width, self.height, self.image)
 
     def to_body(self) -> dict[str, Any]:
         """The plan as the JSON body of the in-process request."""
@@ -100,6 +102,7 @@ class Plan:
             "aspect_ratio": self.aspect_ratio,
             "width": self.width,
             "height": self.height,
+            "image": self.image,
         }
 
     @classmethod
@@ -114,6 +117,7 @@ class Plan:
             aspect_ratio=str(body["aspect_ratio"]),
             width=int(body["width"]),
             height=int(body["height"]),
+            image=body.get("image"),
         )
 
 
@@ -175,7 +179,9 @@ def plan(
     """
     prompt = request.prompt
     assert prompt is not None  # DiffusersBackend.check refuses requests without one
-    text = prompt.for_model() if prompt_format == "model" else prompt.wire
+    # an edit (a request with its image) keeps edit_instruction, which FIBO-Edit reads
+    edit = bool(request.images)
+    text = prompt.for_model(edit=edit) if prompt_format == "model" else prompt.wire
     if request.negative_prompt is not None:
         negative = request.negative_prompt
     else:
@@ -191,6 +197,7 @@ def plan(
         aspect_ratio=ratio,
         width=width,
         height=height,
+        image=request.images[0] if request.images else None,
     )
 
 

@@ -18,6 +18,7 @@ the cap lowered for later calls, so batching happens "when memory allows".
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import importlib
@@ -30,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from fibo_prompts._images import open_image
 from fibo_prompts.errors import (
     ConfigurationError,
     DependencyMissingError,
@@ -135,6 +137,8 @@ class LoadSpec:
     cpu_offload: bool = False
     local_files_only: bool = False
     token: str | None = field(default=None, compare=False, repr=False)
+    #: load ``BriaFiboEditPipeline`` (FIBO-Edit) instead of ``BriaFiboPipeline``
+    edit: bool = False
 
 
 @dataclass(frozen=True)
@@ -306,8 +310,13 @@ class LoadedPipeline:
         torch, first = self._torch, plans[0]
         generators = [torch.Generator(device=self.device).manual_seed(p.seed) for p in plans]
         single = len(plans) == 1
+        extra: dict[str, Any] = {}
+        if first.image is not None:  # FIBO-Edit: the batch shares its image (batch_key)
+            source = _decode(first.image)
+            extra["image"] = source if single else [source] * len(plans)
         # one image goes through exactly as a direct ``pipe(prompt=str, generator=g)`` call
         output = self.pipeline(
+            **extra,
             prompt=first.prompt if single else [p.prompt for p in plans],
             negative_prompt=first.negative_prompt if single else [p.negative_prompt for p in plans],
             generator=generators[0] if single else generators,
@@ -347,6 +356,12 @@ class LoadedPipeline:
 
 _cache: dict[LoadSpec, LoadedPipeline] = {}
 _cache_lock = threading.Lock()
+
+
+def _decode(image: str) -> Any:
+    """A base64 image to edit, decoded as RGB within the pixel cap."""
+    with open_image(base64.b64decode(image), what="the image to edit") as opened:
+        return opened.convert("RGB")
 
 
 def load(spec: LoadSpec) -> LoadedPipeline:
@@ -443,7 +458,8 @@ def _load(spec: LoadSpec) -> LoadedPipeline:
     with _quiet():
         diffusers = _import("diffusers")
         try:
-            pipeline = diffusers.BriaFiboPipeline.from_pretrained(
+            cls = diffusers.BriaFiboEditPipeline if spec.edit else diffusers.BriaFiboPipeline
+            pipeline = cls.from_pretrained(
                 location,
                 local_files_only=spec.local_files_only,
                 token=spec.token,

@@ -129,10 +129,12 @@ def save_tiny_pipeline(
     *,
     vocab_size: int = 512,
     seed: int = 0,
+    edit: bool = False,
 ) -> Path:
-    """Build a tiny pipeline and ``save_pretrained`` it into ``directory``; the folder."""
+    """Build a tiny pipeline (``edit=True``: a FIBO-Edit one) and ``save_pretrained`` it into
+    ``directory``; the folder."""
     target = Path(directory)
-    pipeline = build_tiny_pipeline(corpus, vocab_size=vocab_size, seed=seed)
+    pipeline = build_tiny_pipeline(corpus, vocab_size=vocab_size, seed=seed, edit=edit)
     with _quiet():
         pipeline.save_pretrained(target)
     return target

@@ -144,7 +144,7 @@ class DiffusersBackend(Backend):
     )
     expected_duration = 0.0
     mode = "blocking"
-    capabilities = frozenset({"json_to_image"})
+    capabilities = frozenset({"json_to_image", "edit"})
 
     def __init__(
         self,
@@ -158,6 +158,7 @@ class DiffusersBackend(Backend):
         prompt_format: PromptFormat = "model",
         resolutions: Mapping[str, tuple[int, int]] | None = None,
         preload: bool = False,
+        edit: bool = False,
         api_key: str | None = None,
         env: Mapping[str, str] | None = None,
         **unknown: Any,
@@ -196,7 +197,12 @@ class DiffusersBackend(Backend):
             cpu_offload=cpu_offload,
             local_files_only=local_files_only,
             token=api_key,
+            edit=edit,
         )
+        self.edit = edit
+        if edit:
+            # FIBO-Edit reads one image: the one to change
+            self.ranges = replace(self.ranges, max_images=1)  # type: ignore[misc]
         runtime.require_dependencies()
         self._loaded: LoadedPipeline | None = None
         if preload:
@@ -266,6 +272,13 @@ class DiffusersBackend(Backend):
                 "text into one with a hosted backend's structured_prompt(), or write one",
                 backend=self.name,
                 parameter="prompt",
+            )
+        if self.edit and (len(request.images) != 1 or request.images[0].startswith("http")):
+            raise InvalidParameterError(
+                "the local edit pipeline edits one image, given as base64 (fibo edit sends a "
+                "file so); it downloads nothing",
+                backend=self.name,
+                parameter="images",
             )
         if request.text:
             raise InvalidParameterError(
