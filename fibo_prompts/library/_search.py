@@ -103,8 +103,8 @@ class SearchQuery:
     """One :meth:`Library.search <fibo_prompts.library.Library.search>` as SQL and params.
 
     Wildcard fields (``exact``) are re-checked in Python (LIKE's ``%`` spans lines), so with
-    them the limit is applied while reading, page by page: the scan stops once enough rows
-    pass the check.
+    them the limit is applied while reading, window by window: the scan stops once enough
+    rows pass the check.
     """
 
     def __init__(
@@ -156,24 +156,22 @@ class SearchQuery:
         self.exact = [f for f in fields if f.wildcard]
         self.limit = limit
 
-    def sql(
-        self, columns: str, *, before: int | None = None, page: int | None = None
-    ) -> tuple[str, list[Any]]:
+    def sql(self, columns: str, *, window: tuple[int, int] | None = None) -> tuple[str, list[Any]]:
         """The query selecting ``columns`` (plus the body when re-checked), and its params.
 
-        ``before`` and ``page`` read one page of a re-checked search: versions older than
-        ``before``, at most ``page`` of them (each page is a short query that can stop
-        early on any engine, where one query without a limit would be sorted whole first).
+        ``window`` ``(low, high)`` reads one window of a re-checked search: the versions
+        with ``low <= id < high``. A range of the key is read in key order on any engine, so
+        a search that finds enough in its newest window stops there; one query over every
+        candidate would be sorted whole first (no planner can tell how many a ``[*]``
+        pattern matches).
         """
         conditions = list(self.conditions)
         params = list(self.params)
-        if before is not None:
-            conditions.append("t.version_id < ?")
-            params.append(before)
+        if window is not None:
+            conditions.append("t.version_id >= ? AND t.version_id < ?")
+            params.extend(window)
         where_sql = " AND ".join(conditions) or "1 = 1"
-        if page is not None:
-            limit_sql = f" LIMIT {int(page)}"
-        elif self.limit is None or self.exact:
+        if window is not None or self.limit is None or self.exact:
             limit_sql = ""
         else:
             limit_sql = f" LIMIT {int(self.limit)}"

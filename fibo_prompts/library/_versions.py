@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from fibo_prompts.library._search import SearchQuery
 
 _CHUNK: Final = 500  # ids per IN (...) list: far below every database's parameter limit
-_SEARCH_PAGE: Final = 200  # candidate rows per page of a re-checked (wildcard) search
+_SEARCH_WINDOW: Final = 2000  # version ids per window of a re-checked (wildcard) search
 META_COLS: Final = (
     "v.id, p.name, v.number, v.version_hash, v.content_hash, v.message, v.author, "
     "v.created_at, v.summary"
@@ -480,16 +480,18 @@ def search_rows(cur: Cursor, query: SearchQuery) -> list[Row]:
     if not query.exact:
         sql, params = query.sql(META_COLS)
         return cur.all(sql, params)
+    span = cur.one("SELECT MIN(version_id), MAX(version_id) FROM version_text")
     rows: list[Row] = []
-    before: int | None = None
-    while True:
-        sql, params = query.sql(META_COLS, before=before, page=_SEARCH_PAGE)
-        batch = cur.all(sql, params)
-        for row in batch:
+    if span is None or span[0] is None:
+        return rows
+    low_id, high = int(span[0]), int(span[1]) + 1
+    while high > low_id:
+        low = high - _SEARCH_WINDOW
+        sql, params = query.sql(META_COLS, window=(low, high))
+        for row in cur.all(sql, params):
             if all(f.matches(row[-1]) for f in query.exact):
                 rows.append(row)
                 if query.limit is not None and len(rows) >= query.limit:
                     return rows
-        if len(batch) < _SEARCH_PAGE:
-            return rows
-        before = int(batch[-1][0])  # the version id: the page's oldest
+        high = low
+    return rows

@@ -329,10 +329,10 @@ def test_search_with_an_index_wildcard(lib: Library) -> None:
     assert [v.ref for v in lib.search(where=[("objects[*].location", "nowhere")])] == []
 
 
-def test_a_wildcard_search_reads_page_by_page(
+def test_a_wildcard_search_reads_window_by_window(
     lib: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(_versions, "_SEARCH_PAGE", 2)
+    monkeypatch.setattr(_versions, "_SEARCH_WINDOW", 2)
     prompt = StructuredPrompt.parse(PRODUCT)
     for i in range(7):  # versions 1, 4, 7 have the object at "far left"
         where = "far left" if i % 3 == 0 else f"spot {i}"
