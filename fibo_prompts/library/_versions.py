@@ -495,3 +495,28 @@ def search_rows(cur: Cursor, query: SearchQuery) -> list[Row]:
                     return rows
         high = low
     return rows
+
+
+def invariant_problems(cur: Cursor) -> list[str]:
+    """The library's invariants that do not hold (see ``Library.integrity_check``)."""
+    problems: list[str] = []
+    for name, count, top, n in cur.all(
+        "SELECT p.name, p.version_count, MAX(v.number), COUNT(v.id) FROM prompts p "
+        "LEFT JOIN versions v ON v.prompt_id = p.id GROUP BY p.id, p.name, "
+        "p.version_count"
+    ):
+        if not (count == (top or 0) == n):
+            problems.append(f"{name}: {n} versions numbered up to {top}, count {count}")
+    row = cur.one(
+        "SELECT COUNT(*) FROM versions v WHERE NOT EXISTS "
+        "(SELECT 1 FROM version_text t WHERE t.version_id = v.id)"
+    )
+    if row and row[0]:
+        problems.append(f"{row[0]} versions without search text")
+    row = cur.one(
+        "SELECT COUNT(*) FROM labels l JOIN versions v ON v.id = l.version_id "
+        "WHERE v.prompt_id <> l.prompt_id"
+    )
+    if row and row[0]:
+        problems.append(f"{row[0]} labels point into another prompt")
+    return problems

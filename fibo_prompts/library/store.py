@@ -17,17 +17,12 @@ either the whole version or nothing.
 
 from __future__ import annotations
 
-import getpass
-import hashlib
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
-
-import platformdirs
 
 from fibo_prompts._blobs import store_blob
 from fibo_prompts.diff import PromptDiff, diff
@@ -42,6 +37,14 @@ from fibo_prompts.library._errors import (
 from fibo_prompts.library._export import export_library, import_library
 from fibo_prompts.library._manifest import MAX_MANIFEST_BYTES
 from fibo_prompts.library._names import check_label, check_prompt_name, check_tag
+from fibo_prompts.library._places import (
+    default_author,
+    default_library_path,
+    image_cache_root,
+    location_text,
+    sqlite_target,
+    utc_now,
+)
 from fibo_prompts.library._search import SearchQuery
 from fibo_prompts.library._sqlite import MEMORY, SQLiteBackend
 from fibo_prompts.library._versions import NewVersion, is_plain_name, parse_stored
@@ -64,57 +67,6 @@ __all__ = ["DEFAULT_TIMEOUT", "Library", "default_library_path", "image_cache_ro
 
 #: seconds a writer waits for another process's write lock before LibraryLockedError
 DEFAULT_TIMEOUT: Final = 10.0
-DEFAULT_FILE_NAME: Final = "library.sqlite"
-_FOLDED_URL: Final = re.compile(r"(postgres(?:ql)?):/(?!/)", re.IGNORECASE)
-
-
-def default_library_path() -> Path:
-    """Where :class:`Library` opens when no path is given.
-
-    ``$FIBO_LIBRARY`` if set; else ``library.sqlite`` in ``$FIBO_PROMPTS_HOME`` if set; else in
-    the platform's user data directory for fibo_prompts (the job journal's folder).
-    """
-    explicit = os.environ.get("FIBO_LIBRARY")
-    if explicit:
-        return Path(explicit)
-    home = os.environ.get("FIBO_PROMPTS_HOME")
-    if home:
-        return Path(home) / DEFAULT_FILE_NAME
-    return Path(platformdirs.user_data_dir("fibo_prompts", appauthor=False)) / DEFAULT_FILE_NAME
-
-
-def image_cache_root(location: str) -> Path:
-    """The local folder a PostgreSQL library's images are written out to when read:
-    ``$FIBO_PROMPTS_HOME/cache/library-<key>`` (else the user cache folder), one per server
-    and database (``key``: a hash of the URL without its password)."""
-    key = hashlib.sha256(location.encode("utf-8")).hexdigest()[:16]
-    home = os.environ.get("FIBO_PROMPTS_HOME")
-    base = Path(home) / "cache" if home else Path(platformdirs.user_cache_dir("fibo_prompts"))
-    return base / f"library-{key}"
-
-
-def _location(path: str | os.PathLike[str]) -> str:
-    """The library's location as text; a URL that went through pathlib (the CLI's
-    ``--library`` is a path option) gets back the slash pathlib folded."""
-    text = os.fspath(path)
-    folded = _FOLDED_URL.match(text)
-    if folded and not isinstance(path, str):
-        return f"{folded.group(1)}://{text[folded.end() :]}"
-    return text
-
-
-def _default_author() -> str:
-    author = os.environ.get("FIBO_PROMPTS_AUTHOR")
-    if author:
-        return author
-    try:
-        return getpass.getuser()
-    except Exception:  # no user name in the environment (containers): still save
-        return "unknown"
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Library:
@@ -165,13 +117,13 @@ class Library:
     ) -> None:
         if path is None:
             path = default_library_path()
-        self.author = author or _default_author()
-        self._clock = clock or _utc_now
+        self.author = author or default_author()
+        self._clock = clock or utc_now
         self.path: Path | str
         #: the folder that holds ``images/`` (None: an in-memory library stores none)
         self._image_root: Path | None
         self._backend: Backend
-        location = _location(path)
+        location = location_text(path)
         if is_postgres_url(location):
             self._backend = self._open_postgres(location, timeout)
         else:
@@ -189,22 +141,7 @@ class Library:
             self.path = Path(MEMORY)
             self._image_root = None
             return SQLiteBackend(MEMORY, timeout=timeout)
-        target = Path(path)
-        if target.is_dir():
-            target = target / DEFAULT_FILE_NAME
-        if not create and not target.exists():
-            # a typo in --library must not leave an empty library behind
-            raise LibraryError(
-                f"no library here; create one with `fibo lib init --library {target}` "
-                "(or save a prompt with `fibo lib save`)",
-                path=str(target),
-            )
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise LibraryError(
-                f"cannot create the library's folder ({exc.strerror})", path=str(target)
-            ) from None
+        target = sqlite_target(path, create=create)
         self.path = target
         self._image_root = target.parent
         return SQLiteBackend(str(target), timeout=timeout)
@@ -278,25 +215,7 @@ class Library:
         """
         problems = [p for p in self._backend.integrity_check() if p != "ok"]
         with self._backend.read() as cur:
-            for name, count, top, n in cur.all(
-                "SELECT p.name, p.version_count, MAX(v.number), COUNT(v.id) FROM prompts p "
-                "LEFT JOIN versions v ON v.prompt_id = p.id GROUP BY p.id, p.name, "
-                "p.version_count"
-            ):
-                if not (count == (top or 0) == n):
-                    problems.append(f"{name}: {n} versions numbered up to {top}, count {count}")
-            row = cur.one(
-                "SELECT COUNT(*) FROM versions v WHERE NOT EXISTS "
-                "(SELECT 1 FROM version_text t WHERE t.version_id = v.id)"
-            )
-            if row and row[0]:
-                problems.append(f"{row[0]} versions without search text")
-            row = cur.one(
-                "SELECT COUNT(*) FROM labels l JOIN versions v ON v.id = l.version_id "
-                "WHERE v.prompt_id <> l.prompt_id"
-            )
-            if row and row[0]:
-                problems.append(f"{row[0]} labels point into another prompt")
+            problems += _versions.invariant_problems(cur)
         return problems or ["ok"]
 
     # ------------------------------------------------------------------ save
