@@ -200,9 +200,7 @@ class InferenceShBackend(Backend):
     streams = True
     cancels = True
     # a structured prompt travels as its wire string in the app's text input (a warning)
-    capabilities = frozenset(
-        {"text_to_image", "json_to_image", "cancel", "webhooks", "streaming"}
-    )
+    capabilities = frozenset({"text_to_image", "json_to_image", "cancel", "webhooks", "streaming"})
 
     def __init__(
         self,
