@@ -1,4 +1,4 @@
-"""The emulator's Bria v2 routes (``reference/hosted-apis.md``, ``docs/protocols.md``, "Bria").
+"""The emulator's Bria v2 routes (``docs/protocols.md``, "Bria").
 
 ``POST /v2/image/generate`` → 202 ``{request_id, status_url}`` (``sync``: 200 with the result),
 ``POST /v2/structured_prompt/generate`` (text, images or a structured prompt plus an

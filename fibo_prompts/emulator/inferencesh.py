@@ -1,4 +1,4 @@
-"""The emulator's inference.sh routes (``reference/hosted-apis.md``, ``docs/protocols.md``).
+"""The emulator's inference.sh routes (``docs/protocols.md``).
 
 ``POST /apps/run`` (and ``/run``), ``GET /tasks/{id}``, ``GET /tasks/{id}/stream`` (NDJSON:
 the full task, then ``{"data": {"status": N}, "fields": ["status"]}`` per change, heartbeats,

@@ -11,7 +11,8 @@ as ``Authorization: Bearer <token>``; errors are problem details
 (``{"title", "detail", "status"}``, ``replicate/exceptions.py``).
 
 Statuses ``starting``, ``processing``, ``succeeded``, ``failed``, ``canceled``. The model's
-inputs (issue 17: ``structured_prompt`` a JSON **string**, ``image``, ``steps_num`` 20-50;
+inputs (``docs/protocols.md``, "Replicate": ``structured_prompt`` a JSON **string**,
+``image``, ``steps_num`` 20-50;
 the rest follows Bria's API and is unverified): ``prompt``, ``structured_prompt``, ``image``,
 ``seed``, ``steps_num``, ``aspect_ratio``, ``guidance_scale``, ``negative_prompt``. Inputs are
 validated at create (422, nothing billed), as Replicate validates against the model's schema;

@@ -1,4 +1,4 @@
-"""The emulator's Segmind routes (``reference/hosted-apis.md``, ``docs/protocols.md``).
+"""The emulator's Segmind routes (``docs/protocols.md``).
 
 v2: ``POST /v2/{slug}`` → ``{request_id, status, poll_url, status_url, response_url}``,
 ``GET /v2/requests/{id}/status`` (FAILED as HTTP 422, 404 after expiry), ``GET
@@ -35,8 +35,8 @@ __all__ = [
 SEGMIND_SLUGS: Final = ("bria-fibo-generate", "bria-fibo-generate-structured-prompt")
 #: https://www.segmind.com/models/bria-fibo-generate/api: aspect_ratio default "16:9"
 SEGMIND_DEFAULT_ASPECT_RATIO: Final = "16:9"
-#: seed "Range: 1 - 999999999" (the structured-prompt slug's page; issue 14 for generate),
-#: steps_num 20-50 (issue 14, from the generate page), guidance_scale an integer 3-5
+#: seed "Range: 1 - 999999999" (the structured-prompt slug's page; the same on generate's),
+#: steps_num 20-50 (the generate page), guidance_scale an integer 3-5
 SEGMIND_SEED: Final = (1, 999_999_999)
 SEGMIND_STEPS: Final = (20, 50)
 

@@ -1,6 +1,6 @@
 """A local HTTP server speaking the hosted FIBO protocols, for tests, benchmarks and offline use.
 
-Routes (``reference/hosted-apis.md``), one module per service:
+Routes (``docs/protocols.md``), one module per service:
 
 =========================================  ====================================================
 Bria v2 (:mod:`.bria`)                     ``POST /v2/image/generate`` → 202 (``sync``: 200),

@@ -1,6 +1,6 @@
 """The versioned prompt library: :class:`Library`.
 
-Identity (a decision the issue left open; see also the package docstring): a version is
+Identity (see also the package docstring): a version is
 identified by ``sha256:`` of its **exact wire bytes** (the *version hash*), and also carries
 the ``sha256:`` of its canonical form (the *content hash*). FIBO reads the wire string as
 tokens, so two strings with the same canonical form can give different images under the same

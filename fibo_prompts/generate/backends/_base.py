@@ -93,8 +93,8 @@ class ParameterRanges:
 @dataclass(frozen=True)
 class StatusReport:
     """A status response, normalised. Its words are the service's, so they are redacted here,
-    once for every backend: a service that echoes the key in a failure message (item 2 of
-    issue 13) cannot pass it on to the job, the journal or an error."""
+    once for every backend: a service that echoes the key in a failure message
+    cannot pass it on to the job, the journal or an error."""
 
     state: JobState
     status: str

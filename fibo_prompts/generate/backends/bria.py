@@ -40,7 +40,7 @@ from fibo_prompts.jobs import ASPECT_RATIOS, GenerationRequest, Job, JobState
 __all__ = ["BRIA_RESOLUTIONS", "BRIA_ROUTES", "BriaBackend"]
 
 #: ``resolution`` values: "1MP" (the service's default) or "4MP", "sync: true + 4MP is
-#: rejected" (bria-skill ``references/api-endpoints.md``; ``reference/hosted-apis.md`` §2.2)
+#: rejected" (bria-skill ``references/api-endpoints.md``; ``docs/protocols.md``, "Bria")
 BRIA_RESOLUTIONS: Final = ("1MP", "4MP")
 #: route → (image submit path, structured-prompt submit path)
 BRIA_ROUTES: Final[dict[str, tuple[str, str]]] = {
@@ -154,7 +154,7 @@ class BriaBackend(Backend):
 
     def documented_error(self, response: httpx.Response) -> bool:
         """Bria's error object, ``{"error": {"code": int, "message": str, "details": str}}``
-        (``reference/hosted-apis.md`` §2.3, from bria-skill ``api-endpoints.md``)."""
+        (``docs/protocols.md``, "Bria", from bria-skill ``api-endpoints.md``)."""
         data = json_object(response)
         error = None if data is None else data.get("error")
         return (

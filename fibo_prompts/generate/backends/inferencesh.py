@@ -12,7 +12,7 @@ the outputs are still uploading), so a service answering the old 9 for a finishe
 into the poll deadline, with the request id kept for ``fibo jobs resume``. The key travels
 as ``Authorization: Bearer``.
 
-The stream is NDJSON (``Accept: application/x-ndjson``, ``reference/hosted-apis.md`` §4.1):
+The stream is NDJSON (``Accept: application/x-ndjson``, ``docs/protocols.md``, "inference.sh"):
 each line a full task object, ``{"type": "heartbeat"}``, a partial update ``{"data": {...},
 "fields": [...]}`` or another event; lines in SSE form (``data: {...}``) are read too. A task
 is stopped with ``POST /tasks/{id}/cancel``.
@@ -322,7 +322,7 @@ class InferenceShBackend(Backend):
 
     def documented_error(self, response: httpx.Response) -> bool:
         """RFC 9457 problem+json with ``type: ".../errors/<code>"`` and a ``title`` or
-        ``detail`` (``reference/hosted-apis.md`` §4.1)."""
+        ``detail`` (``docs/protocols.md``, "inference.sh")."""
         data = json_object(response)
         if data is None or not isinstance(data.get("type"), str):
             return False

@@ -32,8 +32,9 @@ from fibo_prompts.jobs import ASPECT_RATIOS, GenerationRequest, Job, JobState
 
 __all__ = ["PLAN_REQUESTS_PER_MINUTE", "SegmindBackend"]
 
-#: requests per minute each Segmind plan allows (issue 14: "5 requests/min on free, 50 on
-#: pro"; unverified against a live account). Every API request counts: submit, status, result.
+#: requests per minute each Segmind plan allows ("5 requests/min on free, 50 on
+#: pro", ``docs/protocols.md``; unverified against a live account). Every API request
+#: counts: submit, status, result.
 PLAN_REQUESTS_PER_MINUTE = {"free": 5.0, "pro": 50.0}
 #: sent when the user gives none: Segmind's own default is 16:9, Bria's and fal's 1:1
 #: (https://www.segmind.com/models/bria-fibo-generate/api), so the same request frames the
@@ -81,7 +82,7 @@ class SegmindBackend(Backend):
     key_env = ("SEGMIND_API_KEY",)
     base_url_env = "FIBO_PROMPTS_SEGMIND_BASE_URL"
     default_base_url = "https://api.segmind.com"
-    # bria-fibo-generate: seed 1..999,999,999 and steps_num 20..50 (issue 14, from
+    # bria-fibo-generate: seed 1..999,999,999 and steps_num 20..50 (from
     # https://www.segmind.com/models/bria-fibo-generate/api); the structured-prompt slug
     # documents the same seed range ("Range: 1 - 999999999"); guidance_scale "integer", 3-5
     ranges = ParameterRanges(
@@ -155,8 +156,8 @@ class SegmindBackend(Backend):
         return {"x-api-key": self._api_key} if self._api_key else {}
 
     def documented_error(self, response: httpx.Response) -> bool:
-        """Segmind's ``{"error": "<msg>"}``, no symbolic code (``reference/hosted-apis.md``
-        §3.3)."""
+        """Segmind's ``{"error": "<msg>"}``, no symbolic code (``docs/protocols.md``,
+        "Segmind")."""
         data = json_object(response)
         return data is not None and isinstance(data.get("error"), str)
 
