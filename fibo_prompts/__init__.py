@@ -350,7 +350,10 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'fibo_prompts' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    loaded = importlib.import_module(module)
+    # ``diff`` is a function and a subpackage; the package attribute stays the subpackage
+    # (callable as the function), so that ``import fibo_prompts.diff as d`` keeps working
+    value = loaded if module == f"{__name__}.{name}" else getattr(loaded, name)
     globals()[name] = value
     return value
 

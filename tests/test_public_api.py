@@ -82,7 +82,11 @@ def test_the_lazy_facade_exports_exactly_all() -> None:
         "import importlib, fibo_prompts\n"
         "resolve = vars(fibo_prompts)['__getattr__']\n"
         "for name, module in fibo_prompts._LAZY.items():\n"
-        "    assert resolve(name) is getattr(importlib.import_module(module), name), name\n"
+        "    value = resolve(name)\n"
+        "    if name == 'diff':  # the subpackage, callable as the function (test below)\n"
+        "        assert value is importlib.import_module(module) and callable(value)\n"
+        "    else:\n"
+        "        assert value is getattr(importlib.import_module(module), name), name\n"
         "print('ok')\n"
     )
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
@@ -96,16 +100,31 @@ def test_the_lazy_facade_exports_exactly_all() -> None:
     assert public - set(fibo_prompts.__all__) == {"TYPE_CHECKING", "Any", "annotations"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the function fibo_prompts.diff and the subpackage fibo_prompts.diff share one "
-    "name: once the subpackage is imported (here by the import of Change), the package "
-    "attribute is the subpackage",
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "from fibo_prompts import Change, diff",
+        "from fibo_prompts import diff",
+        "import fibo_prompts.diff.render; from fibo_prompts import diff",
+    ],
 )
-def test_from_the_facade_diff_is_the_function() -> None:
-    code = "from fibo_prompts import Change, diff; print(callable(diff))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout == "True\n"
+def test_from_the_facade_diff_diffs(imports: str) -> None:
+    # the function and the subpackage share the name; whichever Python hands back, calling it
+    # diffs, and the subpackage's names stay reachable
+    code = (
+        f"{imports}; from fibo_prompts import StructuredPrompt; import fibo_prompts.diff as pkg\n"
+        "a = StructuredPrompt.load('examples/product_shot.json')\n"
+        "d = diff(a, a.set('lighting.conditions', 'golden hour'))\n"
+        "print(type(d).__name__, [c.path for c in d.changes], pkg.render_html.__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert result.stderr == ""
+    assert result.stdout == "PromptDiff ['lighting.conditions'] render_html\n"
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:

@@ -15,6 +15,10 @@ touching any other token; renderings for logs, terminals, Jupyter and machines::
     d.to_json_patch()              # RFC 6902 with test operations
 """
 
+import sys
+import types
+from typing import Any
+
 from fibo_prompts.diff._words import WordSegment
 from fibo_prompts.diff.engine import diff
 from fibo_prompts.diff.generation import (
@@ -62,3 +66,20 @@ __all__ = [
     "render_text",
     "revert",
 ]
+
+
+class _CallableModule(types.ModuleType):
+    """This subpackage, callable as :func:`diff`.
+
+    ``fibo_prompts.diff`` names both the function (in the facade) and this subpackage, and
+    Python sets the package attribute to the subpackage whenever it is first imported, so
+    ``from fibo_prompts import Change, diff`` would otherwise give a module. Calling the module
+    calls the function: either way ``diff(a, b)`` is the diff, and
+    ``import fibo_prompts.diff as d`` still gives every name above.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PromptDiff:
+        return diff(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
