@@ -1,4 +1,5 @@
-"""A local server speaking the hosted FIBO protocols (Bria v2, Segmind v1/v2, inference.sh).
+"""A local server speaking the hosted FIBO protocols: Bria v2, Segmind, inference.sh, fal and
+Replicate.
 
 Used by the tests, the benchmarks and users working offline::
 

@@ -88,8 +88,8 @@ class EmulatorConfig:
         expiry_s: a job and its files are gone this long after the submit (404 / UNKNOWN).
         image_size: longest side of result images, in pixels.
         rate_limits: requests per second allowed per ``"<service>.<endpoint>"`` (services
-            ``bria``, ``segmind``, ``inferencesh``; endpoints ``submit``, ``status``,
-            ``result``); absent keys are unlimited.
+            ``bria``, ``segmind``, ``inferencesh``, ``fal``, ``replicate``; endpoints ``submit``,
+            ``status``, ``result``); absent keys are unlimited.
         api_keys: the key each service requires; absent: any non-empty key is accepted.
         seed: seed of the fault and duration random source (``None``: random).
         stream_heartbeat_s: seconds between ``{"type": "heartbeat"}`` lines of a quiet

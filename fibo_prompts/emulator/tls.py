@@ -18,6 +18,8 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
+from fibo_prompts.errors import DependencyMissingError
+
 __all__ = ["server_context", "throwaway_tls"]
 
 
@@ -33,11 +35,16 @@ def throwaway_tls(directory: str | Path) -> tuple[ssl.SSLContext, Path]:
     and the CA's PEM file (``directory/emulator-ca.pem``) for the client to trust.
 
     Raises:
-        ModuleNotFoundError: ``trustme`` is not installed (``pip install trustme``; it is in
-            the ``dev`` extra).
+        DependencyMissingError: ``trustme`` is not installed (``pip install trustme``; it is
+            in the ``dev`` extra).
     """
     # a test tool, not a runtime dependency: imported only when a certificate is made
-    import trustme
+    try:
+        import trustme
+    except ModuleNotFoundError:
+        raise DependencyMissingError(
+            "a throwaway TLS certificate for the emulator", package="trustme"
+        ) from None
 
     authority = trustme.CA()
     certificate = authority.issue_cert("127.0.0.1", "localhost")
