@@ -269,6 +269,8 @@ def generate(
         with Client(
             name, base_url=base_url, poll=poll, backend_options=options or None, **limits
         ) as client:
+            if lib is not None and save is not None:
+                client.check_recordable(request, lib, save)  # e.g. fal re-serialises the wire
             # one job per result, each with its own seed; each image is written as soon as
             # it is made, so a later failure does not lose those already paid for
             for index in range(num_results):
@@ -359,23 +361,19 @@ def _library_target(
     stack: ExitStack, save: str | None, path: Path | None, prompt: "StructuredPrompt | None"
 ) -> "Library | None":
     """The library ``--save`` records in, opened, once the name is known to be usable: a
-    bad name, or a version whose prompt is another, is refused before anything is paid for."""
+    bad name is refused before anything is paid for."""
     # imported here, not at the top: fibo --help stays fast
-    from fibo_prompts.library import Library, check_prompt_name
+    from fibo_prompts.library import Library, check_prompt_name, is_plain_name
 
     if save is None:
         return None
     if prompt is None:
         fail("--save needs a structured prompt file", code=2)
-    if "@" not in save:
+    if is_plain_name(save):
         check_prompt_name(save)
-    lib = stack.enter_context(Library(path))
-    if "@" in save and lib.get(save).wire != prompt.wire:
-        fail(
-            f"--save {printable(save)}: that version's prompt is another one; give a plain "
-            "name to save this prompt as its next version"
-        )
-    return lib
+    # a version reference is checked against the wire the backend sends, once the client
+    # is built (Client.check_recordable)
+    return stack.enter_context(Library(path))
 
 
 def _run(client: "Client", request: "GenerationRequest", err: "Console") -> "Generation":

@@ -29,6 +29,7 @@ from fibo_prompts.errors import (
     FiboPromptsError,
     JobExpiredError,
     SubmitOutcomeUnknownError,
+    VersionConflictError,
 )
 from fibo_prompts.generate import backends as registry
 from fibo_prompts.generate._flows import (
@@ -47,6 +48,7 @@ from fibo_prompts.generate._transport import lean_transport_applies
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import OUTCOME_UNKNOWN, JobJournal, data_dir
 from fibo_prompts.jobs import Generation, GenerationRequest, Job, JobState, Timings
+from fibo_prompts.library import check_prompt_name, is_plain_name
 from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.provenance import (
     build_record,
@@ -503,6 +505,18 @@ class BaseClient:
             write_text_atomic(sidecar_path(path), sidecar)
         return path, digest
 
+    def check_recordable(self, request: RequestLike, library: Library, name: str) -> None:
+        """Raise, before anything is paid for, if a generation of ``request`` could not be
+        recorded in ``library`` under ``name``: a bad name, or a version reference
+        (``name@3``) whose wire string is not the one this backend sends (fal re-serialises
+        it). ``generate(..., library=, name=)`` checks this itself; this is for a caller that
+        records with :meth:`record_in_library`.
+
+        Raises:
+            VersionConflictError, InvalidNameError, PromptNotFoundError, ConfigurationError.
+        """
+        check_library_target(request, library, name, self.backend)
+
     def record_in_library(self, generation: Generation, library: Library, name: str) -> Generation:
         """Record a finished generation in ``library`` under the prompt ``name`` (or a version
         reference such as ``"bottle@production"``) and return it, its image re-written with
@@ -592,8 +606,17 @@ def coerce_wire(prompt: StructuredPrompt | str | None) -> str | None:
     return StructuredPrompt.parse(prompt, lenient=True).wire
 
 
-def check_library_target(request: RequestLike, library: Library | None, name: str | None) -> None:
-    """Refuse, before anything is paid for, a generation that could not be recorded."""
+def check_library_target(
+    request: RequestLike,
+    library: Library | None,
+    name: str | None,
+    backend: Backend | None = None,
+    *,
+    variation: bool = False,
+) -> None:
+    """Refuse, before anything is paid for, a generation that could not be recorded: no
+    name, no structured prompt, a bad name, or a version reference (``name@3``) whose wire
+    is not what ``backend`` will send (a variation run saves new versions: a plain name)."""
     if library is None:
         if name is not None:
             raise ConfigurationError("name= is only used with library=; pass the library too")
@@ -607,6 +630,25 @@ def check_library_target(request: RequestLike, library: Library | None, name: st
     if prompt is None:
         raise ConfigurationError(
             "a text-only request cannot be recorded in a library: give it a structured prompt"
+        )
+    if is_plain_name(name):
+        check_prompt_name(name)
+        return
+    if variation:
+        raise ConfigurationError(
+            f"a variation run saves each variation as a new version of a prompt: give a "
+            f"prompt name, not the version reference {name!r}"
+        )
+    version = library.get(name)
+    sent = prompt.wire if backend is None else backend.effective_wire(prompt.wire)
+    if version.wire != sent:
+        changed = backend is not None and sent != prompt.wire
+        how = f" ({backend.name} re-serialises the prompt)" if changed and backend else ""
+        raise VersionConflictError(
+            f"{name!r} is {version.name}@{version.number}, whose wire string is not the one "
+            f"this generation would send{how}; record it under the prompt name "
+            f"({version.name!r}) to save what is sent",
+            name=version.name,
         )
 
 

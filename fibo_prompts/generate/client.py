@@ -227,7 +227,7 @@ class Client(VariationMethods, BaseClient):
         and once with the terminal job, before its image is downloaded. It runs in the
         caller's thread (the async client's: in the event loop) and must not block.
         """
-        check_library_target(request, library, name)
+        check_library_target(request, library, name, self.backend)
         job = self.submit(request)
         if on_progress is not None:
             on_progress(job)
@@ -457,7 +457,7 @@ class AsyncClient(AsyncVariationMethods, BaseClient):
     ) -> Generation:
         """Submit, poll and download: the image of one request (as :meth:`Client.generate`,
         ``on_progress`` included: a plain function, called in the event loop)."""
-        check_library_target(request, library, name)
+        check_library_target(request, library, name, self.backend)
         job = await self.submit(request)
         if on_progress is not None:
             on_progress(job)

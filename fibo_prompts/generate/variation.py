@@ -289,7 +289,7 @@ def _start(prompt: GenerationRequest | StructuredPrompt, options: _Options) -> G
     """The base request, after refusing (before anything is paid for) a run whose
     generations could not be recorded in the library asked for."""
     base = as_request(prompt)
-    check_library_target(base, options.library, options.name)
+    check_library_target(base, options.library, options.name, variation=True)
     return base
 
 

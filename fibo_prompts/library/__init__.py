@@ -37,6 +37,7 @@ from fibo_prompts.library._errors import (
 )
 from fibo_prompts.library._migrations import SCHEMA_VERSION
 from fibo_prompts.library._names import check_prompt_name
+from fibo_prompts.library._versions import is_plain_name
 from fibo_prompts.library.models import (
     GenerationEntry,
     LabelEvent,
@@ -69,5 +70,6 @@ __all__ = [
     "VersionInfo",
     "VersionLog",
     "check_prompt_name",
+    "is_plain_name",
     "default_library_path",
 ]

@@ -190,6 +190,31 @@ def test_generate_save_records_in_the_library(
     )
 
 
+def test_generate_save_under_a_version_of_another_prompt_is_refused_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fibo_prompts.library import Library
+
+    for name in KEYS:
+        monkeypatch.delenv(name, raising=False)
+    library = tmp_path / "lib.sqlite"
+    with Library(library) as lib:
+        lib.save(Path(PRODUCT).read_text().replace("}", " }", 1), "mug")
+    target = tmp_path / "shot.png"
+    args = ("generate", PRODUCT, "-o", str(target), "--library", str(library), "--save")
+    code, out, err = run(*args, "mug@1")
+    assert (code, out, target.exists()) == (1, "", False)
+    assert err == (
+        "error: 'mug@1' is mug@1, whose wire string is not the one this generation would "
+        "send; record it under the prompt name ('mug') to save what is sent\n"
+    )
+    code, out, err = run(*args, "mug@2")
+    assert (code, out, target.exists()) == (1, "", False)
+    assert err == "error: 'mug@2' matches nothing: mug has versions 1 to 1\n"
+    with Library(library) as lib:
+        assert lib.generations("mug") == []
+
+
 def test_generate_save_keeps_the_image_when_the_library_fails(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,6 +19,7 @@ from fibo_prompts.errors import (
     GenerationFailedError,
     InvalidParameterError,
     SubmitOutcomeUnknownError,
+    VersionConflictError,
 )
 from fibo_prompts.generate import GenerationRequest, JobJournal, JobState
 from fibo_prompts.generate.backends.fal import (
@@ -27,6 +28,7 @@ from fibo_prompts.generate.backends.fal import (
     effective_wire,
     wire_changes,
 )
+from fibo_prompts.library import Library
 from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.provenance import read_provenance
 
@@ -313,3 +315,36 @@ async def test_an_accepted_submit_whose_answer_is_lost_is_not_resent(
             await client.generate(GenerationRequest(text="a cat", seed=5))
         counts = emu.stats()
     assert counts["accepted"] == 1 and counts["counts"][f"{name}.submit"] == 1
+
+
+@pytest.mark.anyio
+async def test_a_version_fal_would_not_send_is_refused_before_the_submit(
+    emulator: Emulator, make_client: Any, tmp_path: Path
+) -> None:
+    # PRETTY saved as look@1: through fal, FIBO reads json.dumps of it, which is not look@1
+    client = make_client("fal", **fal(emulator))
+    with Library(tmp_path / "lib.sqlite") as lib:
+        lib.save(PRETTY, "look")
+        with pytest.raises(VersionConflictError) as caught:
+            await client.generate(
+                GenerationRequest(prompt=PRETTY, seed=3), library=lib, name="look@1"
+            )
+        assert str(caught.value) == (
+            "'look@1' is look@1, whose wire string is not the one this generation would send "
+            "(fal re-serialises the prompt); record it under the prompt name ('look') to save "
+            "what is sent"
+        )
+        assert emulator.stats()["accepted"] == 0
+        # under the plain name, what fal sends is saved as the next version, and recorded
+        with pytest.warns(WireChangedWarning):
+            generation = await client.generate(
+                GenerationRequest(prompt=PRETTY, seed=3), library=lib, name="look"
+            )
+        assert lib.get("look").wire == generation.wire == json.dumps(json.loads(PRETTY))
+        assert [(e.name, e.number) for e in lib.generations("look")] == [("look", 2)]
+        # and that version, named, is what fal sends: accepted
+        again = await client.generate(
+            GenerationRequest(prompt=PRETTY, seed=4), library=lib, name="look@2"
+        )
+        assert again.record["library"]["name"] == "look@2"
+        assert emulator.stats()["accepted"] == 2

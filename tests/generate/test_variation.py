@@ -15,6 +15,7 @@ from fibo_prompts.emulator import Emulator
 from fibo_prompts.errors import (
     ConfigurationError,
     FiboPromptsError,
+    InvalidNameError,
     InvalidParameterError,
     PromptValidationError,
 )
@@ -291,3 +292,30 @@ def test_an_out_of_range_parameter_fails_its_cell_as_a_value(tmp_path: Path) -> 
         run = client.sweep(GenerationRequest(prompt=PROMPT, steps=500), seeds=[1])
     assert isinstance(run.errors[0], FiboPromptsError) and run.generations == []
     assert "steps" in str(run.errors[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "error", "message"),
+    [
+        (
+            "mug@1",
+            ConfigurationError,
+            "a variation run saves each variation as a new version of a prompt: give a prompt "
+            "name, not the version reference 'mug@1'",
+        ),
+        ("../mug", InvalidNameError, None),
+    ],
+)
+def test_a_name_no_cell_could_be_recorded_under_is_refused_first(
+    tmp_path: Path, name: str, error: type[Exception], message: str | None
+) -> None:
+    from fibo_prompts.library import Library
+
+    with Library(tmp_path / "lib.sqlite") as lib, Client("preview", image_dir=tmp_path) as client:
+        lib.save(PROMPT, "mug")
+        with pytest.raises(error) as caught:
+            client.vary(PROMPT, {"lighting.conditions": ["a", "b"]}, seed=1, library=lib, name=name)
+        assert lib.generations("mug") == []
+    if message is not None:
+        assert str(caught.value) == message
+    assert not any(tmp_path.glob("*/*.png"))

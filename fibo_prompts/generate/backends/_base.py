@@ -299,6 +299,11 @@ class Backend:
                 f"{seed} is outside {lo}..{hi}", backend=self.name, parameter="seed"
             )
 
+    def effective_wire(self, wire: str) -> str:
+        """The structured prompt's bytes as the service's model reads them. The wire itself
+        on every service that takes it as a string; fal re-serialises it."""
+        return wire
+
     def check(self, request: GenerationRequest, seed: int) -> None:
         """Raise :class:`InvalidParameterError` for anything outside the declared ranges, or
         of the wrong type (a request copied with ``model_copy(update=)`` skipped validation)."""

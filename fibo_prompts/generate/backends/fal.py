@@ -250,6 +250,10 @@ class FalBackend(Backend):
 
     # ------------------------------------------------------------------ wire
 
+    def effective_wire(self, wire: str) -> str:
+        """``json.dumps`` of the parsed object (:func:`effective_wire`)."""
+        return effective_wire(wire)
+
     def _effective(self, wire: str | None, *, warn: bool) -> tuple[str | None, list[str]]:
         """The wire FIBO reads, and a note when it differs; ``warn``: also a
         :class:`WireChangedWarning` (once per kind of change), before anything is sent."""
