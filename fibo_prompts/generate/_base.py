@@ -48,7 +48,6 @@ from fibo_prompts.generate._transport import lean_transport_applies
 from fibo_prompts.generate.backends import Backend
 from fibo_prompts.generate.journal import OUTCOME_UNKNOWN, JobJournal, data_dir
 from fibo_prompts.jobs import Generation, GenerationRequest, Job, JobState, Timings
-from fibo_prompts.library import check_prompt_name, is_plain_name
 from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.provenance import (
     build_record,
@@ -631,6 +630,10 @@ def check_library_target(
         raise ConfigurationError(
             "a text-only request cannot be recorded in a library: give it a structured prompt"
         )
+    # the library's module is loaded already (a Library was given); imported here so that
+    # importing fibo_prompts.generate does not pay for it
+    from fibo_prompts.library import check_prompt_name, is_plain_name
+
     if is_plain_name(name):
         check_prompt_name(name)
         return
