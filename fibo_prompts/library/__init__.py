@@ -70,6 +70,6 @@ __all__ = [
     "VersionInfo",
     "VersionLog",
     "check_prompt_name",
-    "is_plain_name",
     "default_library_path",
+    "is_plain_name",
 ]
