@@ -11,11 +11,13 @@ keeps every one).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Container, Iterable, Sequence
 from functools import lru_cache
+from types import ModuleType
 from typing import Final
 
-__all__ = ["MAX_NAME_WORDS", "RGB", "css_colours", "css_name_at", "vocabulary"]
+__all__ = ["MAX_NAME_WORDS", "RGB", "coloraide", "css_colours", "css_name_at", "vocabulary"]
 
 RGB = tuple[int, int, int]
 
@@ -23,13 +25,31 @@ RGB = tuple[int, int, int]
 MAX_NAME_WORDS: Final = 3
 
 
+_IMPORT_LOCK: Final = threading.Lock()
+
+
+def coloraide() -> ModuleType:
+    """The coloraide package, imported on first use, once for the whole process.
+
+    It takes some 60 ms to import, so only text that may name a colour pays for it. Its
+    modules import each other in a circle (``coloraide.css.serialize`` and
+    ``coloraide.css.color_names``), and two threads importing it at once (the emulator
+    renders previews on many) can each see the other's half-made module (``ImportError:
+    cannot import name 'to_name' from partially initialized module``): one lock lets one
+    thread import it whole first.
+    """
+    with _IMPORT_LOCK:
+        import coloraide
+        import coloraide.css.color_names
+
+        return coloraide
+
+
 @lru_cache(maxsize=1)
 def css_colours() -> dict[str, RGB]:
     """Every CSS named colour (lower case, no spaces) and its sRGB value; ``transparent``
     is not a colour one paints or names."""
-    # coloraide takes some 60 ms to import: only text that may name a colour pays for it
-    from coloraide.css import color_names
-
+    color_names = coloraide().css.color_names
     return {
         name: (round(value[0]), round(value[1]), round(value[2]))
         for name, value in color_names.name2val_map.items()

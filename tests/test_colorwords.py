@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -49,3 +51,27 @@ def test_table_is_css_without_transparent() -> None:
     assert table["rebeccapurple"] == (102, 51, 153)
     assert "transparent" not in table
     assert len(table) == 148
+
+
+def test_threads_that_first_reach_coloraide_together_all_get_it() -> None:
+    # coloraide's modules import each other in a circle: two threads importing it by two
+    # ways at once could each see the other's half-made module (seen in bench/polling.py,
+    # the emulator rendering previews on many threads). A fresh interpreter, 16 threads.
+    code = (
+        "import threading\n"
+        "from fibo_prompts._colorwords import coloraide, css_colours\n"
+        "start, errors = threading.Barrier(16), []\n"
+        "def reach(i):\n"
+        "    start.wait()\n"
+        "    try:\n"
+        "        css_colours() if i % 2 else coloraide().css.serialize\n"
+        "    except Exception as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=reach, args=(i,)) for i in range(16)]\n"
+        "[t.start() for t in threads]\n"
+        "[t.join() for t in threads]\n"
+        "print(errors, len(css_colours()))\n"
+    )
+    for _ in range(5):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert (result.stdout, result.stderr) == ("[] 148\n", "")

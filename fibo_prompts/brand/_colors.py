@@ -22,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from fibo_prompts._colorwords import css_name_at, vocabulary
+from fibo_prompts._colorwords import coloraide, css_name_at, vocabulary
 
 if TYPE_CHECKING:
     from fibo_prompts.brand.kit import BrandKit, PaletteColor
@@ -51,7 +51,7 @@ class PaletteMatcher:
     def __init__(self, kit: BrandKit) -> None:
         # coloraide takes some 60 ms to import: loading the brand package for templates
         # alone does not pay for it, linting does
-        from coloraide import Color
+        Color = coloraide().Color  # noqa: N806 - the class, as coloraide names it
 
         self.kit = kit
         self._colors = [(c, Color(c.hex)) for c in kit.palette]
@@ -69,9 +69,7 @@ class PaletteMatcher:
         key = color_text.lower()
         found = self._measured.get(key)
         if found is None:
-            from coloraide import Color
-
-            color = Color(key)
+            color = coloraide().Color(key)
             found = min(
                 ((entry, color.delta_e(value, method="2000")) for entry, value in self._colors),
                 key=lambda pair: pair[1],
