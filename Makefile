@@ -67,8 +67,10 @@ schemas: $(BIN)/fibo
 	$(BIN)/fibo schema --export schemas
 
 bench: $(BIN)/fibo $(VENV)/.local-extra
+	$(BIN)/python bench/cli.py
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/render.py
+	$(BIN)/python bench/diff.py
 	$(BIN)/python bench/variation.py
 	$(BIN)/python bench/local.py
 
