@@ -1,10 +1,16 @@
-"""Shared fixtures: the project's examples and Bria's reference examples (skipped if absent)."""
+"""Shared fixtures: the project's examples, Bria's reference examples (skipped if absent), an
+isolated data folder, and the emulator."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from fibo_prompts.emulator import Emulator, EmulatorConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -61,3 +67,33 @@ def isolated_home(
     for key in ("BRIA_API_TOKEN", "SEGMIND_API_KEY", "INFERENCE_API_KEY", "FIBO_PROMPTS_BACKEND"):
         monkeypatch.delenv(key, raising=False)
     return home
+
+
+@pytest.fixture
+def emulator_config() -> EmulatorConfig:
+    """Override in a test module to change the emulator's behaviour."""
+    return EmulatorConfig(duration_s=0.05, seed=1, image_size=64)
+
+
+#: what ``start_emulator`` gives: ``start_emulator(EmulatorConfig(...))`` (default: the
+#: module's ``emulator_config``), a running emulator
+StartEmulator = Callable[..., Emulator]
+
+
+@pytest.fixture
+def start_emulator(emulator_config: EmulatorConfig) -> Iterator[StartEmulator]:
+    """The one way the tests run the emulator: on 127.0.0.1 and a free port, with
+    the config given (default: ``emulator_config``) and ``Emulator``'s other options
+    (``tls=``); every one started is stopped after the test, whatever happened."""
+    with ExitStack() as running:
+
+        def start(config: EmulatorConfig | None = None, **options: Any) -> Emulator:
+            return running.enter_context(Emulator(config or emulator_config, **options))
+
+        yield start
+
+
+@pytest.fixture
+def emulator(start_emulator: StartEmulator) -> Emulator:
+    """The emulator with the module's ``emulator_config``, stopped after the test."""
+    return start_emulator()

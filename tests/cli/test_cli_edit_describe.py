@@ -15,16 +15,17 @@ from typer.testing import CliRunner
 from fibo_prompts.cli import app
 from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.provenance import read_provenance
+from tests.conftest import StartEmulator
 
 EXAMPLE = str(Path(__file__).parents[2] / "examples" / "minimal.json")
 
 
 @pytest.fixture
-def bria(monkeypatch: pytest.MonkeyPatch) -> Emulator:
+def bria(monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator) -> Emulator:
     monkeypatch.setenv("BRIA_API_TOKEN", "k")
-    with Emulator(EmulatorConfig(duration_s=0.01, image_size=64)) as emu:
-        monkeypatch.setenv("FIBO_PROMPTS_BRIA_BASE_URL", emu.url)
-        yield emu
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, image_size=64))
+    monkeypatch.setenv("FIBO_PROMPTS_BRIA_BASE_URL", emu.url)
+    yield emu
 
 
 @pytest.fixture

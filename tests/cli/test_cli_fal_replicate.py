@@ -12,8 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from fibo_prompts.cli._generate import register
-from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.emulator import EmulatorConfig
 from fibo_prompts.provenance import read_provenance
+from tests.conftest import StartEmulator
 
 # the CLI shows the library's warnings as notes: let this one through pytest's "error" filter
 pytestmark = pytest.mark.filterwarnings(
@@ -37,27 +38,27 @@ def _no_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_fal_generate_notes_the_effective_wire(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
 ) -> None:
     monkeypatch.setenv("FAL_KEY", "fal-key")
     out = tmp_path / "fal.png"
-    with Emulator(EmulatorConfig(duration_s=0.01, image_size=64)) as emu:
-        monkeypatch.setenv("FIBO_PROMPTS_FAL_BASE_URL", emu.url)
-        result = CliRunner().invoke(
-            app,
-            [
-                "generate",
-                PRETTY,
-                "--backend",
-                "fal",
-                "--seed",
-                "4",
-                "-o",
-                str(out),
-                "--expected-duration",
-                "0.05",
-            ],
-        )
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, image_size=64))
+    monkeypatch.setenv("FIBO_PROMPTS_FAL_BASE_URL", emu.url)
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            PRETTY,
+            "--backend",
+            "fal",
+            "--seed",
+            "4",
+            "-o",
+            str(out),
+            "--expected-duration",
+            "0.05",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert (
         "note: fal: fal takes the structured prompt as a JSON object and FIBO reads its "
@@ -69,27 +70,27 @@ def test_fal_generate_notes_the_effective_wire(
 
 
 def test_replicate_generate(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
 ) -> None:
     monkeypatch.setenv("REPLICATE_API_TOKEN", "r8_token")
     out = tmp_path / "rep.png"
-    with Emulator(EmulatorConfig(duration_s=0.01, image_size=64)) as emu:
-        monkeypatch.setenv("FIBO_PROMPTS_REPLICATE_BASE_URL", emu.url)
-        result = CliRunner().invoke(
-            app,
-            [
-                "generate",
-                PRETTY,
-                "--backend",
-                "replicate",
-                "--seed",
-                "5",
-                "-o",
-                str(out),
-                "--expected-duration",
-                "0.05",
-            ],
-        )
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, image_size=64))
+    monkeypatch.setenv("FIBO_PROMPTS_REPLICATE_BASE_URL", emu.url)
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            PRETTY,
+            "--backend",
+            "replicate",
+            "--seed",
+            "5",
+            "-o",
+            str(out),
+            "--expected-duration",
+            "0.05",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "backend replicate, seed 5" in result.output and "note:" not in result.output
     assert read_provenance(out).wire == Path(PRETTY).read_text(encoding="utf-8")

@@ -12,7 +12,8 @@ import typer
 from typer.testing import CliRunner
 
 from fibo_prompts.cli._generate import PREVIEW_NOTE, register
-from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.emulator import EmulatorConfig
+from tests.conftest import StartEmulator
 
 EXAMPLE = str(Path(__file__).parents[2] / "examples" / "minimal.json")
 
@@ -36,15 +37,15 @@ def test_generate_without_key_uses_preview(app: typer.Typer, tmp_path: Path) -> 
 
 
 def test_generate_against_emulator_and_jobs_list(
-    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
 ) -> None:
     monkeypatch.setenv("SEGMIND_API_KEY", "k")
-    with Emulator(EmulatorConfig(duration_s=0.01)) as emu:
-        monkeypatch.setenv("FIBO_PROMPTS_SEGMIND_BASE_URL", emu.url)
-        out = tmp_path / "x.png"
-        result = CliRunner().invoke(
-            app, ["generate", EXAMPLE, "--seed", "9", "-o", str(out), "--expected-duration", "0.05"]
-        )
+    emu = start_emulator(EmulatorConfig(duration_s=0.01))
+    monkeypatch.setenv("FIBO_PROMPTS_SEGMIND_BASE_URL", emu.url)
+    out = tmp_path / "x.png"
+    result = CliRunner().invoke(
+        app, ["generate", EXAMPLE, "--seed", "9", "-o", str(out), "--expected-duration", "0.05"]
+    )
     assert result.exit_code == 0, result.output
     assert "backend segmind, seed 9" in result.output and "note:" not in result.output
     listing = CliRunner().invoke(app, ["jobs", "list"])

@@ -12,8 +12,9 @@ import typer
 from typer.testing import CliRunner
 
 from fibo_prompts.cli import _generate, _provenance, _variation
-from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.emulator import EmulatorConfig
 from fibo_prompts.errors import ConfigurationError
+from tests.conftest import StartEmulator
 
 EXAMPLE = str(Path(__file__).parents[2] / "examples" / "minimal.json")
 LIMITS = ["--max-image-bytes", "1234", "--request-timeout", "2.5"]
@@ -82,19 +83,19 @@ def test_the_defaults_are_the_clients(
 
 
 def test_jobs_resume_passes_the_limits(
-    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, start_emulator: StartEmulator
 ) -> None:
     monkeypatch.setenv("BRIA_API_TOKEN", "k")
-    with Emulator(EmulatorConfig(duration_s=30, duration_sigma=0)) as emu:
-        left = CliRunner().invoke(
-            app, ["generate", EXAMPLE, "-b", "bria", "--base-url", emu.url, "--timeout", "0.3"]
-        )
-        assert left.exit_code == 1, left.output
-        seen = _Seen()
-        monkeypatch.setattr("fibo_prompts.generate.Client", seen)
-        result = CliRunner().invoke(
-            app, ["jobs", "resume", "--base-url", emu.url, *LIMITS], catch_exceptions=False
-        )
+    emu = start_emulator(EmulatorConfig(duration_s=30, duration_sigma=0))
+    left = CliRunner().invoke(
+        app, ["generate", EXAMPLE, "-b", "bria", "--base-url", emu.url, "--timeout", "0.3"]
+    )
+    assert left.exit_code == 1, left.output
+    seen = _Seen()
+    monkeypatch.setattr("fibo_prompts.generate.Client", seen)
+    result = CliRunner().invoke(
+        app, ["jobs", "resume", "--base-url", emu.url, *LIMITS], catch_exceptions=False
+    )
     assert (result.exit_code, result.output) == (
         1,
         "error: bria: cannot resume: stopped by the test\n",
@@ -104,27 +105,27 @@ def test_jobs_resume_passes_the_limits(
 
 
 def test_a_tiny_max_image_bytes_gives_one_line_naming_the_option(
-    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, start_emulator: StartEmulator
 ) -> None:
     monkeypatch.setenv("BRIA_API_TOKEN", "k")
-    with Emulator(EmulatorConfig(duration_s=0.01, duration_sigma=0, image_size=64)) as emu:
-        result = CliRunner().invoke(
-            app,
-            [
-                "generate",
-                EXAMPLE,
-                "-b",
-                "bria",
-                "--base-url",
-                emu.url,
-                "--expected-duration",
-                "0.01",
-                "--max-image-bytes",
-                "1000",
-                "-o",
-                str(tmp_path / "x.png"),
-            ],  # fmt: skip
-        )
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, duration_sigma=0, image_size=64))
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            EXAMPLE,
+            "-b",
+            "bria",
+            "--base-url",
+            emu.url,
+            "--expected-duration",
+            "0.01",
+            "--max-image-bytes",
+            "1000",
+            "-o",
+            str(tmp_path / "x.png"),
+        ],  # fmt: skip
+    )
     assert result.exit_code == 1
     [line] = result.output.splitlines()
     assert re.fullmatch(
@@ -203,31 +204,31 @@ def test_images_are_not_written_to_stdout(
 
 
 def test_a_cap_below_the_services_answers_never_cuts_a_submit(
-    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    app: typer.Typer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, start_emulator: StartEmulator
 ) -> None:
     # The cap is for images: the service's JSON answers (the submit's among them) are read up
     # to MIN_ANSWER_BYTES whatever it says, so a tiny cap cannot make a paid job "unknown".
     monkeypatch.setenv("BRIA_API_TOKEN", "k")
     monkeypatch.setenv("FIBO_PROMPTS_HOME", str(tmp_path / "home"))
-    with Emulator(EmulatorConfig(duration_s=0.01, duration_sigma=0, image_size=64)) as emu:
-        result = CliRunner().invoke(
-            app,
-            [
-                "generate",
-                EXAMPLE,
-                "-b",
-                "bria",
-                "--base-url",
-                emu.url,
-                "--expected-duration",
-                "0.01",
-                "--max-image-bytes",
-                "10",
-                "-o",
-                str(tmp_path / "x.png"),
-            ],  # fmt: skip
-        )
-        stats = emu.stats()
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, duration_sigma=0, image_size=64))
+    result = CliRunner().invoke(
+        app,
+        [
+            "generate",
+            EXAMPLE,
+            "-b",
+            "bria",
+            "--base-url",
+            emu.url,
+            "--expected-duration",
+            "0.01",
+            "--max-image-bytes",
+            "10",
+            "-o",
+            str(tmp_path / "x.png"),
+        ],  # fmt: skip
+    )
+    stats = emu.stats()
     assert result.exit_code == 1
     [line] = result.output.splitlines()
     assert "over the limit of 10 bytes, so it was not downloaded" in line, line

@@ -10,8 +10,9 @@ import typer
 from typer.testing import CliRunner
 
 from fibo_prompts.cli._generate import register
-from fibo_prompts.emulator import Emulator, EmulatorConfig
+from fibo_prompts.emulator import EmulatorConfig
 from fibo_prompts.generate import Client, GenerationRequest, Job, JobJournal
+from tests.conftest import StartEmulator
 
 REQ = GenerationRequest(text="a slow pear", seed=5)
 
@@ -23,15 +24,17 @@ def app() -> typer.Typer:
     return app
 
 
-def test_cli_cancel(app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_cancel(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
+) -> None:
     monkeypatch.setenv("INFERENCE_API_KEY", "k")
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
-        with Client("inferencesh", base_url=emu.url, journal=journal) as client:
-            job = client.submit(REQ)
-        args = ["jobs", "cancel", job.request_id, "--journal", str(journal)]
-        first = CliRunner().invoke(app, args)
-        again = CliRunner().invoke(app, args)
+    emu = start_emulator(EmulatorConfig(duration_s=30.0, image_size=64))
+    with Client("inferencesh", base_url=emu.url, journal=journal) as client:
+        job = client.submit(REQ)
+    args = ["jobs", "cancel", job.request_id, "--journal", str(journal)]
+    first = CliRunner().invoke(app, args)
+    again = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     assert first.output == f"inferencesh\t{job.request_id}\tcancelled (service status CANCELLED)\n"
     assert again.output == f"inferencesh\t{job.request_id}\talready cancelled: nothing to cancel\n"

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from fibo_prompts import __version__
 from fibo_prompts.cli import app
+from tests.conftest import StartEmulator
 
 runner = CliRunner()
 
@@ -292,9 +293,10 @@ def test_generate_flags_for_what_only_the_api_had(
     assert err == f"error: --image {tmp_path / 'gone.png'}: no such file (give a file or a URL)\n"
 
 
-def test_generate_sync_on_bria(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generate_sync_on_bria(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
+) -> None:
     from fibo_prompts.cli import _generate
-    from fibo_prompts.emulator import Emulator
 
     for name in KEYS:
         monkeypatch.delenv(name, raising=False)
@@ -306,9 +308,9 @@ def test_generate_sync_on_bria(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         "_run",
         lambda c, r, e: seen.append((c.backend.sync, r.webhook_url)) or real_run(c, r, e),
     )
-    with Emulator() as emu:
-        code, _, err = run(
-            "generate", PRODUCT, "-b", "bria", "--base-url", emu.url, "--sync",
-            "--webhook-url", "https://example.com/hook", "-o", str(tmp_path / "b.png"),
-        )  # fmt: skip
+    emu = start_emulator()
+    code, _, err = run(
+        "generate", PRODUCT, "-b", "bria", "--base-url", emu.url, "--sync",
+        "--webhook-url", "https://example.com/hook", "-o", str(tmp_path / "b.png"),
+    )  # fmt: skip
     assert (code, seen) == (0, [(True, "https://example.com/hook")]), err

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
+from tests.conftest import StartEmulator
 
 bria = pytest.importorskip("bria_client", reason="bria-client 0.3.1 is not installed")
 
@@ -149,22 +150,23 @@ def test_lite_routes_are_404_until_live(emulator: Emulator) -> None:
     assert emulator.stats()["accepted"] == 0
 
 
-def test_lite_routes_when_served() -> None:
-    with Emulator(EmulatorConfig(duration_s=0.02, bria_lite=True)) as emu, sdk(emu) as client:
+def test_lite_routes_when_served(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.02, bria_lite=True))
+    with sdk(emu) as client:
         image = finished(client, "image/generate/lite", {"prompt": "a cat", "seed": 9})
         prompt = finished(client, "structured_prompt/generate/lite", {"prompt": "a cat"})
     assert (image.status, image.result.seed) == ("COMPLETED", 9)
     assert json.loads(prompt.result.structured_prompt)["short_description"] == "a cat"
 
 
-def test_an_edit_lost_behind_a_gateway_is_billed_once() -> None:
+def test_an_edit_lost_behind_a_gateway_is_billed_once(start_emulator: StartEmulator) -> None:
     config = EmulatorConfig(duration_s=0.01, seed=1, faults=Faults(gateway_after_accept=1.0))
-    with Emulator(config) as emu:
-        reply = httpx.post(
-            f"{emu.url}/v2/image/edit",
-            json={"images": [IMAGE], "instruction": "x"},
-            headers={"api_token": "k"},
-        )
-        stats = emu.stats()
+    emu = start_emulator(config)
+    reply = httpx.post(
+        f"{emu.url}/v2/image/edit",
+        json={"images": [IMAGE], "instruction": "x"},
+        headers={"api_token": "k"},
+    )
+    stats = emu.stats()
     assert reply.status_code in (502, 504) and reply.headers["content-type"] == "text/html"
     assert (stats["accepted"], stats["counts"]["fault.gateway_after_accept"]) == (1, 1)

@@ -11,6 +11,7 @@ import pytest
 
 from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
 from fibo_prompts.errors import ConfigurationError
+from tests.conftest import StartEmulator
 
 BRIA = {"api_token": "k"}
 SEG = {"x-api-key": "k"}
@@ -50,12 +51,10 @@ def test_missing_keys_are_401_in_each_shape(emulator: Emulator) -> None:
         assert r.status_code == 401 and r.headers["content-type"] == "application/problem+json"
 
 
-def test_rate_limits_carry_each_services_signal() -> None:
+def test_rate_limits_carry_each_services_signal(start_emulator: StartEmulator) -> None:
     limits = {"segmind.submit": 1.0, "bria.submit": 1.0, "inferencesh.submit": 1.0}
-    with (
-        Emulator(EmulatorConfig(rate_limits=limits)) as emu,
-        httpx.Client(base_url=emu.url) as http,
-    ):
+    emu = start_emulator(EmulatorConfig(rate_limits=limits))
+    with httpx.Client(base_url=emu.url) as http:
         for path, headers, body in [
             ("/v2/bria-fibo-generate", SEG, {"prompt": "x"}),
             ("/v2/image/generate", BRIA, {"prompt": "x"}),
@@ -84,13 +83,13 @@ def _run(http: httpx.Client) -> str:
     return str(http.post("/apps/run", json=body).json()["data"]["id"])
 
 
-def test_inferencesh_stream_and_status() -> None:
-    with Emulator(EmulatorConfig(duration_s=1.0, seed=1, image_size=64)) as emu:
-        with httpx.Client(base_url=emu.url, headers=INF) as http:
-            task_id = _run(http)
-            response, lines = _stream(http, task_id)
-            got = http.get(f"/tasks/{task_id}").json()["data"]
-            stats = http.get("/_emulator/stats").json()["jobs"][task_id]
+def test_inferencesh_stream_and_status(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=1.0, seed=1, image_size=64))
+    with httpx.Client(base_url=emu.url, headers=INF) as http:
+        task_id = _run(http)
+        response, lines = _stream(http, task_id)
+        got = http.get(f"/tasks/{task_id}").json()["data"]
+        stats = http.get("/_emulator/stats").json()["jobs"][task_id]
     assert response.headers["content-type"] == "application/x-ndjson"
     first, *middle, last = lines
     # the full task first, each change as a partial update, the full task at the end
@@ -105,36 +104,39 @@ def test_inferencesh_stream_and_status() -> None:
     assert stats["streams"] == 1 and stats["polls"] == 1
 
 
-def test_inferencesh_stream_heartbeats_and_breaks() -> None:
+def test_inferencesh_stream_heartbeats_and_breaks(start_emulator: StartEmulator) -> None:
     config = EmulatorConfig(duration_s=0.3, stream_heartbeat_s=0.05, image_size=64)
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=INF) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=INF) as http:
         _, lines = _stream(http, _run(http))
     beats = [line for line in lines if line == {"type": "heartbeat"}]
     assert len(beats) >= 2 and lines[-1]["status"] == 10
     config = EmulatorConfig(duration_s=0.3, faults=Faults(stream_break=1.0), image_size=64)
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=INF) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=INF) as http:
         _, lines = _stream(http, _run(http))
         counts = http.get("/_emulator/stats").json()["counts"]
     assert len(lines) == 1 and lines[0]["status"] == 2  # cut after the first event
     assert counts["fault.stream_break"] == 1
 
 
-def test_inferencesh_cancel_wakes_the_stream() -> None:
-    with Emulator(EmulatorConfig(duration_s=30.0, image_size=64)) as emu:
-        with httpx.Client(base_url=emu.url, headers=INF, timeout=10) as http:
-            task_id = _run(http)
-            with http.stream("GET", f"/tasks/{task_id}/stream") as r:
-                lines = r.iter_lines()
-                assert json.loads(next(lines))["status"] == 2
-                cancelled = http.post(f"/tasks/{task_id}/cancel").json()["data"]
-                rest = [json.loads(line) for line in lines if line]
+def test_inferencesh_cancel_wakes_the_stream(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=30.0, image_size=64))
+    with httpx.Client(base_url=emu.url, headers=INF, timeout=10) as http:
+        task_id = _run(http)
+        with http.stream("GET", f"/tasks/{task_id}/stream") as r:
+            lines = r.iter_lines()
+            assert json.loads(next(lines))["status"] == 2
+            cancelled = http.post(f"/tasks/{task_id}/cancel").json()["data"]
+            rest = [json.loads(line) for line in lines if line]
     assert cancelled["status"] == 12
     assert rest == [{**cancelled}]
 
 
-def test_drop_faults_close_without_answer() -> None:
+def test_drop_faults_close_without_answer(start_emulator: StartEmulator) -> None:
     faults = Faults(reset_after_submit=1.0)
-    with Emulator(EmulatorConfig(faults=faults)) as emu, httpx.Client(base_url=emu.url) as http:
+    emu = start_emulator(EmulatorConfig(faults=faults))
+    with httpx.Client(base_url=emu.url) as http:
         with pytest.raises(httpx.RemoteProtocolError):
             http.post("/v2/bria-fibo-generate", json={"prompt": "x"}, headers=SEG)
         stats = http.get("/_emulator/stats").json()
@@ -142,11 +144,11 @@ def test_drop_faults_close_without_answer() -> None:
     assert stats["accepted"] == 1 and stats["counts"]["fault.reset_after_submit"] == 1
 
 
-def test_truncated_bodies() -> None:
-    with Emulator(EmulatorConfig(faults=Faults(truncate=1.0))) as emu:
-        with httpx.Client(base_url=emu.url) as http:
-            with pytest.raises(httpx.RemoteProtocolError):
-                http.get("/v2/status/x", headers=BRIA)
+def test_truncated_bodies(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(faults=Faults(truncate=1.0)))
+    with httpx.Client(base_url=emu.url) as http:
+        with pytest.raises(httpx.RemoteProtocolError):
+            http.get("/v2/status/x", headers=BRIA)
 
 
 def test_config_file(tmp_path: Path) -> None:

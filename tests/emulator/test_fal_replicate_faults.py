@@ -9,7 +9,8 @@ import time
 import httpx
 import pytest
 
-from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
+from fibo_prompts.emulator import EmulatorConfig, Faults
+from tests.conftest import StartEmulator
 
 KEY = "emulator-key-0123456789"
 ROUTES = [
@@ -25,10 +26,15 @@ ROUTES = [
 
 @pytest.mark.parametrize(("path", "headers", "service", "body"), ROUTES)
 def test_gateway_after_accept_bills_the_job_once(
-    path: str, headers: dict[str, str], service: str, body: dict[str, object]
+    path: str,
+    headers: dict[str, str],
+    service: str,
+    body: dict[str, object],
+    start_emulator: StartEmulator,
 ) -> None:
     config = EmulatorConfig(seed=5, faults=Faults(gateway_after_accept=1.0))
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=headers) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=headers) as http:
         answer = http.post(path, json=body)
         stats = http.get("/_emulator/stats").json()
     assert answer.status_code in (502, 504)
@@ -40,10 +46,15 @@ def test_gateway_after_accept_bills_the_job_once(
 
 @pytest.mark.parametrize(("path", "headers", "service", "body"), ROUTES)
 def test_server_error_speaks_the_services_format(
-    path: str, headers: dict[str, str], service: str, body: dict[str, object]
+    path: str,
+    headers: dict[str, str],
+    service: str,
+    body: dict[str, object],
+    start_emulator: StartEmulator,
 ) -> None:
     config = EmulatorConfig(seed=2, faults=Faults(server_error=1.0))
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=headers) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=headers) as http:
         answer = http.post(path, json=body)
         stats = http.get("/_emulator/stats").json()
     assert answer.status_code in (500, 503) and stats["accepted"] == 0
@@ -60,19 +71,25 @@ def test_server_error_speaks_the_services_format(
 
 @pytest.mark.parametrize(("path", "headers", "service", "body"), ROUTES)
 def test_rate_limit_and_missing_key(
-    path: str, headers: dict[str, str], service: str, body: dict[str, object]
+    path: str,
+    headers: dict[str, str],
+    service: str,
+    body: dict[str, object],
+    start_emulator: StartEmulator,
 ) -> None:
     config = EmulatorConfig(seed=2, faults=Faults(rate_limit=1.0, retry_after_s=2.0))
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url) as http:
         assert http.post(path, json=body).status_code == 401
         limited = http.post(path, json=body, headers=headers)
     assert limited.status_code == 429 and limited.headers["retry-after"] == "2"
 
 
-def test_fal_status_lifecycle_and_expiry() -> None:
+def test_fal_status_lifecycle_and_expiry(start_emulator: StartEmulator) -> None:
     config = EmulatorConfig(duration_s=0.2, expiry_s=0.5)
     headers = {"authorization": f"Key {KEY}"}
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=headers) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=headers) as http:
         receipt = http.post("/bria/fibo/generate", json={"prompt": "a cat"}).json()
         first = http.get(receipt["status_url"]).json()
         assert first["status"] == "IN_QUEUE" and first["queue_position"] == 0

@@ -7,7 +7,8 @@ import time
 import httpx
 import pytest
 
-from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
+from fibo_prompts.emulator import EmulatorConfig, Faults
+from tests.conftest import StartEmulator
 
 KEY = "emulator-key-0123456789"
 ROUTES = [
@@ -26,10 +27,11 @@ def body(path: str) -> dict[str, object]:
 
 @pytest.mark.parametrize(("path", "headers", "service"), ROUTES)
 def test_gateway_after_accept_bills_the_job_and_answers_a_gateway_page(
-    path: str, headers: dict[str, str], service: str
+    path: str, headers: dict[str, str], service: str, start_emulator: StartEmulator
 ) -> None:
     config = EmulatorConfig(seed=5, faults=Faults(gateway_after_accept=1.0))
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=headers) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=headers) as http:
         answer = http.post(path, json=body(path))
         stats = http.get("/_emulator/stats").json()
     assert answer.status_code in (502, 504)
@@ -42,13 +44,15 @@ def test_gateway_after_accept_bills_the_job_and_answers_a_gateway_page(
     assert stats["counts"][f"{service}.accepted"] == 1
 
 
-def test_the_same_body_accepted_twice_is_billed_twice() -> None:
-    with Emulator() as emu, httpx.Client(base_url=emu.url, headers={"api_token": KEY}) as http:
+def test_the_same_body_accepted_twice_is_billed_twice(start_emulator: StartEmulator) -> None:
+    emu = start_emulator()
+    with httpx.Client(base_url=emu.url, headers={"api_token": KEY}) as http:
         for seed in (1, 1, 2):
             assert http.post("/v2/image/generate", json={"prompt": "x", "seed": seed}).is_success
         stats = http.get("/_emulator/stats").json()
     assert stats["accepted"] == 3 and stats["billed_twice"] == 1
-    with Emulator() as emu, httpx.Client(base_url=emu.url, headers={"api_token": KEY}) as http:
+    emu = start_emulator()
+    with httpx.Client(base_url=emu.url, headers={"api_token": KEY}) as http:
         http.post("/v2/image/generate", json={"prompt": "x", "seed": 1})
         http.post("/_emulator/reset")
         http.post("/v2/image/generate", json={"prompt": "x", "seed": 1})
@@ -71,19 +75,21 @@ def own_format(service: str, status: int) -> dict[str, object]:
 
 @pytest.mark.parametrize(("path", "headers", "service"), ROUTES)
 def test_server_error_speaks_the_services_own_format(
-    path: str, headers: dict[str, str], service: str
+    path: str, headers: dict[str, str], service: str, start_emulator: StartEmulator
 ) -> None:
     config = EmulatorConfig(seed=2, faults=Faults(server_error=1.0))
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=headers) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=headers) as http:
         answer = http.post(path, json=body(path))
         stats = http.get("/_emulator/stats").json()
     assert answer.status_code in (500, 503) and stats["accepted"] == 0
     assert answer.json() == own_format(service, answer.status_code)
 
 
-def test_echo_key_quotes_the_key_in_the_failure() -> None:
+def test_echo_key_quotes_the_key_in_the_failure(start_emulator: StartEmulator) -> None:
     config = EmulatorConfig(seed=1, faults=Faults(failed=1.0, echo_key=1.0))
-    with Emulator(config) as emu, httpx.Client(base_url=emu.url, headers=ROUTES[1][1]) as http:
+    emu = start_emulator(config)
+    with httpx.Client(base_url=emu.url, headers=ROUTES[1][1]) as http:
         rid = http.post(ROUTES[1][0], json=body(ROUTES[1][0])).json()["request_id"]
         time.sleep(0.01)
         status = http.get(f"/v2/requests/{rid}/status")

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import gc
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.generate import AsyncClient, Client, PollPolicy, RetryPolicy
 
 KEY_VARS = (
@@ -50,36 +48,6 @@ def _collect_sdk_leftovers(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@pytest.fixture
-def emulator_config() -> EmulatorConfig:
-    """Override in a test module to change the emulator's behaviour."""
-    return EmulatorConfig(duration_s=0.05, seed=1, image_size=64)
-
-
-#: what ``start_emulator`` gives: ``start_emulator(EmulatorConfig(...))`` (default: the
-#: module's ``emulator_config``), a running emulator
-StartEmulator = Callable[..., Emulator]
-
-
-@pytest.fixture
-def start_emulator(emulator_config: EmulatorConfig) -> Iterator[StartEmulator]:
-    """The one way the generate tests run the emulator: on 127.0.0.1 and a free port, with
-    the config given (default: ``emulator_config``) and ``Emulator``'s other options
-    (``tls=``); every one started is stopped after the test, whatever happened."""
-    with ExitStack() as running:
-
-        def start(config: EmulatorConfig | None = None, **options: Any) -> Emulator:
-            return running.enter_context(Emulator(config or emulator_config, **options))
-
-        yield start
-
-
-@pytest.fixture
-def emulator(start_emulator: StartEmulator) -> Emulator:
-    """The emulator with the module's ``emulator_config``, stopped after the test."""
-    return start_emulator()
 
 
 class Harness:

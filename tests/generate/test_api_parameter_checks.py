@@ -19,7 +19,7 @@ from fibo_prompts.errors import InvalidParameterError
 from fibo_prompts.generate import GenerationRequest
 from fibo_prompts.generate.backends import create
 from fibo_prompts.generate.variation import plan_grid, plan_sweep, plan_vary
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PROMPT = StructuredPrompt.load(EXAMPLES / "product_shot.json")

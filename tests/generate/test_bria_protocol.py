@@ -19,7 +19,7 @@ from fibo_prompts.generate._retry import RetryPolicy
 from fibo_prompts.generate._schedule import DurationEstimator
 from fibo_prompts.generate.backends import get
 from tests._support.flows import Script
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 
 def test_emulator_answers_404_not_found_for_an_unknown_id(emulator: Emulator) -> None:

@@ -18,6 +18,7 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.generate import Client, GenerationRequest, JobJournal, backends
 from fibo_prompts.provenance import read_provenance
+from tests.conftest import StartEmulator
 
 IMAGE = "https://example.test/photo.png"
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,12 +154,12 @@ def test_the_edit_route_needs_the_image_for_a_structured_instruction() -> None:
 
 
 @pytest.mark.anyio
-async def test_lite_when_opted_in(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.01, image_size=64, bria_lite=True)) as emu:
-        options = {"allow_unreleased": True}
-        client = make_client("bria-lite", api_key="k", base_url=emu.url, backend_options=options)
-        generation = await client.generate(GenerationRequest(text="a cat", seed=3))
-        made = await client.structured_prompt(text="a cat", seed=3)
+async def test_lite_when_opted_in(make_client: Any, start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.01, image_size=64, bria_lite=True))
+    options = {"allow_unreleased": True}
+    client = make_client("bria-lite", api_key="k", base_url=emu.url, backend_options=options)
+    generation = await client.generate(GenerationRequest(text="a cat", seed=3))
+    made = await client.structured_prompt(text="a cat", seed=3)
     assert generation.parameters["route"] == "lite" and made.get("short_description") == "a cat"
 
 
@@ -174,15 +175,15 @@ async def test_lite_not_live_is_a_typed_404(make_client: Any, emulator: Emulator
 
 @pytest.mark.anyio
 async def test_an_edit_lost_behind_a_gateway_is_journaled_not_resent(
-    make_client: Any, tmp_path: Path
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
 ) -> None:
     journal = tmp_path / "j.sqlite3"
     config = EmulatorConfig(duration_s=0.01, seed=3, faults=Faults(gateway_after_accept=1.0))
-    with Emulator(config) as emu:
-        client = make_client("bria-edit", api_key="k", base_url=emu.url, journal=journal)
-        with pytest.raises(SubmitOutcomeUnknownError):
-            await client.generate(GenerationRequest(text="make it blue", images=(IMAGE,), seed=5))
-        counts = emu.stats()
+    emu = start_emulator(config)
+    client = make_client("bria-edit", api_key="k", base_url=emu.url, journal=journal)
+    with pytest.raises(SubmitOutcomeUnknownError):
+        await client.generate(GenerationRequest(text="make it blue", images=(IMAGE,), seed=5))
+    counts = emu.stats()
     assert (counts["accepted"], counts["billed_twice"], counts["counts"]["bria.submit"]) == (
         1,
         0,

@@ -23,7 +23,7 @@ from fibo_prompts.generate import (
 from fibo_prompts.generate._flows import cancel_flow, raise_for_job
 from fibo_prompts.generate.backends import get
 from tests._support.flows import Script
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 REQ = GenerationRequest(text="a slow pear", seed=5)
 

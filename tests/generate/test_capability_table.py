@@ -15,6 +15,7 @@ import pytest
 from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.generate import GenerationRequest, JobState, backends
 from fibo_prompts.generate.backends._base import CAPABILITIES
+from tests.conftest import StartEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -180,11 +181,11 @@ async def test_describe(name: str, emulator: Emulator, make_client: Any) -> None
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("name", HOSTED["cancel"])
-async def test_cancel(name: str, make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=5.0, seed=1, image_size=64)) as emu:
-        client = client_for(make_client, name, emu, "cancel")
-        job = await client.submit(GenerationRequest(text="a cat", seed=1))
-        cancelled = await client.cancel(job)
+async def test_cancel(name: str, make_client: Any, start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=5.0, seed=1, image_size=64))
+    client = client_for(make_client, name, emu, "cancel")
+    job = await client.submit(GenerationRequest(text="a cat", seed=1))
+    cancelled = await client.cancel(job)
     assert cancelled.state is JobState.CANCELLED
 
 

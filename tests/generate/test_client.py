@@ -31,7 +31,7 @@ from fibo_prompts.generate import (
 )
 from fibo_prompts.generate._base import BaseClient
 from fibo_prompts.generate.backends.inferencesh import InferenceShBackend
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 REQ = GenerationRequest(text="a red apple", seed=11)
 SECRET = "sk-test-SECRET-1234567890"

@@ -31,6 +31,7 @@ from fibo_prompts.generate.backends.fal import (
 from fibo_prompts.library import Library
 from fibo_prompts.prompt import StructuredPrompt
 from fibo_prompts.provenance import read_provenance
+from tests.conftest import StartEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.json"))
@@ -219,24 +220,26 @@ async def test_an_invalid_input_fails_the_request(emulator: Emulator, make_clien
 
 
 @pytest.mark.anyio
-async def test_a_failed_job_is_a_typed_error(make_client: Any) -> None:
+async def test_a_failed_job_is_a_typed_error(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
     config = EmulatorConfig(duration_s=0.02, seed=1, image_size=64, faults=Faults(failed=1.0))
-    with Emulator(config) as emu:
-        client = make_client("fal", **fal(emu))
-        with pytest.raises(GenerationFailedError, match="Generation failed"):
-            await client.generate(GenerationRequest(text="a cat", seed=1))
+    emu = start_emulator(config)
+    client = make_client("fal", **fal(emu))
+    with pytest.raises(GenerationFailedError, match="Generation failed"):
+        await client.generate(GenerationRequest(text="a cat", seed=1))
 
 
 @pytest.mark.anyio
-async def test_cancel_a_queued_request(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=5.0, seed=1, image_size=64)) as emu:
-        client = make_client("fal", **fal(emu))
-        job = await client.submit(GenerationRequest(text="a cat", seed=1))
-        cancelled = await client.cancel(job)
-        assert cancelled.state is JobState.CANCELLED
-        assert cancelled.status == "CANCELLATION_REQUESTED"
-        after = await client.poll(job)
-        assert after.state is JobState.CANCELLED
+async def test_cancel_a_queued_request(make_client: Any, start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=5.0, seed=1, image_size=64))
+    client = make_client("fal", **fal(emu))
+    job = await client.submit(GenerationRequest(text="a cat", seed=1))
+    cancelled = await client.cancel(job)
+    assert cancelled.state is JobState.CANCELLED
+    assert cancelled.status == "CANCELLATION_REQUESTED"
+    after = await client.poll(job)
+    assert after.state is JobState.CANCELLED
 
 
 @pytest.mark.anyio
@@ -251,16 +254,18 @@ async def test_cancel_after_completion_says_to_collect(
 
 
 @pytest.mark.anyio
-async def test_gateway_after_accept_is_never_resubmitted(make_client: Any, tmp_path: Path) -> None:
+async def test_gateway_after_accept_is_never_resubmitted(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     journal = tmp_path / "j.sqlite3"
     config = EmulatorConfig(
         duration_s=0.01, seed=3, image_size=64, faults=Faults(gateway_after_accept=1.0)
     )
-    with Emulator(config) as emu:
-        client = make_client("fal", **fal(emu), journal=journal)
-        with pytest.raises(SubmitOutcomeUnknownError, match="without the service's own error"):
-            await client.generate(GenerationRequest(prompt=COMPACT, seed=5))
-        counts = emu.stats()
+    emu = start_emulator(config)
+    client = make_client("fal", **fal(emu), journal=journal)
+    with pytest.raises(SubmitOutcomeUnknownError, match="without the service's own error"):
+        await client.generate(GenerationRequest(prompt=COMPACT, seed=5))
+    counts = emu.stats()
     assert counts["accepted"] == 1 and counts["billed_twice"] == 0
     assert counts["counts"]["fal.submit"] == 1
     with JobJournal(journal) as store:
@@ -269,35 +274,41 @@ async def test_gateway_after_accept_is_never_resubmitted(make_client: Any, tmp_p
 
 
 @pytest.mark.anyio
-async def test_a_service_5xx_in_fals_format_is_retried(make_client: Any) -> None:
+async def test_a_service_5xx_in_fals_format_is_retried(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
     config = EmulatorConfig(duration_s=0.01, seed=3, image_size=64, faults=Faults(server_error=0.3))
-    with Emulator(config) as emu:
-        client = make_client("fal", **fal(emu))
-        generation = await client.generate(GenerationRequest(text="a cat", seed=2))
-        counts = emu.stats()
+    emu = start_emulator(config)
+    client = make_client("fal", **fal(emu))
+    generation = await client.generate(GenerationRequest(text="a cat", seed=2))
+    counts = emu.stats()
     assert generation.seed == 2
     assert counts["accepted"] == 1 and counts["billed_twice"] == 0
     assert counts["counts"]["fal.submit"] == 2  # one refusal in fal's format, one retry
 
 
 @pytest.mark.anyio
-async def test_a_wrong_key_is_an_authentication_error(make_client: Any) -> None:
+async def test_a_wrong_key_is_an_authentication_error(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
     config = EmulatorConfig(duration_s=0.01, image_size=64, api_keys={"fal": "right"})
-    with Emulator(config) as emu:
-        client = make_client("fal", **fal(emu))
-        with pytest.raises(APIStatusError, match="invalid API key: check FAL_KEY") as info:
-            await client.generate(GenerationRequest(text="a cat", seed=2))
+    emu = start_emulator(config)
+    client = make_client("fal", **fal(emu))
+    with pytest.raises(APIStatusError, match="invalid API key: check FAL_KEY") as info:
+        await client.generate(GenerationRequest(text="a cat", seed=2))
     assert SECRET not in str(info.value)
 
 
 @pytest.mark.anyio
-async def test_resume_finishes_a_journaled_fal_job(make_client: Any, tmp_path: Path) -> None:
+async def test_resume_finishes_a_journaled_fal_job(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64)) as emu:
-        first = make_client("fal", **fal(emu), journal=journal)
-        job = await first.submit(GenerationRequest(prompt=COMPACT, seed=8))
-        second = make_client("fal", **fal(emu), journal=journal)
-        [outcome] = await second.resume()
+    emu = start_emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64))
+    first = make_client("fal", **fal(emu), journal=journal)
+    job = await first.submit(GenerationRequest(prompt=COMPACT, seed=8))
+    second = make_client("fal", **fal(emu), journal=journal)
+    [outcome] = await second.resume()
     assert not isinstance(outcome, Exception)
     assert outcome.request_id == job.request_id and outcome.wire == COMPACT
 
@@ -306,14 +317,14 @@ async def test_resume_finishes_a_journaled_fal_job(make_client: Any, tmp_path: P
 @pytest.mark.parametrize("fault", ["reset_after_submit", "gateway_after_accept"])
 @pytest.mark.parametrize("name", ["fal", "replicate"])
 async def test_an_accepted_submit_whose_answer_is_lost_is_not_resent(
-    make_client: Any, fault: str, name: str
+    make_client: Any, fault: str, name: str, start_emulator: StartEmulator
 ) -> None:
     config = EmulatorConfig(duration_s=0.01, seed=3, image_size=64, faults=Faults(**{fault: 1.0}))
-    with Emulator(config) as emu:
-        client = make_client(name, **fal(emu))
-        with pytest.raises(SubmitOutcomeUnknownError):
-            await client.generate(GenerationRequest(text="a cat", seed=5))
-        counts = emu.stats()
+    emu = start_emulator(config)
+    client = make_client(name, **fal(emu))
+    with pytest.raises(SubmitOutcomeUnknownError):
+        await client.generate(GenerationRequest(text="a cat", seed=5))
+    counts = emu.stats()
     assert counts["accepted"] == 1 and counts["counts"][f"{name}.submit"] == 1
 
 

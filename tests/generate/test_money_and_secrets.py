@@ -31,7 +31,7 @@ from fibo_prompts.generate._flows import submit_flow
 from fibo_prompts.generate.backends import get
 from fibo_prompts.prompt import StructuredPrompt
 from tests._support.flows import Script
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "minimal.json"
 PROMPT = StructuredPrompt.parse(EXAMPLE.read_text(encoding="utf-8"))

@@ -17,7 +17,7 @@ from fibo_prompts.errors import (
 )
 from fibo_prompts.generate import GenerationRequest, JobState
 from fibo_prompts.prompt import StructuredPrompt
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 pytestmark = pytest.mark.anyio
 

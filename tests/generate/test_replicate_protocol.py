@@ -21,6 +21,7 @@ from fibo_prompts.errors import (
 from fibo_prompts.generate import GenerationRequest, JobJournal, JobState
 from fibo_prompts.generate.backends.replicate import ReplicateBackend
 from fibo_prompts.provenance import read_provenance
+from tests.conftest import StartEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 WIRE = (ROOT / "examples" / "text_render.json").read_text(encoding="utf-8")
@@ -87,22 +88,26 @@ async def test_generate_keeps_the_wire_byte_for_byte(emulator: Emulator, make_cl
 
 
 @pytest.mark.anyio
-async def test_prefer_wait_returns_a_finished_prediction(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64)) as emu:
-        client = make_client("replicate", **rep(emu), backend_options={"wait": 5})
-        generation = await client.generate(GenerationRequest(text="a cat", seed=2))
-        counts = emu.stats()["counts"]
+async def test_prefer_wait_returns_a_finished_prediction(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64))
+    client = make_client("replicate", **rep(emu), backend_options={"wait": 5})
+    generation = await client.generate(GenerationRequest(text="a cat", seed=2))
+    counts = emu.stats()["counts"]
     assert generation.seed == 2
     assert counts["replicate.submit"] == 1 and "replicate.status" not in counts
 
 
 @pytest.mark.anyio
-async def test_prefer_wait_that_runs_out_then_polls(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=1.3, seed=1, image_size=64)) as emu:
-        client = make_client("replicate", **rep(emu), backend_options={"wait": 1})
-        job = await client.submit(GenerationRequest(text="a cat", seed=2))
-        assert job.state is JobState.PENDING and job.status == "starting"
-        done = await client.poll(job)
+async def test_prefer_wait_that_runs_out_then_polls(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=1.3, seed=1, image_size=64))
+    client = make_client("replicate", **rep(emu), backend_options={"wait": 1})
+    job = await client.submit(GenerationRequest(text="a cat", seed=2))
+    assert job.state is JobState.PENDING and job.status == "starting"
+    done = await client.poll(job)
     assert done.state is JobState.SUCCEEDED
 
 
@@ -121,34 +126,38 @@ def test_the_emulator_validates_at_create(emulator: Emulator) -> None:
 
 
 @pytest.mark.anyio
-async def test_a_failed_prediction_is_a_typed_error(make_client: Any) -> None:
+async def test_a_failed_prediction_is_a_typed_error(
+    make_client: Any, start_emulator: StartEmulator
+) -> None:
     config = EmulatorConfig(duration_s=0.02, seed=1, image_size=64, faults=Faults(failed=1.0))
-    with Emulator(config) as emu:
-        client = make_client("replicate", **rep(emu))
-        with pytest.raises(GenerationFailedError, match="Prediction failed"):
-            await client.generate(GenerationRequest(text="a cat", seed=1))
+    emu = start_emulator(config)
+    client = make_client("replicate", **rep(emu))
+    with pytest.raises(GenerationFailedError, match="Prediction failed"):
+        await client.generate(GenerationRequest(text="a cat", seed=1))
 
 
 @pytest.mark.anyio
-async def test_cancel(make_client: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=5.0, seed=1, image_size=64)) as emu:
-        client = make_client("replicate", **rep(emu))
-        job = await client.submit(GenerationRequest(text="a cat", seed=1))
-        cancelled = await client.cancel(job)
+async def test_cancel(make_client: Any, start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=5.0, seed=1, image_size=64))
+    client = make_client("replicate", **rep(emu))
+    job = await client.submit(GenerationRequest(text="a cat", seed=1))
+    cancelled = await client.cancel(job)
     assert cancelled.state is JobState.CANCELLED and cancelled.status == "canceled"
 
 
 @pytest.mark.anyio
-async def test_gateway_after_accept_is_never_resubmitted(make_client: Any, tmp_path: Path) -> None:
+async def test_gateway_after_accept_is_never_resubmitted(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     journal = tmp_path / "j.sqlite3"
     config = EmulatorConfig(
         duration_s=0.01, seed=3, image_size=64, faults=Faults(gateway_after_accept=1.0)
     )
-    with Emulator(config) as emu:
-        client = make_client("replicate", **rep(emu), journal=journal)
-        with pytest.raises(SubmitOutcomeUnknownError, match="without the service's own error"):
-            await client.generate(GenerationRequest(prompt=WIRE, seed=5))
-        counts = emu.stats()
+    emu = start_emulator(config)
+    client = make_client("replicate", **rep(emu), journal=journal)
+    with pytest.raises(SubmitOutcomeUnknownError, match="without the service's own error"):
+        await client.generate(GenerationRequest(prompt=WIRE, seed=5))
+    counts = emu.stats()
     assert counts["accepted"] == 1 and counts["billed_twice"] == 0
     assert counts["counts"]["replicate.submit"] == 1
     with JobJournal(journal) as store:
@@ -157,12 +166,14 @@ async def test_gateway_after_accept_is_never_resubmitted(make_client: Any, tmp_p
 
 
 @pytest.mark.anyio
-async def test_resume_finds_the_prediction(make_client: Any, tmp_path: Path) -> None:
+async def test_resume_finds_the_prediction(
+    make_client: Any, tmp_path: Path, start_emulator: StartEmulator
+) -> None:
     journal = tmp_path / "j.sqlite3"
-    with Emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64)) as emu:
-        first = make_client("replicate", **rep(emu), journal=journal)
-        job = await first.submit(GenerationRequest(prompt=WIRE, seed=8))
-        second = make_client("replicate", **rep(emu), journal=journal)
-        [outcome] = await second.resume()
+    emu = start_emulator(EmulatorConfig(duration_s=0.05, seed=1, image_size=64))
+    first = make_client("replicate", **rep(emu), journal=journal)
+    job = await first.submit(GenerationRequest(prompt=WIRE, seed=8))
+    second = make_client("replicate", **rep(emu), journal=journal)
+    [outcome] = await second.resume()
     assert not isinstance(outcome, Exception)
     assert outcome.request_id == job.request_id and outcome.wire == WIRE

@@ -21,6 +21,7 @@ import pytest
 from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.emulator.tls import throwaway_tls
 from fibo_prompts.generate.backends.fal import effective_wire
+from tests.conftest import StartEmulator
 
 pytest.importorskip("fal_client", reason="fal-client 1.0.3 is not installed")
 pytest.importorskip("trustme", reason="trustme is not installed")
@@ -124,6 +125,8 @@ def run(script: str, emu: Emulator, ca: Path, key: str = "fal-key") -> dict[str,
 def scenarios(tls: tuple[Any, Path]) -> Iterator[tuple[dict[str, Any], dict[str, Any], str]]:
     context, ca = tls
     config = EmulatorConfig(duration_s=0.05, seed=1, image_size=64)
+    # one fal-client run serves the module's tests: module-scoped, so not start_emulator
+    # (which is per test)
     with Emulator(config, tls=context) as emu:
         yield run(SCRIPT, emu, ca), emu.stats(), emu.url
 
@@ -171,10 +174,10 @@ def test_an_invalid_input_fails_after_acceptance(scenarios: Any) -> None:
     ]
 
 
-def test_cancel_and_a_wrong_key(tls: tuple[Any, Path]) -> None:
+def test_cancel_and_a_wrong_key(tls: tuple[Any, Path], start_emulator: StartEmulator) -> None:
     context, ca = tls
     config = EmulatorConfig(duration_s=5.0, seed=1, image_size=64, api_keys={"fal": "fal-key"})
-    with Emulator(config, tls=context) as emu:
-        out = run(CANCEL, emu, ca)
+    emu = start_emulator(config, tls=context)
+    out = run(CANCEL, emu, ca)
     assert out["after_cancel"] == ["Completed", "the request was cancelled", "request_cancelled"]
     assert out["wrong_key"] == [401, "invalid API key"]

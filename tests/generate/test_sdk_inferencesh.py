@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 inf = pytest.importorskip("inferencesh", reason="inferencesh 0.36.0 is not installed")
 from inferencesh import APIError, TaskStatus, parse_status  # noqa: E402

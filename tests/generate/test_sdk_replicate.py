@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from fibo_prompts.emulator import Emulator, EmulatorConfig, Faults
+from tests.conftest import StartEmulator
 
 replicate = pytest.importorskip("replicate", reason="replicate 1.0.7 is not installed")
 from replicate.exceptions import ModelError, ReplicateError  # noqa: E402
@@ -72,30 +73,30 @@ def test_validation_error_is_a_replicate_error(emulator: Emulator, sdk: Any) -> 
     assert emulator.stats()["accepted"] == 0
 
 
-def test_cancel(sdk: Any) -> None:
-    with Emulator(EmulatorConfig(duration_s=5.0, image_size=64)) as emu:
-        client = replicate.Client(api_token="r8_token", base_url=emu.url)
-        prediction = client.models.predictions.create(model="bria/fibo", input={"prompt": "x"})
-        prediction.cancel()
-        assert prediction.status == "canceled"
-        assert client.predictions.get(prediction.id).status == "canceled"
-        client._client.close()
+def test_cancel(sdk: Any, start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(duration_s=5.0, image_size=64))
+    client = replicate.Client(api_token="r8_token", base_url=emu.url)
+    prediction = client.models.predictions.create(model="bria/fibo", input={"prompt": "x"})
+    prediction.cancel()
+    assert prediction.status == "canceled"
+    assert client.predictions.get(prediction.id).status == "canceled"
+    client._client.close()
 
 
-def test_a_failed_prediction_raises_model_error() -> None:
+def test_a_failed_prediction_raises_model_error(start_emulator: StartEmulator) -> None:
     config = EmulatorConfig(duration_s=0.02, image_size=64, faults=Faults(failed=1.0))
-    with Emulator(config) as emu:
-        client = replicate.Client(api_token="r8_token", base_url=emu.url)
-        client.poll_interval = 0.02
-        with pytest.raises(ModelError, match="Prediction failed"):
-            client.run("bria/fibo", input={"prompt": "x"})
-        client._client.close()
+    emu = start_emulator(config)
+    client = replicate.Client(api_token="r8_token", base_url=emu.url)
+    client.poll_interval = 0.02
+    with pytest.raises(ModelError, match="Prediction failed"):
+        client.run("bria/fibo", input={"prompt": "x"})
+    client._client.close()
 
 
-def test_a_wrong_token(sdk: Any) -> None:
-    with Emulator(EmulatorConfig(api_keys={"replicate": "right"})) as emu:
-        client = replicate.Client(api_token="wrong", base_url=emu.url)
-        with pytest.raises(ReplicateError) as info:
-            client.models.predictions.create(model="bria/fibo", input={"prompt": "x"})
-        client._client.close()
+def test_a_wrong_token(sdk: Any, start_emulator: StartEmulator) -> None:
+    emu = start_emulator(EmulatorConfig(api_keys={"replicate": "right"}))
+    client = replicate.Client(api_token="wrong", base_url=emu.url)
+    with pytest.raises(ReplicateError) as info:
+        client.models.predictions.create(model="bria/fibo", input={"prompt": "x"})
+    client._client.close()
     assert info.value.status == 401 and info.value.detail == "invalid API key"

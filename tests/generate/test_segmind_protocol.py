@@ -23,7 +23,8 @@ from fibo_prompts.emulator import Emulator, EmulatorConfig
 from fibo_prompts.generate import Client, GenerationRequest, PollPolicy
 from fibo_prompts.generate.backends.segmind import SegmindBackend
 from fibo_prompts.prompt import StructuredPrompt
-from tests.generate.conftest import FAST_POLL, FAST_RETRY, StartEmulator
+from tests.conftest import StartEmulator
+from tests.generate.conftest import FAST_POLL, FAST_RETRY
 
 PROMPT = StructuredPrompt.parse(
     '{"short_description": "An apple.", "background_setting": "White wall.",'

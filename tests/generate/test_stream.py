@@ -17,7 +17,7 @@ from fibo_prompts.generate._schedule import DurationEstimator
 from fibo_prompts.generate._stream import watch_flow
 from fibo_prompts.generate.backends import get
 from tests._support.flows import Script
-from tests.generate.conftest import StartEmulator
+from tests.conftest import StartEmulator
 
 URL = "http://svc.test/_emulator/files/t1.png"
 DONE = {"id": "t1", "status": 10, "output": {"image": {"uri": URL}, "seed": 5}}
