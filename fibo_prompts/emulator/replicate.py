@@ -13,11 +13,10 @@ as ``Authorization: Bearer <token>``; errors are problem details
 Statuses ``starting``, ``processing``, ``succeeded``, ``failed``, ``canceled``. The model's
 inputs (``docs/protocols.md``, "Replicate": ``structured_prompt`` a JSON **string**,
 ``image``, ``steps_num`` 20-50; the rest follows Bria's API and is unverified): ``prompt``,
-``structured_prompt``, ``image``,
-``seed``, ``steps_num``, ``aspect_ratio``, ``guidance_scale``, ``negative_prompt``. Inputs are
-validated at create (422, nothing billed), as Replicate validates against the model's schema;
-an undeclared input is refused the same way (an assumption). The output is the image URL
-(a string; unverified).
+``structured_prompt``, ``image``, ``seed``, ``steps_num``, ``aspect_ratio``,
+``guidance_scale``, ``negative_prompt``. Inputs are validated at create (422, nothing
+billed), as Replicate validates against the model's schema; an undeclared input is refused
+the same way (an assumption). The output is the image URL (a string; unverified).
 """
 
 from __future__ import annotations
