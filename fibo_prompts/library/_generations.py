@@ -149,6 +149,28 @@ def generation_rows(
     ]
 
 
+def store_image(
+    images: Path, source: Path, expected: str | None, media_type: str | None, *, in_database: bool
+) -> tuple[str, str, bytes]:
+    """Copy a generated image into the content-addressed store under ``images``: its sha256
+    hex, its path relative to the library's folder, and its bytes (``in_database``: a library
+    that also keeps them in the database, which caps their size)."""
+    data, digest = read_image(source, expected)
+    if in_database:
+        check_blob_size(data, source)
+    relative = image_relative(digest, media_type, source)
+    store_blob(images, data, media_type, fallback=Path(relative).suffix)
+    return digest, relative, data
+
+
+def cache_image(cur: Cursor, images: Path, digest: str) -> None:
+    """Write the image the database keeps under ``digest`` out to the cache folder
+    ``images`` (content-addressed: its name comes from its bytes, never from ``digest``)."""
+    row = cur.one("SELECT data, media_type FROM image_blobs WHERE sha256 = ?", (digest,))
+    if row is not None:
+        store_blob(images, bytes(row[0]), row[1])
+
+
 def check_blob_size(data: bytes, source: Path) -> None:
     """Refuse an image too large to keep in the database (the client's download limit)."""
     if len(data) > MAX_IMAGE_BYTES:

@@ -24,7 +24,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-from fibo_prompts._blobs import store_blob
 from fibo_prompts.diff import PromptDiff, diff
 from fibo_prompts.library import _generations, _labels, _migrations, _versions
 from fibo_prompts.library._engine import Backend, Cursor, is_postgres_url
@@ -594,8 +593,12 @@ class Library:
         stored_path: str | None = None
         blob: bytes | None = None
         if store_image and generation.image_path is not None:
-            image_sha, stored_path, blob = self._store_image(
-                Path(generation.image_path), image_sha, generation.media_type
+            image_sha, stored_path, blob = _generations.store_image(
+                self.images_dir,
+                Path(generation.image_path),
+                image_sha,
+                generation.media_type,
+                in_database=self.engine == "postgresql",
             )
         now = format_time(self._clock())
         with self._backend.write() as cur:
@@ -646,18 +649,13 @@ class Library:
             _generations.write_out_images(cur, entries)
         return entries
 
-    def _store_image(
-        self, source: Path, expected: str | None, media_type: str | None
-    ) -> tuple[str, str, bytes]:
-        """Copy an image into the content-addressed store; (sha256 hex, path relative to the
-        library's folder, the bytes)."""
-        root = self._images_root()
-        data, digest = _generations.read_image(source, expected)
+    def cache_image(self, digest: str) -> None:
+        """Write the image whose sha256 is ``digest`` out of a PostgreSQL library's database
+        to :attr:`images_dir` on this machine, if the library keeps it (a SQLite library's
+        images are files already; listing generations writes theirs out too)."""
         if self.engine == "postgresql":
-            _generations.check_blob_size(data, source)
-        relative = _generations.image_relative(digest, media_type, source)
-        store_blob(root / "images", data, media_type, fallback=Path(relative).suffix)
-        return digest, relative, data
+            with self._backend.read() as cur:
+                _generations.cache_image(cur, self.images_dir, digest)
 
     # ------------------------------------------------------------------ export / import
 

@@ -208,7 +208,12 @@ def image(request: Request) -> Response:
         folder = lib.images_dir
     except LibraryError:  # an in-memory library has no image store
         folder = None
-    blob = None if folder is None else read_image(folder, request.path_params["digest"])
+    digest = request.path_params["digest"]
+    blob = None if folder is None else read_image(folder, digest)
+    if blob is None and folder is not None and is_image_hash(digest):
+        # a PostgreSQL library's image not yet written out on this machine
+        lib.cache_image(digest)
+        blob = read_image(folder, digest)
     if blob is None:
         return Response("404 Not Found: no such image\n", 404, media_type="text/plain")
     return Response(

@@ -4,7 +4,9 @@ skipped, saying why, only when the PostgreSQL binaries or psycopg are absent."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
@@ -56,6 +58,21 @@ def test_pages_and_images_from_postgresql(pg_client: tuple[TestClient, Library])
     assert diff.status_code == 200 and "1 change: lighting (1)" in diff.text
     for page in (timeline, version, diff):
         assert "postgresql://" not in page.text
+
+
+def test_an_image_asked_for_first_on_a_new_machine(
+    pg_library: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # another machine: its own (empty) image cache, and the image's address before any page
+    with Library(pg_library) as lib:
+        digest = lib.generations("bottle@2")[0].image_sha256
+    monkeypatch.setenv("FIBO_PROMPTS_HOME", str(tmp_path / "elsewhere"))
+    with Library(pg_library) as lib, TestClient(create_app(lib), base_url=LOCAL) as client:
+        assert not lib.images_dir.exists()
+        image = client.get(f"/images/{digest}")
+        assert (image.status_code, image.headers["content-type"]) == (200, "image/png")
+        assert hashlib.sha256(image.content).hexdigest() == digest
+        assert client.get(f"/images/{'0' * 64}").status_code == 404
 
 
 def test_a_stale_label_move_loses_on_postgresql(pg_client: tuple[TestClient, Library]) -> None:
