@@ -297,6 +297,7 @@ def test_generate_sync_on_bria(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, start_emulator: StartEmulator
 ) -> None:
     from fibo_prompts.cli import _generate
+    from fibo_prompts.emulator import EmulatorConfig
 
     for name in KEYS:
         monkeypatch.delenv(name, raising=False)
@@ -308,7 +309,7 @@ def test_generate_sync_on_bria(
         "_run",
         lambda c, r, e: seen.append((c.backend.sync, r.webhook_url)) or real_run(c, r, e),
     )
-    emu = start_emulator()
+    emu = start_emulator(EmulatorConfig())  # the emulator's own defaults, as before
     code, _, err = run(
         "generate", PRODUCT, "-b", "bria", "--base-url", emu.url, "--sync",
         "--webhook-url", "https://example.com/hook", "-o", str(tmp_path / "b.png"),

@@ -45,13 +45,13 @@ def test_gateway_after_accept_bills_the_job_and_answers_a_gateway_page(
 
 
 def test_the_same_body_accepted_twice_is_billed_twice(start_emulator: StartEmulator) -> None:
-    emu = start_emulator()
+    emu = start_emulator(EmulatorConfig())  # the emulator's own defaults, as before
     with httpx.Client(base_url=emu.url, headers={"api_token": KEY}) as http:
         for seed in (1, 1, 2):
             assert http.post("/v2/image/generate", json={"prompt": "x", "seed": seed}).is_success
         stats = http.get("/_emulator/stats").json()
     assert stats["accepted"] == 3 and stats["billed_twice"] == 1
-    emu = start_emulator()
+    emu = start_emulator(EmulatorConfig())
     with httpx.Client(base_url=emu.url, headers={"api_token": KEY}) as http:
         http.post("/v2/image/generate", json={"prompt": "x", "seed": 1})
         http.post("/_emulator/reset")

@@ -1,4 +1,5 @@
-"""Fixtures for the generate tests: an isolated data dir, the emulator, sync/async clients."""
+"""Fixtures for the generate tests: an isolated data dir and sync/async clients (the
+emulator's fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 

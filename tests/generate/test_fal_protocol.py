@@ -277,6 +277,12 @@ async def test_gateway_after_accept_is_never_resubmitted(
 async def test_a_service_5xx_in_fals_format_is_retried(
     make_client: Any, start_emulator: StartEmulator
 ) -> None:
+    # Not timing-dependent: the emulator draws its faults from Random(seed) in request order,
+    # one draw per request (plus one for the 500/503 choice when it fires), and this client
+    # sends one request at a time. Seed 3: the first submit draws 0.238 (< 0.3: refused, in
+    # fal's format), the retried one 0.370 (accepted). Later draws (0.604, 0.626, 0.066...)
+    # may fail a poll or the result fetch, which are retried without another submit; the
+    # longest run of failed requests among the first 50 is 1, far under FAST_RETRY's budget.
     config = EmulatorConfig(duration_s=0.01, seed=3, image_size=64, faults=Faults(server_error=0.3))
     emu = start_emulator(config)
     client = make_client("fal", **fal(emu))
