@@ -8,6 +8,7 @@ each service module only maps its routes to actions and speaks its own error for
 from __future__ import annotations
 
 import json
+import ssl
 import sys
 import threading
 import time
@@ -153,6 +154,7 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # a client that hangs up (killed, timed out) is normal traffic here, not an error
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+        # a client that hangs up (killed, timed out) or refuses the TLS certificate (one
+        # that does not trust the throwaway CA) is normal traffic here, not an error
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError | ssl.SSLError):
             super().handle_error(request, client_address)
