@@ -28,6 +28,7 @@ MAX_NAME_WORDS: Final = 3
 _IMPORT_LOCK: Final = threading.Lock()
 
 
+@lru_cache(maxsize=1)
 def coloraide() -> ModuleType:
     """The coloraide package, imported on first use, once for the whole process.
 
@@ -36,7 +37,8 @@ def coloraide() -> ModuleType:
     ``coloraide.css.color_names``), and two threads importing it at once (the emulator
     renders previews on many) can each see the other's half-made module (``ImportError:
     cannot import name 'to_name' from partially initialized module``): one lock lets one
-    thread import it whole first.
+    thread import it whole first, and later calls (the lint's per-colour hot path) take
+    neither the lock nor the import machinery.
     """
     with _IMPORT_LOCK:
         import coloraide
