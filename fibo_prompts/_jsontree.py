@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from typing import Any, Final, Literal, NamedTuple
 
 from fibo_prompts._jsoncst import find_duplicate_key_offset, find_scalar
+from fibo_prompts._text import shorten
 
 PathPart = str | int
 Kind = Literal["syntax", "encoding", "duplicate", "number", "deep"]
@@ -38,7 +39,6 @@ __all__ = [
     "line_col",
     "loads",
     "problem",
-    "shorten_token",
 ]
 
 #: Deepest nesting accepted in untrusted data by default (kits, patches). Recursive code
@@ -242,14 +242,6 @@ def json_kind(value: Any) -> str:
     return type(value).__name__
 
 
-def shorten_token(token: str, width: int = 24) -> str:
-    """A long token cut in the middle for messages: ``1111…1111``."""
-    if len(token) <= width:
-        return token
-    half = width // 2 - 1
-    return f"{token[:half]}…{token[-half:]}"
-
-
 def loads(
     text: str | bytes,
     *,
@@ -303,7 +295,7 @@ def _number_error(text: str, exc: _BadNumber, dialect: Dialect) -> JSONTextError
     if exc.constant:
         message = dialect.constant.format(token=token)
     elif "." in token or "e" in token or "E" in token:
-        message = dialect.non_finite.format(token=shorten_token(token))
+        message = dialect.non_finite.format(token=shorten(token, 24))
     else:
         digits = len(token.lstrip("-"))
         message = dialect.long_int.format(digits=digits, limit=MAX_INT_DIGITS)

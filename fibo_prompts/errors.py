@@ -62,6 +62,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fibo_prompts._redact import redact, redacted
+from fibo_prompts._text import shorten
 
 __all__ = [
     "APIConnectionError",
@@ -605,7 +606,7 @@ class InvalidNameError(LibraryError):
         self.name = name
         self.kind = kind
         self.reason = reason
-        super().__init__(f"invalid {kind} name {name!r}: {reason}")
+        super().__init__(f"invalid {kind} name {shorten(name)!r}: {reason}")
 
 
 class InvalidReferenceError(LibraryError):
@@ -615,7 +616,7 @@ class InvalidReferenceError(LibraryError):
         self.reference = reference
         self.reason = reason
         super().__init__(
-            f"invalid reference {reference!r}: {reason} "
+            f"invalid reference {shorten(reference)!r}: {reason} "
             "(use NAME, NAME@NUMBER, NAME@LABEL or sha256:HEXPREFIX)"
         )
 

@@ -21,6 +21,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from fibo_prompts._text import shorten
 from fibo_prompts.library._errors import InvalidNameError, InvalidReferenceError
 
 HASH_TAG: Final = "sha256:"
@@ -153,5 +154,6 @@ def parse_reference(reference: str) -> Reference:
     if _LABEL.fullmatch(selector):
         return Reference(reference, name, "label", label=selector)
     raise InvalidReferenceError(
-        reference, f"{selector!r} is neither a version number, a label nor sha256:PREFIX"
+        reference,
+        f"{shorten(selector)!r} is neither a version number, a label nor sha256:PREFIX",
     )
