@@ -163,12 +163,13 @@ def store_image(
     return digest, relative, data
 
 
-def cache_image(cur: Cursor, images: Path, digest: str) -> None:
+def cache_image(cur: Cursor, images: Path, digest: str, *, fallback: str = ".img") -> None:
     """Write the image the database keeps under ``digest`` out to the cache folder
-    ``images`` (content-addressed: its name comes from its bytes, never from ``digest``)."""
+    ``images`` (content-addressed: its name comes from its bytes, never from ``digest``;
+    ``fallback``: the extension of a media type the store does not know)."""
     row = cur.one("SELECT data, media_type FROM image_blobs WHERE sha256 = ?", (digest,))
     if row is not None:
-        store_blob(images, bytes(row[0]), row[1])
+        store_blob(images, bytes(row[0]), row[1], fallback=fallback)
 
 
 def check_blob_size(data: bytes, source: Path) -> None:
@@ -196,6 +197,4 @@ def write_out_images(cur: Cursor, entries: Sequence[GenerationEntry]) -> None:
         path, digest = entry.image_path, entry.image_sha256
         if path is None or digest is None or path.exists():
             continue
-        row = cur.one("SELECT data FROM image_blobs WHERE sha256 = ?", (digest,))
-        if row is not None:
-            store_blob(path.parent.parent, bytes(row[0]), entry.media_type, fallback=path.suffix)
+        cache_image(cur, path.parent.parent, digest, fallback=path.suffix)
